@@ -1,0 +1,106 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "runnerd",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "runnerd", targets: ["Runnerd"]),
+        .executable(name: "spawner", targets: ["Spawner"]),
+        .executable(name: "runnerd-bench", targets: ["RunnerdBench"]),
+        .library(name: "RunnerProtocol", targets: ["RunnerProtocol"]),
+        .library(name: "RunnerdClient", targets: ["RunnerdClient"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+    ],
+    targets: [
+        // Every wire type, event, error code, limit and the HMAC signing code, shared by
+        // runnerd, the spawner and their clients.
+        .target(
+            name: "RunnerProtocol",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Sources/Protocol",
+            swiftSettings: strict
+        ),
+        // The handful of libc entry points Swift's Glibc module does not expose.
+        .target(name: "CRunnerdShim", path: "Sources/CRunnerdShim"),
+        // runnerd's engine: OS layer, exec supervisor, event log, HTTP server.
+        .target(
+            name: "RunnerdCore",
+            dependencies: [
+                "RunnerProtocol",
+                "CRunnerdShim",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "Runnerd",
+            dependencies: [
+                "RunnerdCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        // An HTTP client for runnerd's API (NDJSON exec streams included), used by the
+        // spawner's proxy, the benchmark and the tests.
+        .target(
+            name: "RunnerdClient",
+            dependencies: [
+                "RunnerProtocol",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "Spawner",
+            dependencies: [
+                "RunnerProtocol",
+                "RunnerdClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "RunnerdBench",
+            dependencies: [
+                "RunnerProtocol",
+                "RunnerdClient",
+                "CRunnerdShim",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "RunnerProtocolTests",
+            dependencies: ["RunnerProtocol"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "RunnerdTests",
+            dependencies: [
+                "RunnerdCore",
+                "RunnerdClient",
+                "RunnerProtocol",
+                "Runnerd",
+            ],
+            swiftSettings: strict
+        ),
+    ]
+)

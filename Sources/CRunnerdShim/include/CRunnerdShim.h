@@ -1,0 +1,27 @@
+#ifndef CRUNNERD_SHIM_H
+#define CRUNNERD_SHIM_H
+
+#include <spawn.h>
+#include <signal.h>
+#include <sys/types.h>
+
+/// POSIX_SPAWN_SETSID, hidden behind __USE_GNU in glibc's headers.
+short rd_posix_spawn_setsid_flag(void);
+
+/// posix_spawn_file_actions_addfchdir_np: the child chdirs to an already-opened directory,
+/// so the cwd that was validated is the cwd that is used (no path re-resolution).
+int rd_posix_spawn_file_actions_addfchdir(posix_spawn_file_actions_t *actions, int fd);
+
+/// fcntl(fd, F_SETPIPE_SZ, size); returns the new size or -1.
+int rd_set_pipe_size(int fd, int size);
+
+/// sigfillset for a sigset_t living in Swift memory (the glibc macro forms are not importable).
+int rd_sigset_fill(sigset_t *set);
+
+/// pipe2(fds, O_CLOEXEC).
+int rd_pipe_cloexec(int fds[2]);
+
+/// O_PATH (a GNU flag Swift's Glibc module does not expose).
+int rd_o_path(void);
+
+#endif

@@ -1,0 +1,18 @@
+#define _GNU_SOURCE
+#include "CRunnerdShim.h"
+#include <fcntl.h>
+#include <unistd.h>
+
+short rd_posix_spawn_setsid_flag(void) { return POSIX_SPAWN_SETSID; }
+
+int rd_posix_spawn_file_actions_addfchdir(posix_spawn_file_actions_t *actions, int fd) {
+    return posix_spawn_file_actions_addfchdir_np(actions, fd);
+}
+
+int rd_set_pipe_size(int fd, int size) { return fcntl(fd, F_SETPIPE_SZ, size); }
+
+int rd_sigset_fill(sigset_t *set) { return sigfillset(set); }
+
+int rd_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+int rd_o_path(void) { return O_PATH; }

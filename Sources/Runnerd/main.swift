@@ -1,0 +1,84 @@
+import ArgumentParser
+import Glibc
+import Logging
+import RunnerdCore
+
+/// The runnerd command line: flags override the `RUNNERD_*` environment of the contract.
+struct RunnerdCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "runnerd",
+        abstract: "The in-sandbox exec daemon: starts agent commands and streams their output as NDJSON events.",
+        discussion: """
+            Every option also reads from the environment variable named after it \
+            (RUNNERD_LISTEN, RUNNERD_TOKEN, RUNNERD_TOKEN_FILE, RUNNERD_WORKSPACE, \
+            RUNNERD_MAX_LIVE_EXECS, RUNNERD_SESSION_ENV, RUNNERD_STATE_DIR, …); a flag wins.
+            """,
+        version: RunnerdServer.version)
+
+    @Option(help: "host:port to listen on (default 0.0.0.0:8200; port 0 picks one).")
+    var listen: String?
+    @Option(help: "The shared secret (prefer --token-file: argv is visible to other processes).")
+    var token: String?
+    @Option(help: "A file holding the shared secret; wins over --token.")
+    var tokenFile: String?
+    @Option(help: "The root every cwd and file path must stay under (default /agent).")
+    var workspace: String?
+    @Option(help: "Concurrent running execs (default 16).")
+    var maxLiveExecs: Int?
+    @Option(help: "JSON object seeding the env store at boot.")
+    var sessionEnv: String?
+    @Option(help: "Where the exec journal lives (default $RUNNERD_WORKSPACE/.runnerd).")
+    var stateDir: String?
+    @Option(help: "Milliseconds between SIGTERM and SIGKILL on cancel, timeout and shutdown (default 5000).")
+    var killGraceMs: Int64?
+    @Option(help: "Write {host, port, pid} as JSON to this file once listening.")
+    var readyFile: String?
+    @Option(help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String?
+    @Flag(help: "Serve without a token. Only for a developer's machine.")
+    var insecureNoAuth = false
+
+    func run() throws {
+        var flags = RunnerdConfig.Flags()
+        flags.listen = listen
+        flags.token = token
+        flags.tokenFile = tokenFile
+        flags.workspace = workspace
+        flags.maxLiveExecs = maxLiveExecs
+        flags.sessionEnv = sessionEnv
+        flags.stateDir = stateDir
+        flags.killGraceMs = killGraceMs
+        flags.readyFile = readyFile
+        flags.logLevel = logLevel
+        flags.insecureNoAuth = insecureNoAuth
+
+        let config: RunnerdConfig
+        do {
+            config = try RunnerdConfig.resolve(environment: currentEnvironment(), flags: flags) { try Syscall.readFile($0) }
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let level = Logger.Level(rawValue: config.logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "runnerd")
+        if config.token == nil { logger.warning("authentication is disabled (--insecure-no-auth)") }
+        try RunnerdServer(config: config, logger: logger).run()
+    }
+
+    private func currentEnvironment() -> [String: String] {
+        var result: [String: String] = [:]
+        for entry in Syscall.environment() {
+            guard let equals = entry.firstIndex(of: "=") else { continue }
+            result[String(entry[..<equals])] = String(entry[entry.index(after: equals)...])
+        }
+        return result
+    }
+}
+
+// Before any thread exists: the signal thread takes SIGCHLD/SIGTERM/SIGINT synchronously.
+SignalLoop.blockHandledSignals()
+RunnerdCommand.main()

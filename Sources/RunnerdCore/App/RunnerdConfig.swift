@@ -1,0 +1,109 @@
+import RunnerProtocol
+
+/// runnerd's resolved configuration: environment first, flags override, then validated.
+public struct RunnerdConfig: Sendable {
+    public var listenHost = "0.0.0.0"
+    public var listenPort = 8200
+    public var token: [UInt8]?
+    public var workspace = "/agent"
+    public var maxLiveExecs = Limits.defaultMaxLiveExecs
+    public var sessionEnv: [String: String] = [:]
+    public var stateDir: String?
+    public var killGraceMs = Limits.defaultKillGraceMs
+    public var retainFinished = Limits.finishedExecsRetained
+    public var readyFile: String?
+    public var logLevel = "info"
+
+    /// Values given on the command line; nil means "not given".
+    public struct Flags: Sendable {
+        public var listen: String?
+        public var token: String?
+        public var tokenFile: String?
+        public var workspace: String?
+        public var maxLiveExecs: Int?
+        public var sessionEnv: String?
+        public var stateDir: String?
+        public var killGraceMs: Int64?
+        public var readyFile: String?
+        public var logLevel: String?
+        public var insecureNoAuth = false
+        public init() {}
+    }
+
+    public struct Invalid: Error, CustomStringConvertible, Sendable {
+        public let description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    public init() {}
+
+    /// Resolves the configuration; `readFile` reads a token file.
+    public static func resolve(
+        environment: [String: String], flags: Flags, readFile: (String) throws -> [UInt8]
+    ) throws -> RunnerdConfig {
+        var config = RunnerdConfig()
+        func value(_ flag: String?, _ name: String) -> String? { flag ?? environment[name] }
+
+        if let listen = value(flags.listen, "RUNNERD_LISTEN") {
+            (config.listenHost, config.listenPort) = try parseListen(listen)
+        }
+        if let workspace = value(flags.workspace, "RUNNERD_WORKSPACE") { config.workspace = workspace }
+        if let raw = flags.maxLiveExecs.map(String.init) ?? environment["RUNNERD_MAX_LIVE_EXECS"] {
+            guard let max = Int(raw), max > 0 else { throw Invalid("RUNNERD_MAX_LIVE_EXECS must be a positive integer, got \(raw)") }
+            config.maxLiveExecs = max
+        }
+        if let raw = flags.killGraceMs.map(String.init) ?? environment["RUNNERD_KILL_GRACE_MS"] {
+            guard let grace = Int64(raw), grace >= 0 else { throw Invalid("RUNNERD_KILL_GRACE_MS must be >= 0, got \(raw)") }
+            config.killGraceMs = grace
+        }
+        if let raw = environment["RUNNERD_RETAIN_FINISHED"] {
+            guard let retain = Int(raw), retain >= Limits.finishedExecsRetained else {
+                throw Invalid("RUNNERD_RETAIN_FINISHED must be an integer >= \(Limits.finishedExecsRetained)")
+            }
+            config.retainFinished = retain
+        }
+        if let raw = value(flags.sessionEnv, "RUNNERD_SESSION_ENV") {
+            do {
+                config.sessionEnv = try WireJSON.decode([String: String].self, from: Array(raw.utf8))
+            } catch {
+                throw Invalid("RUNNERD_SESSION_ENV must be a JSON object of strings")
+            }
+        }
+        config.stateDir = value(flags.stateDir, "RUNNERD_STATE_DIR")
+        config.readyFile = value(flags.readyFile, "RUNNERD_READY_FILE")
+        if let level = value(flags.logLevel, "RUNNERD_LOG_LEVEL") { config.logLevel = level }
+
+        // The file form wins over the inline token.
+        if let file = value(flags.tokenFile, "RUNNERD_TOKEN_FILE") {
+            var bytes = try readFile(file)
+            while let last = bytes.last, last == UInt8(ascii: "\n") || last == UInt8(ascii: "\r") || last == UInt8(ascii: " ") {
+                bytes.removeLast()
+            }
+            config.token = bytes
+        } else if let token = value(flags.token, "RUNNERD_TOKEN") {
+            config.token = Array(token.utf8)
+        }
+        if let token = config.token, token.isEmpty { throw Invalid("the runnerd token is empty") }
+        if config.token == nil && !flags.insecureNoAuth {
+            throw Invalid("no token: set RUNNERD_TOKEN or RUNNERD_TOKEN_FILE (or pass --insecure-no-auth)")
+        }
+        if flags.insecureNoAuth { config.token = nil }
+        return config
+    }
+
+    /// The journal directory: `RUNNERD_STATE_DIR` or `$RUNNERD_WORKSPACE/.runnerd`.
+    public var resolvedStateDir: String { stateDir ?? workspace + "/.runnerd" }
+
+    static func parseListen(_ listen: String) throws -> (String, Int) {
+        guard let colon = listen.lastIndex(of: ":") else { throw Invalid("RUNNERD_LISTEN must be host:port, got \(listen)") }
+        var host = String(listen[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else {
+            throw Invalid("RUNNERD_LISTEN has a bad port: \(listen)")
+        }
+        return (host.isEmpty ? "0.0.0.0" : host, port)
+    }
+
+    /// Names removed from the environment children inherit.
+    public static let secretVariables = ["RUNNERD_TOKEN", "RUNNERD_TOKEN_FILE"]
+}

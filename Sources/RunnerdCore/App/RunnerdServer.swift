@@ -1,0 +1,101 @@
+import Glibc
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import RunnerProtocol
+
+/// runnerd assembled: workspace, supervisor, signal thread and the HTTP server, on one event
+/// loop. `run()` serves until SIGTERM/SIGINT, then drains the execs and returns.
+public final class RunnerdServer: Sendable {
+    public static let version = "0.1.0"
+
+    private let config: RunnerdConfig
+    private let logger: Logger
+
+    public init(config: RunnerdConfig, logger: Logger) {
+        self.config = config
+        self.logger = logger
+    }
+
+    /// Serves until a termination signal has been handled. Call `SignalLoop.blockHandledSignals()`
+    /// before anything else in `main`.
+    public func run() throws {
+        let reaper = ProcessReaper()
+        for name in RunnerdConfig.secretVariables { Syscall.unsetenv(name) }
+        let baseEnvironment = Syscall.environment()
+
+        if access(config.workspace, F_OK) != 0 { mkdir(config.workspace, 0o755) }
+        let workspace = try Workspace(path: config.workspace)
+        var envStore = EnvStore()
+        let denied = try envStore.apply(EnvPatch(set: config.sessionEnv))
+        if !denied.isEmpty { logger.warning("RUNNERD_SESSION_ENV names denied", metadata: ["names": "\(denied)"]) }
+        let settings = ExecSupervisor.Settings(
+            maxLiveExecs: config.maxLiveExecs, retainFinished: config.retainFinished,
+            killGrace: .milliseconds(config.killGraceMs), shellPrefix: Self.shellPrefix(),
+            baseEnvironment: baseEnvironment)
+
+        // One event loop: runnerd's work is I/O multiplexing, and one loop keeps every piece of
+        // exec state single-threaded with no locks on the streaming path.
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let loop = group.next()
+        let logger = self.logger
+        let version = Self.version
+        let authenticator = Authenticator(token: config.token)
+        let core = try loop.submit {
+            let supervisor = ExecSupervisor(loop: loop, workspace: workspace, settings: settings, envStore: envStore, reaper: reaper, logger: logger)
+            let router = RunnerdRouter(supervisor: supervisor, authenticator: authenticator, version: version)
+            return NIOLoopBound((supervisor, router), eventLoop: loop)
+        }.wait()
+
+        let server = try ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: 256 << 10, high: 1 << 20))
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
+                    try sync.addHandler(RunnerdHTTPHandler(router: core.value.1))
+                }
+            }
+            .bind(host: config.listenHost, port: config.listenPort)
+            .wait()
+        let port = server.localAddress?.port ?? config.listenPort
+        logger.info("runnerd listening", metadata: [
+            "address": "\(config.listenHost):\(port)", "workspace": "\(workspace.realPath)",
+            "auth": "\(config.token == nil ? "disabled" : "token")", "pid": "\(getpid())",
+        ])
+        if let readyFile = config.readyFile {
+            let announcement = ListenAnnouncement(host: config.listenHost, port: port, pid: getpid())
+            try Syscall.writeFileAtomically(readyFile, try WireJSON.encode(announcement))
+        }
+
+        let stopped = loop.makePromise(of: Void.self)
+        let grace = TimeAmount.milliseconds(config.killGraceMs)
+        let signals = SignalLoop(reaper: reaper) { signal in
+            loop.execute {
+                let supervisor = core.value.0
+                guard !supervisor.isDraining else { return }
+                logger.info("shutting down", metadata: ["signal": "\(SignalName.name(signal))", "liveExecs": "\(supervisor.liveCount)"])
+                supervisor.drain(grace: grace)
+                    .flatMap { server.close() }
+                    .whenComplete { _ in stopped.succeed() }
+            }
+        }
+        signals.start()
+        try stopped.futureResult.wait()
+        try? group.syncShutdownGracefully()
+        logger.info("runnerd stopped")
+    }
+
+    /// `bash -lc` where bash exists, else `sh -c`.
+    static func shellPrefix() -> [String] {
+        for bash in ["/bin/bash", "/usr/bin/bash", "/usr/local/bin/bash"] where Syscall.isExecutable(bash) {
+            return [bash, "-lc"]
+        }
+        return ["/bin/sh", "-c"]
+    }
+}

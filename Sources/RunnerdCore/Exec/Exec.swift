@@ -1,0 +1,322 @@
+import Glibc
+import NIOCore
+import NIOPosix
+import RunnerProtocol
+
+/// One exec: its process group, pipes, caps, deadline and event log.
+///
+/// Confined to runnerd's event loop; the only cross-thread entry is the reaper's exit status,
+/// which hops onto the loop. The exec ends (`exit` event) once the process has been reaped and
+/// both output pipes are at EOF — or, when a background process keeps a pipe open, a short
+/// drain grace after the reap.
+public final class Exec {
+    public enum State: Equatable { case running, exited }
+
+    public let id: String
+    public let request: ExecRequest
+    public let startedAtMs: Int64
+    public let log: EventLog
+    public private(set) var pid: pid_t = 0
+    public private(set) var state: State = .running
+    public private(set) var endedAtMs: Int64?
+    public private(set) var exitEvent: ExecEvent.Exit?
+    public private(set) var failure: ExecEvent.Fail?
+    public private(set) var timedOut = false
+    public private(set) var cancelled = false
+
+    let loop: any EventLoop
+    private let startedAt = NIODeadline.now()
+    private let killGrace: TimeAmount
+    private let drainGrace: TimeAmount
+    private var stdoutCap: OutputCap
+    private var stderrCap: OutputCap
+    private var outputChannels: [any Channel] = []
+    private var openOutputs = 2
+    private var stdin: EventLoopFuture<any Channel>?
+    private var stdinOpen = false
+    private var waitStatus: WaitStatus?
+    private var deadline: Scheduled<Void>?
+    private var killTimer: Scheduled<Void>?
+    private var drainTimer: Scheduled<Void>?
+    private var pacingTimer: Scheduled<Void>?
+    private var reading = true
+
+    /// Called once, when the exec has logged its terminal event.
+    var onFinished: ((Exec) -> Void)?
+    /// Called on output (the activity clock).
+    var onActivity: (() -> Void)?
+
+    init(request: ExecRequest, loop: any EventLoop, killGrace: TimeAmount, drainGrace: TimeAmount = .milliseconds(250)) {
+        self.id = request.execId
+        self.request = request
+        self.loop = loop
+        self.startedAtMs = Syscall.nowMs()
+        self.log = EventLog()
+        self.killGrace = request.killGraceMs.map { .milliseconds($0) } ?? killGrace
+        self.drainGrace = drainGrace
+        self.stdoutCap = OutputCap(limit: request.stdoutMaxBytes)
+        self.stderrCap = OutputCap(limit: request.stderrMaxBytes)
+        log.onConsumersChanged = { [unowned self] in self.recheckPacing() }
+    }
+
+    // MARK: Launch
+
+    /// Creates the pipes, spawns the process through the reaper and wires the pipes to the loop.
+    func launch(argv: [String], environment: [String], cwdFD: CInt?, reaper: ProcessReaper) throws(SystemError) {
+        loop.preconditionInEventLoop()
+        var opened: [CInt] = []
+        func pipe() throws(SystemError) -> (read: CInt, write: CInt) {
+            let fds = try Syscall.pipe()
+            opened += [fds.read, fds.write]
+            return fds
+        }
+        do {
+            let input = try pipe()
+            let output = try pipe()
+            let error = try pipe()
+            Syscall.setPipeSize(output.read, 1 << 20)
+            let spec = SpawnSpec(
+                argv: argv, environment: environment, cwdFD: cwdFD,
+                stdin: input.read, stdout: output.write, stderr: error.write)
+            let bound = NIOLoopBound(self, eventLoop: loop)
+            let loop = self.loop
+            pid = try reaper.spawn({ () throws(SystemError) -> pid_t in try ProcessSpawner.spawn(spec) }) { status in
+                loop.execute { bound.value.processExited(status) }
+            }
+            for fd in [input.read, output.write, error.write] { Syscall.close(fd) }
+            opened = []
+            log.append(.start(.init(execId: id, startedAtMs: startedAtMs, pid: pid)))
+            log.flush()
+            attachStdin(input.write)
+            attachOutput(output.read, stderr: false)
+            attachOutput(error.read, stderr: true)
+            armDeadline()
+        } catch {
+            for fd in opened { Syscall.close(fd) }
+            throw error
+        }
+    }
+
+    /// Ends an exec that could not be started with a `fail` event.
+    func failToStart(_ code: ExecFailCode, _ message: String) {
+        failure = .init(code: code, message: message)
+        state = .exited
+        endedAtMs = Syscall.nowMs()
+        log.append(.fail(failure!))
+        onFinished?(self)
+    }
+
+    private func attachOutput(_ fd: CInt, stderr: Bool) {
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        NIOPipeBootstrap(group: loop)
+            .channelOption(.autoRead, value: reading)
+            .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16384, maximum: 65536))
+            .channelOption(.maxMessagesPerRead, value: 8)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(PipeReader(exec: bound.value, isStderr: stderr))
+                }
+            }
+            .takingOwnershipOfDescriptor(input: fd)
+            .assumeIsolated()
+            .whenComplete { [self] result in
+                let exec = self
+                switch result {
+                case .success(let channel):
+                    exec.outputChannels.append(channel)
+                    if exec.waitStatus != nil { exec.armDrain() }
+                case .failure:
+                    Syscall.close(fd)
+                    exec.outputClosed(stderr: stderr)
+                }
+            }
+    }
+
+    private func attachStdin(_ fd: CInt) {
+        let mode = request.stdinMode ?? .close
+        let initial = request.stdinBase64.flatMap { Base64.decode($0) } ?? []
+        if mode == .close && initial.isEmpty {
+            Syscall.close(fd)
+            return
+        }
+        let future = NIOPipeBootstrap(group: loop).takingOwnershipOfDescriptor(output: fd)
+        future.whenFailure { _ in Syscall.close(fd) }
+        stdin = future
+        stdinOpen = true
+        if !initial.isEmpty { _ = writeStdin(initial) }
+        if mode == .close { closeStdin() }
+    }
+
+    // MARK: Output
+
+    func output(stderr: Bool, _ buffer: ByteBuffer) {
+        onActivity?()
+        let allowed = stderr ? stderrCap.admit(buffer.readableBytes) : stdoutCap.admit(buffer.readableBytes)
+        guard allowed > 0 else { return }
+        let view = buffer.readableBytesView
+        log.appendOutput(stderr: stderr, bytes: view[view.startIndex..<(view.startIndex + allowed)])
+    }
+
+    func outputBatchDone() {
+        log.flush()
+        if reading && log.isBackpressured(now: .now()) { setReading(false) }
+    }
+
+    func outputClosed(stderr: Bool) {
+        openOutputs -= 1
+        finishIfDone()
+    }
+
+    private func setReading(_ on: Bool) {
+        reading = on
+        for channel in outputChannels {
+            channel.setOption(.autoRead, value: on).whenSuccess { if on { channel.read() } }
+        }
+        pacingTimer?.cancel()
+        pacingTimer = nil
+        if !on {
+            // Re-check periodically too: a consumer that stops reading altogether stops pacing.
+            pacingTimer = loop.assumeIsolated().scheduleTask(in: .milliseconds(100)) { [self] in
+                pacingTimer = nil
+                recheckPacing()
+            }
+        }
+    }
+
+    /// Resumes reading once no live consumer is holding the exec back.
+    func recheckPacing() {
+        guard !reading, state == .running else { return }
+        if log.isBackpressured(now: .now()) {
+            if pacingTimer == nil { setReading(false) }
+        } else {
+            setReading(true)
+        }
+    }
+
+    // MARK: Stdin
+
+    /// Writes to stdin; the future says whether the pipe took the bytes.
+    func writeStdin(_ bytes: [UInt8]) -> EventLoopFuture<StdinResponse> {
+        guard stdinOpen, let stdin else { return loop.makeSucceededFuture(.init(ok: false, reason: .stdinClosed)) }
+        onActivity?()
+        let buffer = ByteBuffer(bytes: bytes)
+        return stdin.flatMap { $0.writeAndFlush(buffer) }
+            .map { StdinResponse(ok: true) }
+            .recover { _ in StdinResponse(ok: false, reason: .writeFailed) }
+    }
+
+    var acceptsStdin: Bool { stdinOpen }
+    var holdsStdin: Bool { (request.stdinMode ?? .close) == .hold }
+
+    func closeStdin() {
+        guard stdinOpen, let stdin else { return }
+        stdinOpen = false
+        _ = stdin.flatMap { $0.close() }
+    }
+
+    // MARK: Termination
+
+    public enum Termination { case timeout, cancel, shutdown }
+
+    /// SIGTERM to the group, SIGKILL after the grace. False if the process already exited.
+    @discardableResult
+    func terminate(_ reason: Termination) -> Bool {
+        guard state == .running, waitStatus == nil else { return false }
+        if killTimer == nil {
+            switch reason {
+            case .timeout: timedOut = true
+            case .cancel, .shutdown: cancelled = true
+            }
+            Syscall.signalGroup(pid, SIGTERM)
+            let pgid = pid
+            killTimer = loop.assumeIsolated().scheduleTask(in: killGrace) { Syscall.signalGroup(pgid, SIGKILL) }
+        }
+        return true
+    }
+
+    /// SIGKILL to the group now (shutdown after its grace).
+    func kill() {
+        guard state == .running else { return }
+        Syscall.signalGroup(pid, SIGKILL)
+    }
+
+    /// Re-arms the sliding deadline from now (start and every attach).
+    func armDeadline() {
+        deadline?.cancel()
+        deadline = nil
+        guard state == .running, request.timeoutMs > 0 else { return }
+        deadline = loop.assumeIsolated().scheduleTask(in: .milliseconds(request.timeoutMs)) { [self] in
+            deadline = nil
+            terminate(.timeout)
+        }
+    }
+
+    // MARK: Exit
+
+    private func processExited(_ status: WaitStatus) {
+        waitStatus = status
+        deadline?.cancel()
+        deadline = nil
+        closeStdin()
+        if !finishIfDone() { armDrain() }
+    }
+
+    /// After the reap, output still in the pipes is read; a pipe held open by a background
+    /// process is closed after the drain grace (unless a consumer is pacing us, then wait).
+    private func armDrain() {
+        guard drainTimer == nil, state == .running else { return }
+        drainTimer = loop.assumeIsolated().scheduleTask(in: drainGrace) { [self] in
+            drainTimer = nil
+            guard state == .running else { return }
+            if !reading {
+                armDrain()
+                return
+            }
+            for channel in outputChannels { channel.close(promise: nil) }
+            if outputChannels.count < 2 { armDrain() }
+        }
+    }
+
+    @discardableResult
+    private func finishIfDone() -> Bool {
+        guard state == .running, let status = waitStatus, openOutputs == 0 else { return false }
+        state = .exited
+        endedAtMs = Syscall.nowMs()
+        drainTimer?.cancel()
+        pacingTimer?.cancel()
+        if !timedOut && !cancelled { killTimer?.cancel() }
+        let exit = ExecEvent.Exit(
+            exitCode: status.exitCode,
+            durationMs: Int64((NIODeadline.now() - startedAt).nanoseconds / 1_000_000),
+            truncated: .init(stdout: stdoutCap.truncated, stderr: stderrCap.truncated),
+            timedOut: timedOut,
+            cancelled: cancelled,
+            signal: status.terminatingSignal.map(SignalName.name))
+        exitEvent = exit
+        log.append(.exit(exit))
+        onFinished?(self)
+        return true
+    }
+
+    /// The wire status of this exec.
+    public var status: ExecStatus {
+        var status = ExecStatus(execId: id, state: state == .running ? .running : .exited)
+        status.startedAtMs = startedAtMs
+        status.pid = pid == 0 ? nil : pid
+        status.lastSeq = log.lastSeq
+        if state == .exited {
+            status.endedAtMs = endedAtMs
+            if let exitEvent {
+                status.exitCode = exitEvent.exitCode
+                status.timedOut = exitEvent.timedOut
+                status.cancelled = exitEvent.cancelled
+                status.signal = exitEvent.signal
+                status.lost = exitEvent.lost
+            } else if let failure {
+                status.exitCode = -1
+                status.failCode = failure.code
+            }
+        }
+        return status
+    }
+}

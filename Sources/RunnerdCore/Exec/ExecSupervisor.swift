@@ -1,0 +1,211 @@
+import Glibc
+import Logging
+import NIOCore
+import RunnerProtocol
+
+/// Owns every exec: admission (id, limit, cwd, draining), launch, attach, stdin, cancel,
+/// retention of finished execs, and the activity clock.
+///
+/// Confined to runnerd's single event loop, like a NIO handler: every call happens there, so
+/// the state needs no lock and the exec stream path has no hops.
+public final class ExecSupervisor {
+    public struct Settings: Sendable {
+        public var maxLiveExecs: Int
+        public var retainFinished: Int
+        public var killGrace: TimeAmount
+        /// `bash -lc` or `sh -c`, decided once at boot.
+        public var shellPrefix: [String]
+        /// runnerd's own environment minus the token variables.
+        public var baseEnvironment: [String]
+
+        public init(maxLiveExecs: Int, retainFinished: Int, killGrace: TimeAmount, shellPrefix: [String], baseEnvironment: [String]) {
+            self.maxLiveExecs = maxLiveExecs
+            self.retainFinished = retainFinished
+            self.killGrace = killGrace
+            self.shellPrefix = shellPrefix
+            self.baseEnvironment = baseEnvironment
+        }
+    }
+
+    public let loop: any EventLoop
+    public let workspace: Workspace
+    public let bootedAtMs = Syscall.nowMs()
+    public private(set) var lastActivityAtMs = Syscall.nowMs()
+    public private(set) var isDraining = false
+    public var envStore: EnvStore
+    private let settings: Settings
+    private let reaper: ProcessReaper
+    private let logger: Logger
+    private var live: [String: Exec] = [:]
+    private var finished: [String: Exec] = [:]
+    private var finishedOrder: CircularBuffer<String> = CircularBuffer()
+    private var drainWaiters: [EventLoopPromise<Void>] = []
+
+    public init(loop: any EventLoop, workspace: Workspace, settings: Settings, envStore: EnvStore, reaper: ProcessReaper, logger: Logger) {
+        self.loop = loop
+        self.workspace = workspace
+        self.settings = settings
+        self.envStore = envStore
+        self.reaper = reaper
+        self.logger = logger
+    }
+
+    public var liveCount: Int { live.count }
+
+    public func touch() {
+        lastActivityAtMs = Syscall.nowMs()
+    }
+
+    public func exec(_ id: String) -> Exec? {
+        live[id] ?? finished[id]
+    }
+
+    // MARK: Start
+
+    /// Starts `request`, streaming its events to `consumer`. Rejections are a single `fail`
+    /// event (seq 1) and leave no trace; a spawn failure is retained like any finished exec.
+    public func start(_ request: ExecRequest, consumer: any EventConsumer) {
+        loop.preconditionInEventLoop()
+        touch()
+        if let message = request.validationError() {
+            return reject(consumer, .badRequest, message)
+        }
+        if isDraining {
+            return reject(consumer, .shuttingDown, "runnerd is shutting down")
+        }
+        if exec(request.execId) != nil {
+            return reject(consumer, .duplicateExec, "exec \(request.execId) already exists")
+        }
+        if live.count >= settings.maxLiveExecs {
+            return reject(consumer, .execLimit, "\(settings.maxLiveExecs) execs are already running")
+        }
+        let cwdFD: CInt
+        do {
+            cwdFD = try workspace.openDirectory(request.cwd ?? "")
+        } catch {
+            return reject(consumer, .invalidCwd, describe(error, cwd: request.cwd ?? ""))
+        }
+        defer { Syscall.close(cwdFD) }
+
+        let exec = Exec(request: request, loop: loop, killGrace: settings.killGrace)
+        exec.onActivity = { [unowned self] in self.touch() }
+        exec.onFinished = { [unowned self] in self.finished($0) }
+        live[request.execId] = exec
+        exec.log.subscribe(consumer, after: 0)
+        let argv = request.command ?? (settings.shellPrefix + [request.shell ?? ""])
+        let environment = envStore.childEnvironment(base: settings.baseEnvironment, request: request.env)
+        do {
+            try exec.launch(argv: argv, environment: environment, cwdFD: cwdFD, reaper: reaper)
+            logger.debug("exec started", metadata: ["execId": "\(exec.id)", "pid": "\(exec.pid)"])
+        } catch {
+            logger.info("exec failed to spawn", metadata: ["execId": "\(exec.id)", "error": "\(error)"])
+            exec.failToStart(.spawnFailed, "\(argv[0]): \(String(cString: strerror(error.errno)))")
+        }
+    }
+
+    private func reject(_ consumer: any EventConsumer, _ code: ExecFailCode, _ message: String) {
+        consumer.deliver(EventWriter.line(ExecEvent(seq: 1, .fail(.init(code: code, message: message)))))
+        consumer.flush()
+        consumer.finish()
+    }
+
+    private func describe(_ error: Workspace.ResolveError, cwd: String) -> String {
+        switch error {
+        case .notFound: "cwd \(cwd) does not exist"
+        case .escapes: "cwd \(cwd) resolves outside the workspace"
+        case .notADirectory: "cwd \(cwd) is not a directory"
+        case .tooManyLinks: "cwd \(cwd) has too many levels of symbolic links"
+        case .system(let error): "cwd \(cwd): \(error)"
+        }
+    }
+
+    private func finished(_ exec: Exec) {
+        live.removeValue(forKey: exec.id)
+        finished[exec.id] = exec
+        finishedOrder.append(exec.id)
+        while finishedOrder.count > settings.retainFinished {
+            finished.removeValue(forKey: finishedOrder.removeFirst())
+        }
+        logger.debug("exec finished", metadata: ["execId": "\(exec.id)", "exitCode": "\(exec.status.exitCode ?? -1)"])
+        if live.isEmpty {
+            for waiter in drainWaiters { waiter.succeed() }
+            drainWaiters.removeAll()
+        }
+    }
+
+    // MARK: Control
+
+    /// Replays after `seq` then streams live; re-arms the deadline. False for an unknown id.
+    public func attach(_ id: String, after seq: UInt64, consumer: any EventConsumer) -> Bool {
+        touch()
+        guard let exec = exec(id) else { return false }
+        exec.armDeadline()
+        exec.log.subscribe(consumer, after: seq)
+        return true
+    }
+
+    /// nil for an unknown id.
+    public func cancel(_ id: String) -> Bool? {
+        touch()
+        guard let exec = exec(id) else { return nil }
+        return exec.terminate(.cancel)
+    }
+
+    public func stdin(_ id: String, _ request: StdinRequest) -> EventLoopFuture<StdinResponse> {
+        touch()
+        func answer(_ reason: StdinRejectReason) -> EventLoopFuture<StdinResponse> {
+            loop.makeSucceededFuture(.init(ok: false, reason: reason))
+        }
+        guard let exec = live[id] else { return answer(finished[id] == nil ? .notFound : .stdinClosed) }
+        guard exec.acceptsStdin else { return answer(.stdinClosed) }
+        var write = loop.makeSucceededFuture(StdinResponse(ok: true))
+        if let b64 = request.b64 {
+            guard let bytes = Base64.decode(b64) else { return answer(.badLine) }
+            if !bytes.isEmpty {
+                if exec.holdsStdin && !StdinLine.isCompleteJSONLine(bytes) { return answer(.badLine) }
+                write = exec.writeStdin(bytes)
+            }
+        }
+        guard request.eof == true else { return write }
+        return write.map { [exec] response in
+            exec.closeStdin()
+            return response
+        }
+    }
+
+    // MARK: Shutdown
+
+    /// Refuses new execs, SIGTERMs every group, SIGKILLs what is left after the grace and
+    /// completes once no exec is live (or `grace` + 2 s have passed).
+    public func drain(grace: TimeAmount) -> EventLoopFuture<Void> {
+        isDraining = true
+        let promise = loop.makePromise(of: Void.self)
+        if live.isEmpty {
+            promise.succeed()
+            return promise.futureResult
+        }
+        drainWaiters.append(promise)
+        for exec in live.values { exec.terminate(.shutdown) }
+        loop.assumeIsolated().scheduleTask(in: grace) { [self] in
+            for exec in live.values { exec.kill() }
+        }
+        loop.assumeIsolated().scheduleTask(in: grace + .seconds(2)) { [self] in
+            for waiter in drainWaiters { waiter.succeed() }
+            drainWaiters.removeAll()
+        }
+        return promise.futureResult
+    }
+
+    /// Consumers dropped and gaps served over all retained execs (observability).
+    public var liveExecs: [Exec] { Array(live.values) }
+}
+
+/// The `hold`-mode stdin rule: one complete JSON line per write.
+public enum StdinLine {
+    public static func isCompleteJSONLine(_ bytes: [UInt8]) -> Bool {
+        guard bytes.last == UInt8(ascii: "\n") else { return false }
+        let body = bytes.dropLast()
+        guard !body.contains(UInt8(ascii: "\n")) else { return false }
+        return (try? WireJSON.decode(JSONValue.self, from: body)) != nil
+    }
+}

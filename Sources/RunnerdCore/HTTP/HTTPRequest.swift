@@ -1,0 +1,68 @@
+import NIOCore
+import NIOHTTP1
+
+/// A fully received request: head plus the (size-capped) body.
+public struct HTTPRequest {
+    public let head: HTTPRequestHead
+    public let body: ByteBuffer
+    public let path: String
+    public let query: [String: String]
+
+    init(head: HTTPRequestHead, body: ByteBuffer) {
+        self.head = head
+        self.body = body
+        let uri = head.uri
+        if let question = uri.firstIndex(of: "?") {
+            path = String(uri[..<question])
+            query = QueryString.parse(String(uri[uri.index(after: question)...]))
+        } else {
+            path = uri
+            query = [:]
+        }
+    }
+
+    public var method: HTTPMethod { head.method }
+
+    /// Path components, percent-decoded (`/execs/x/attach` → `["execs","x","attach"]`).
+    public var segments: [String] {
+        path.split(separator: "/", omittingEmptySubsequences: true).map { QueryString.percentDecode(String($0)) }
+    }
+
+    public var bodyBytes: ByteBufferView { body.readableBytesView }
+}
+
+/// `application/x-www-form-urlencoded`-style query parsing (last value of a name wins).
+public enum QueryString {
+    public static func parse(_ query: String) -> [String: String] {
+        var result: [String: String] = [:]
+        for pair in query.split(separator: "&", omittingEmptySubsequences: true) {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = percentDecode(String(parts[0]).replacingPlus())
+            let value = parts.count > 1 ? percentDecode(String(parts[1]).replacingPlus()) : ""
+            result[name] = value
+        }
+        return result
+    }
+
+    public static func percentDecode(_ string: String) -> String {
+        guard string.utf8.contains(UInt8(ascii: "%")) else { return string }
+        var bytes: [UInt8] = []
+        var iterator = Array(string.utf8).makeIterator()
+        while let byte = iterator.next() {
+            if byte == UInt8(ascii: "%"), let high = iterator.next(), let low = iterator.next(),
+                let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16)
+            {
+                bytes.append(value)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+extension String {
+    fileprivate func replacingPlus() -> String {
+        String(decoding: utf8.map { $0 == UInt8(ascii: "+") ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
+    }
+}

@@ -1,0 +1,128 @@
+import NIOCore
+import NIOHTTP1
+import RunnerProtocol
+
+/// Maps requests to the supervisor: the contract's routes, auth, JSON errors.
+///
+/// Loop-confined like the supervisor it drives.
+final class RunnerdRouter {
+    private let supervisor: ExecSupervisor
+    private let authenticator: Authenticator
+    private let version: String
+
+    init(supervisor: ExecSupervisor, authenticator: Authenticator, version: String) {
+        self.supervisor = supervisor
+        self.authenticator = authenticator
+        self.version = version
+    }
+
+    func handle(_ request: HTTPRequest, responder: RunnerdHTTPHandler) {
+        let route = RunnerdRoute(method: request.method, segments: request.segments)
+        if route.needsAuth && !authenticator.admits(request.head.headers) {
+            return responder.respond(.unauthorized, json: ErrorBody.unauthorized)
+        }
+        supervisor.touch()
+        switch route {
+        case .readyz:
+            responder.respond(.ok, json: ReadyResponse())
+        case .healthz:
+            responder.respond(.ok, json: health())
+        case .startExec:
+            startExec(request, responder)
+        case .attach(let id):
+            attach(id, request, responder)
+        case .cancel(let id):
+            guard let killed = supervisor.cancel(id) else {
+                return responder.respond(.notFound, json: CancelResponse(killed: false))
+            }
+            responder.respond(.ok, json: CancelResponse(killed: killed))
+        case .stdin(let id):
+            stdin(id, request, responder)
+        case .status(let id):
+            guard let exec = supervisor.exec(id) else {
+                return responder.respond(.notFound, json: ExecStatus(execId: id, state: .gone))
+            }
+            responder.respond(.ok, json: exec.status)
+        case .env:
+            env(request, responder)
+        case .methodNotAllowed:
+            responder.respond(.methodNotAllowed, json: ErrorBody.methodNotAllowed)
+        case .notFound:
+            responder.respond(.notFound, json: ErrorBody.notFound)
+        }
+    }
+
+    private func health() -> HealthResponse {
+        HealthResponse(
+            ok: true, bootedAtMs: supervisor.bootedAtMs, lastActivityAtMs: supervisor.lastActivityAtMs,
+            liveExecs: supervisor.liveCount, version: version, draining: supervisor.isDraining ? true : nil)
+    }
+
+    /// Decodes a JSON body; answers 400 itself and returns nil when it cannot.
+    private func decode<T: Decodable>(_ type: T.Type, _ request: HTTPRequest, _ responder: RunnerdHTTPHandler) -> T? {
+        switch WireJSON.decodeRequest(type, from: request.bodyBytes) {
+        case .success(let value): return value
+        case .failure(let error):
+            responder.respond(.badRequest, json: ErrorBody.badRequest(error.message))
+            return nil
+        }
+    }
+
+    private func startExec(_ request: HTTPRequest, _ responder: RunnerdHTTPHandler) {
+        let exec: ExecRequest
+        switch WireJSON.decodeRequest(ExecRequest.self, from: request.bodyBytes) {
+        case .success(let value):
+            exec = value
+        case .failure(.malformed(let message)):
+            return responder.respond(.badRequest, json: ErrorBody.badRequest(message))
+        case .failure(.invalid(let message)):
+            // JSON of the wrong shape is still an exec request: it fails as an event.
+            guard let stream = responder.beginEventStream() else { return }
+            let fail = ExecEvent(seq: 1, .fail(.init(code: .badRequest, message: message)))
+            stream.deliver(EventWriter.line(fail))
+            stream.flush()
+            stream.finish()
+            return
+        }
+        guard let stream = responder.beginEventStream() else { return }
+        supervisor.start(exec, consumer: stream)
+        stream.log = supervisor.exec(exec.execId)?.log
+    }
+
+    private func attach(_ id: String, _ request: HTTPRequest, _ responder: RunnerdHTTPHandler) {
+        var since: UInt64 = 0
+        if let raw = request.query["sinceSeq"] {
+            guard let value = UInt64(raw) else {
+                return responder.respond(.badRequest, json: ErrorBody.badRequest("sinceSeq must be a non-negative integer"))
+            }
+            since = value
+        }
+        guard let exec = supervisor.exec(id) else {
+            return responder.respond(.notFound, json: ErrorBody(error: "not_found", message: "no exec \(id)"))
+        }
+        guard let stream = responder.beginEventStream() else { return }
+        stream.log = exec.log
+        _ = supervisor.attach(id, after: since, consumer: stream)
+    }
+
+    private func stdin(_ id: String, _ request: HTTPRequest, _ responder: RunnerdHTTPHandler) {
+        guard let body = decode(StdinRequest.self, request, responder) else { return }
+        if let b64 = body.b64, b64.utf8.count > Base64.encodedLength(Limits.stdinMaxWriteBytes) {
+            return responder.respond(.payloadTooLarge, json: ErrorBody(error: "payload_too_large", message: "one stdin write carries at most 64 KiB"))
+        }
+        let answer = supervisor.stdin(id, body).map { response -> (HTTPResponseStatus, [UInt8]) in
+            (.ok, (try? WireJSON.encode(response)) ?? [])
+        }
+        responder.respondLater(answer)
+    }
+
+    private func env(_ request: HTTPRequest, _ responder: RunnerdHTTPHandler) {
+        guard let patch = decode(EnvPatch.self, request, responder) else { return }
+        do {
+            let denied = try supervisor.envStore.apply(patch)
+            responder.respond(.ok, json: EnvResponse(denied: denied))
+        } catch {
+            responder.respond(.badRequest, json: ErrorBody.badRequest(error.message))
+        }
+    }
+}

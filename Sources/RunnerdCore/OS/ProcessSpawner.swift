@@ -1,0 +1,77 @@
+import CRunnerdShim
+import Glibc
+
+/// What to start: argv, environment, cwd (as an open directory) and the three stdio fds.
+public struct SpawnSpec: Sendable {
+    public var argv: [String]
+    public var environment: [String]
+    /// An open directory the child `fchdir`s to; nil keeps runnerd's cwd.
+    public var cwdFD: CInt?
+    public var stdin: CInt
+    public var stdout: CInt
+    public var stderr: CInt
+    /// Start the child in a new session (and so its own process group).
+    public var newSession: Bool
+
+    public init(argv: [String], environment: [String], cwdFD: CInt?, stdin: CInt, stdout: CInt, stderr: CInt, newSession: Bool = true) {
+        self.argv = argv
+        self.environment = environment
+        self.cwdFD = cwdFD
+        self.stdin = stdin
+        self.stdout = stdout
+        self.stderr = stderr
+        self.newSession = newSession
+    }
+}
+
+/// `posix_spawnp` with the attributes every exec needs: its own session, default signal
+/// dispositions (runnerd ignores SIGPIPE; children must not inherit that) and an empty mask
+/// (runnerd blocks SIGCHLD/SIGTERM/SIGINT for its signal thread).
+public enum ProcessSpawner {
+    public static func spawn(_ spec: SpawnSpec) throws(SystemError) -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+
+        // dup2 onto 0/1/2 clears close-on-exec there; everything else runnerd holds is O_CLOEXEC.
+        posix_spawn_file_actions_adddup2(&actions, spec.stdin, 0)
+        posix_spawn_file_actions_adddup2(&actions, spec.stdout, 1)
+        posix_spawn_file_actions_adddup2(&actions, spec.stderr, 2)
+        if let cwd = spec.cwdFD {
+            rd_posix_spawn_file_actions_addfchdir(&actions, cwd)
+        }
+
+        var flags = Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
+        if spec.newSession { flags |= rd_posix_spawn_setsid_flag() }
+        posix_spawnattr_setflags(&attributes, flags)
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        var all = sigset_t()
+        rd_sigset_fill(&all)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+
+        let argv = CStringArray(spec.argv)
+        let envp = CStringArray(spec.environment)
+        var pid: pid_t = 0
+        let result = posix_spawnp(&pid, spec.argv[0], &actions, &attributes, argv.pointers, envp.pointers)
+        guard result == 0 else { throw SystemError("posix_spawn(\(spec.argv[0]))", errno: result) }
+        return pid
+    }
+}
+
+/// A NULL-terminated `char *[]` that owns its strings for the duration of a call.
+final class CStringArray {
+    let pointers: [UnsafeMutablePointer<CChar>?]
+
+    init(_ strings: [String]) {
+        pointers = strings.map { strdup($0) } + [nil]
+    }
+
+    deinit {
+        for pointer in pointers { free(pointer) }
+    }
+}

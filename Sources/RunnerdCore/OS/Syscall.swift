@@ -1,0 +1,171 @@
+import CRunnerdShim
+import Glibc
+
+/// `O_PATH`: a descriptor that names a file without opening it for I/O.
+public let O_PATH = rd_o_path()
+
+/// The thin wrapper every libc call of runnerd goes through: EINTR retry, errno → `SystemError`.
+public enum Syscall {
+    /// Runs `body` until it does not fail with EINTR; -1 becomes a `SystemError`.
+    @discardableResult
+    public static func retrying<T: FixedWidthInteger>(_ call: String, _ body: () -> T) throws(SystemError) -> T {
+        while true {
+            let result = body()
+            if result == -1 {
+                let code = errno
+                if code == EINTR { continue }
+                throw SystemError(call, errno: code)
+            }
+            return result
+        }
+    }
+
+    /// A close-on-exec pipe.
+    public static func pipe() throws(SystemError) -> (read: CInt, write: CInt) {
+        var fds: [CInt] = [-1, -1]
+        try retrying("pipe2") { rd_pipe_cloexec(&fds) }
+        return (fds[0], fds[1])
+    }
+
+    public static func close(_ fd: CInt) {
+        // Never retry close on Linux: the descriptor is released even when EINTR is reported.
+        _ = Glibc.close(fd)
+    }
+
+    /// Best effort: a larger pipe buffer means fewer wake-ups for chatty processes.
+    public static func setPipeSize(_ fd: CInt, _ size: Int) {
+        _ = rd_set_pipe_size(fd, CInt(size))
+    }
+
+    /// `kill(-pgid, signal)`; `false` when the group no longer exists.
+    @discardableResult
+    public static func signalGroup(_ pgid: pid_t, _ signal: CInt) -> Bool {
+        kill(-pgid, signal) == 0
+    }
+
+    /// `wait4(-1, WNOHANG)`: one exited child, or nil when none is waiting.
+    public static func reapOne() -> (pid: pid_t, status: WaitStatus)? {
+        var status: CInt = 0
+        while true {
+            let pid = wait4(-1, &status, WNOHANG, nil)
+            if pid > 0 { return (pid, WaitStatus(raw: status)) }
+            if pid == -1 && errno == EINTR { continue }
+            return nil
+        }
+    }
+
+    public static func openat(_ dirfd: CInt, _ path: String, _ flags: CInt, _ mode: mode_t = 0) throws(SystemError) -> CInt {
+        try retrying("openat(\(path))") { Glibc.openat(dirfd, path, flags | O_CLOEXEC, mode) }
+    }
+
+    public static func fstat(_ fd: CInt) throws(SystemError) -> stat {
+        var info = stat()
+        try retrying("fstat") { Glibc.fstat(fd, &info) }
+        return info
+    }
+
+    public static func readlinkat(_ dirfd: CInt, _ path: String) throws(SystemError) -> String {
+        var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = try retrying("readlinkat(\(path))") {
+            buffer.withUnsafeMutableBufferPointer { ptr in
+                ptr.withMemoryRebound(to: CChar.self) { Glibc.readlinkat(dirfd, path, $0.baseAddress!, Int(PATH_MAX)) }
+            }
+        }
+        return String(decoding: buffer[0..<count], as: UTF8.self)
+    }
+
+    public static func realpath(_ path: String) throws(SystemError) -> String {
+        guard let resolved = Glibc.realpath(path, nil) else { throw SystemError("realpath(\(path))") }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// Wall-clock epoch milliseconds (the contract's time unit).
+    public static func nowMs() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+
+    /// The process environment as `NAME=value` strings.
+    public static func environment() -> [String] {
+        var result: [String] = []
+        var pointer = environ
+        while let entry = pointer.pointee {
+            result.append(String(cString: entry))
+            pointer += 1
+        }
+        return result
+    }
+
+    public static func unsetenv(_ name: String) {
+        _ = Glibc.unsetenv(name)
+    }
+
+    /// Whether `path` exists and is executable by this process.
+    public static func isExecutable(_ path: String) -> Bool {
+        access(path, X_OK) == 0
+    }
+
+    /// Writes `bytes` to `path` atomically (temp file + rename).
+    public static func writeFileAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws(SystemError) {
+        let temp = path + ".tmp.\(getpid())"
+        let fd = try retrying("open(\(temp))") { open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode) }
+        defer { close(fd) }
+        var offset = 0
+        while offset < bytes.count {
+            let written = try retrying("write(\(temp))") {
+                bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            }
+            offset += written
+        }
+        try retrying("rename(\(path))") { rename(temp, path) }
+    }
+
+    /// Reads a whole (small) file.
+    public static func readFile(_ path: String, limit: Int = 1 << 20) throws(SystemError) -> [UInt8] {
+        let fd = try retrying("open(\(path))") { open(path, O_RDONLY | O_CLOEXEC) }
+        defer { close(fd) }
+        var result: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while result.count < limit {
+            let count = try retrying("read(\(path))") { chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) } }
+            if count == 0 { break }
+            result.append(contentsOf: chunk[0..<count])
+        }
+        return result
+    }
+}
+
+/// A `wait4` status, decoded without the C macros Swift cannot import.
+public struct WaitStatus: Equatable, Sendable {
+    public let raw: CInt
+
+    public init(raw: CInt) { self.raw = raw }
+
+    /// The signal that killed the process, if it was killed by one.
+    public var terminatingSignal: CInt? {
+        let low = raw & 0x7F
+        return (low != 0 && low != 0x7F) ? low : nil
+    }
+
+    /// The exit status, or 128+N for a death by signal N.
+    public var exitCode: Int32 {
+        if let signal = terminatingSignal { return 128 + signal }
+        return (raw >> 8) & 0xFF
+    }
+}
+
+/// Signal numbers ↔ names, for the `signal` field of `exit`.
+public enum SignalName {
+    private static let names: [CInt: String] = [
+        SIGHUP: "SIGHUP", SIGINT: "SIGINT", SIGQUIT: "SIGQUIT", SIGILL: "SIGILL", SIGTRAP: "SIGTRAP",
+        SIGABRT: "SIGABRT", SIGBUS: "SIGBUS", SIGFPE: "SIGFPE", SIGKILL: "SIGKILL", SIGUSR1: "SIGUSR1",
+        SIGSEGV: "SIGSEGV", SIGUSR2: "SIGUSR2", SIGPIPE: "SIGPIPE", SIGALRM: "SIGALRM", SIGTERM: "SIGTERM",
+        SIGCHLD: "SIGCHLD", SIGCONT: "SIGCONT", SIGSTOP: "SIGSTOP", SIGTSTP: "SIGTSTP", SIGTTIN: "SIGTTIN",
+        SIGTTOU: "SIGTTOU", SIGURG: "SIGURG", SIGXCPU: "SIGXCPU", SIGXFSZ: "SIGXFSZ", SIGVTALRM: "SIGVTALRM",
+        SIGPROF: "SIGPROF", SIGWINCH: "SIGWINCH", SIGIO: "SIGIO", SIGPWR: "SIGPWR", SIGSYS: "SIGSYS",
+    ]
+
+    public static func name(_ signal: CInt) -> String { names[signal] ?? "SIG\(signal)" }
+}

@@ -93,6 +93,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "RunnerdCoreTests",
+            dependencies: ["RunnerdCore", "RunnerProtocol"],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "RunnerdTests",
             dependencies: [
                 "RunnerdCore",

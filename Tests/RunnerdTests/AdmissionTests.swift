@@ -1,0 +1,121 @@
+import Foundation
+import RunnerProtocol
+import RunnerdClient
+import Testing
+
+@Suite("admission: limits, bad requests, bad input")
+struct AdmissionTests {
+    @Test func liveExecLimitFailsTheExtraExecAndNothingElse() async throws {
+        let runnerd = try await RunnerdProcess.start(environment: ["RUNNERD_MAX_LIVE_EXECS": "2"])
+        let client = runnerd.client
+        let first = Task { try await client.run("l1", ["sleep", "2"]) }
+        let second = Task { try await client.run("l2", ["sleep", "2"]) }
+        #expect(try await eventually { try await client.health().liveExecs == 2 })
+        let third = try await client.run("l3", ["true"])
+        #expect(third.events.count == 1)
+        #expect(third.events.first?.seq == 1)
+        #expect(third.fail?.code == .execLimit)
+        #expect(try await client.status("l3").state == .gone, "a refused exec leaves no trace")
+        #expect(try await first.value.exit?.exitCode == 0)
+        #expect(try await second.value.exit?.exitCode == 0)
+        #expect(try await client.run("l3", ["true"]).exit?.exitCode == 0, "room again once they ended")
+        await runnerd.stop()
+    }
+
+    @Test func duplicateIdIsRefusedWhileRunningOrRetained() async throws {
+        let runnerd = try await RunnerdProcess.start()
+        let client = runnerd.client
+        let running = Task { try await client.run("dup", ["sleep", "1.5"]) }
+        #expect(try await eventually { try await client.status("dup").state == .running })
+        #expect(try await client.run("dup", ["true"]).fail?.code == .duplicateExec)
+        _ = try await running.value
+        #expect(try await client.run("dup", ["true"]).fail?.code == .duplicateExec)
+        #expect(try await client.status("dup").exitCode == 0, "the original is untouched")
+        await runnerd.stop()
+    }
+
+    @Test func missingBinaryIsSpawnFailedAndRetained() async throws {
+        let runnerd = try await RunnerdProcess.start()
+        let result = try await runnerd.client.run("nobin", ["/definitely/not/here"])
+        result.checkSequence()
+        #expect(result.fail?.code == .spawnFailed)
+        #expect(result.fail?.message.contains("/definitely/not/here") == true)
+        let status = try await runnerd.client.status("nobin")
+        #expect(status.state == .exited)
+        #expect(status.failCode == .spawnFailed)
+        let replay = try await runnerd.client.attachAll("nobin")
+        #expect(replay.events == result.events)
+        #expect(try await runnerd.client.run("after", ["true"]).exit?.exitCode == 0, "daemon unharmed")
+        await runnerd.stop()
+    }
+
+    @Test func invalidRequestsFailAsBadRequestEvents() async throws {
+        let runnerd = try await RunnerdProcess.start()
+        let client = runnerd.client
+        let invalid: [ExecRequest] = [
+            ExecRequest(execId: "both", command: ["true"], shell: "true"),
+            ExecRequest(execId: "neither"),
+            ExecRequest(execId: "bad id!", command: ["true"]),
+            ExecRequest(execId: "empty", command: []),
+            ExecRequest(execId: "neg", command: ["true"], stdoutMaxBytes: -1),
+            ExecRequest(execId: "b64", command: ["true"], stdinBase64: "!!!"),
+        ]
+        for request in invalid {
+            let result = try await client.run(request)
+            #expect(result.events.count == 1)
+            #expect(result.fail?.code == .badRequest, "\(request.execId)")
+        }
+        // JSON of the wrong shape: a fail event too; not JSON at all: 400.
+        let wrongShape = try await client.call(.POST, "/execs", body: Array(#"{"execId":"x","command":["true"]}"#.utf8))
+        #expect(wrongShape.status == 200)
+        let event = try WireJSON.decode(ExecEvent.self, from: wrongShape.body.dropLast())
+        guard case .fail(let fail) = event.body else {
+            Issue.record("expected a fail event, got \(event)")
+            return
+        }
+        #expect(fail.code == .badRequest)
+        #expect(fail.message.contains("timeoutMs"))
+        let (code, body) = try await client.call(.POST, "/execs", body: Array("{not json".utf8))
+        #expect(code == 400)
+        let error = try WireJSON.decode(ErrorBody.self, from: body)
+        #expect(error.error == "bad_request")
+        #expect(error.message?.isEmpty == false)
+        await runnerd.stop()
+    }
+
+    @Test func oversizedBodiesAre413AndUnknownRoutes404() async throws {
+        let runnerd = try await RunnerdProcess.start()
+        let client = runnerd.client
+        let huge = [UInt8](repeating: UInt8(ascii: "a"), count: Limits.maxRequestBodyBytes + 1)
+        let (code, _) = try await client.call(.POST, "/env", body: huge)
+        #expect(code == 413)
+        #expect(try await client.call(.GET, "/nope").status == 404)
+        #expect(try await client.call(.DELETE, "/execs").status == 405)
+        #expect(try await client.health().ok, "daemon unharmed")
+        await runnerd.stop()
+    }
+
+    @Test func garbageOnTheWireDoesNotHurtTheDaemon() async throws {
+        let runnerd = try await RunnerdProcess.start()
+        let inputs = [
+            "GARBAGE\r\n\r\n", "GET / HTTP/1.1\r\nContent-Length: -5\r\n\r\n", String(repeating: "A", count: 100_000),
+            "POST /execs HTTP/1.1\r\nTransfer-Encoding: chunked\r\nAuthorization: Bearer \(runnerd.token!)\r\n\r\nzz\r\n",
+            "POST /execs HTTP/1.1\r\nContent-Length: 10\r\nAuthorization: Bearer \(runnerd.token!)\r\n\r\n\u{0}\u{1}\u{2}",
+        ]
+        for input in inputs {
+            let connection = try RawConnection(port: runnerd.port)
+            connection.send(input)
+            _ = connection.readSome(timeout: 0.3)
+        }
+        // Chunked bodies past the limit are refused as they stream in.
+        let chunked = try RawConnection(port: runnerd.port)
+        chunked.send("POST /env HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nAuthorization: Bearer \(runnerd.token!)\r\n\r\n")
+        let chunk = String(repeating: "a", count: 1 << 20)
+        for _ in 0..<5 { chunked.send(String(chunk.utf8.count, radix: 16) + "\r\n" + chunk + "\r\n") }
+        let answer = String(decoding: chunked.readSome(timeout: 3), as: UTF8.self)
+        #expect(answer.hasPrefix("HTTP/1.1 413"))
+        #expect(try await runnerd.client.health().ok)
+        #expect(try await runnerd.client.run("alive", ["true"]).exit?.exitCode == 0)
+        await runnerd.stop()
+    }
+}

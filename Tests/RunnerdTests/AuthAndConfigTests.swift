@@ -1,0 +1,85 @@
+import Foundation
+import RunnerProtocol
+import RunnerdClient
+import Testing
+
+@Suite("authentication and configuration")
+struct AuthAndConfigTests {
+    @Test func tokenIsRequiredEverywhereButReadyz() async throws {
+        let runnerd = try await RunnerdProcess.start()
+        let anonymous = RunnerdClient(baseURL: runnerd.baseURL, token: nil)
+        let wrong = RunnerdClient(baseURL: runnerd.baseURL, token: runnerd.token! + "x")
+        #expect(try await anonymous.ready())
+        for client in [anonymous, wrong] {
+            for (method, path) in [("GET", "/healthz"), ("POST", "/execs"), ("GET", "/execs/x"), ("POST", "/env"), ("GET", "/execs/x/attach")] {
+                let (code, body) = try await client.call(.init(rawValue: method), path, body: method == "POST" ? Array("{}".utf8) : nil)
+                #expect(code == 401, "\(method) \(path)")
+                #expect(try WireJSON.decode(ErrorBody.self, from: body) == .unauthorized)
+            }
+        }
+        let (headerCode, _) = try await anonymous.call(.GET, "/healthz", headers: [("X-Runnerd-Token", runnerd.token!)])
+        #expect(headerCode == 200)
+        let (lowerBearer, _) = try await anonymous.call(.GET, "/healthz", headers: [("authorization", "bearer \(runnerd.token!)")])
+        #expect(lowerBearer == 200)
+        let (prefix, _) = try await anonymous.call(.GET, "/healthz", headers: [("Authorization", "Bearer \(runnerd.token!.dropLast())")])
+        #expect(prefix == 401, "a prefix of the token is not the token")
+        #expect(try await runnerd.client.health().ok)
+        await runnerd.stop()
+    }
+
+    @Test func refusesToStartWithoutATokenUnlessInsecure() async throws {
+        do {
+            _ = try await RunnerdProcess.start(token: nil)
+            Issue.record("runnerd started without a token")
+        } catch let failure as RunnerdProcess.StartFailure {
+            #expect(failure.status != 0)
+            #expect(failure.log.contains("token"))
+        }
+        let insecure = try await RunnerdProcess.start(token: nil, arguments: ["--insecure-no-auth"])
+        #expect(try await insecure.client.health().ok)
+        await insecure.stop()
+    }
+
+    @Test func tokenNeverReachesAChild() async throws {
+        let tokenFile = RunnerdProcess.makeTempDir("token") + "/token"
+        try "from-file\n".write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        // The file wins over the variable.
+        let runnerd = try await RunnerdProcess.start(token: "from-env", environment: ["RUNNERD_TOKEN_FILE": tokenFile])
+        let fileClient = RunnerdClient(baseURL: runnerd.baseURL, token: "from-file")
+        let envClient = RunnerdClient(baseURL: runnerd.baseURL, token: "from-env")
+        #expect(try await envClient.call(.GET, "/healthz").status == 401)
+        let result = try await fileClient.run("env", ["env"])
+        let env = result.stdoutText
+        #expect(!env.contains("RUNNERD_TOKEN"))
+        #expect(!env.contains("from-env"))
+        #expect(!env.contains("from-file"))
+        #expect(env.contains("RUNNERD_WORKSPACE="), "the rest of runnerd's environment is inherited")
+        await runnerd.stop()
+    }
+
+    @Test func flagsOverrideTheEnvironment() async throws {
+        let workspace = RunnerdProcess.makeTempDir("flag-ws")
+        let runnerd = try await RunnerdProcess.start(arguments: ["--workspace", workspace, "--max-live-execs", "1"])
+        let result = try await runnerd.client.run("pwd", ["pwd", "-P"])
+        #expect(result.stdoutText == workspace + "\n")
+        let client = runnerd.client
+        let holder = Task { try await client.run("hold", ["sleep", "2"]) }
+        #expect(try await eventually { try await client.health().liveExecs == 1 })
+        #expect(try await client.run("second", ["true"]).fail?.code == .execLimit)
+        _ = try await holder.value
+        await runnerd.stop()
+    }
+
+    @Test func sigtermStopsRunnerdCleanlyAndKillsExecGroups() async throws {
+        let runnerd = try await RunnerdProcess.start(environment: ["RUNNERD_KILL_GRACE_MS": "500"])
+        let client = runnerd.client
+        let exec = Task { try await client.runShell("long", "sleep 60 & wait") }
+        #expect(try await eventually { try await client.health().liveExecs == 1 })
+        let pid = try #require(try await client.status("long").pid)
+        let status = await runnerd.stop()
+        #expect(status == 0)
+        let result = try? await exec.value
+        #expect(result?.exit?.cancelled == true)
+        #expect(kill(pid, 0) != 0, "the exec's process is gone")
+    }
+}

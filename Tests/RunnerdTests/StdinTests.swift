@@ -1,0 +1,73 @@
+import Foundation
+import RunnerProtocol
+import RunnerdClient
+import Testing
+
+@Suite("stdin modes")
+struct StdinTests {
+    @Test func closeModeWritesTheInitialBytesThenEOF() async throws {
+        let runnerd = try await RunnerdProcess.start()
+        let result = try await runnerd.client.run("cat", ["cat"]) {
+            $0.stdinBase64 = Base64.encode(Array("fed to stdin\n".utf8))
+        }
+        #expect(result.stdoutText == "fed to stdin\n")
+        #expect(result.exit?.exitCode == 0)
+        // Without stdinBase64 stdin is at EOF at once.
+        let empty = try await runnerd.client.run("cat2", ["cat"])
+        #expect(empty.stdout.isEmpty)
+        #expect(empty.exit?.exitCode == 0)
+        await runnerd.stop()
+    }
+
+    @Test func holdModeTakesOneJSONLinePerWriteUntilEOF() async throws {
+        let runnerd = try await RunnerdProcess.start()
+        let client = runnerd.client
+        let exec = Task {
+            try await client.run("held", ["cat"]) {
+                $0.stdinMode = .hold
+                $0.stdinBase64 = Base64.encode(Array("{\"first\":0}\n".utf8))
+            }
+        }
+        #expect(try await eventually { try await client.status("held").state == .running })
+        func write(_ text: String) async throws -> StdinResponse {
+            try await client.stdin("held", StdinRequest(b64: Base64.encode(Array(text.utf8))))
+        }
+        #expect(try await write("{\"n\":1}\n") == StdinResponse(ok: true))
+        #expect(try await write("[1,2,3]\n") == StdinResponse(ok: true))
+        #expect(try await write("{\"n\":2}") == StdinResponse(ok: false, reason: .badLine), "no newline")
+        #expect(try await write("{\"a\":1}\n{\"b\":2}\n") == StdinResponse(ok: false, reason: .badLine), "two lines")
+        #expect(try await write("not json\n") == StdinResponse(ok: false, reason: .badLine))
+        #expect(try await client.stdin("held", StdinRequest(eof: true)) == StdinResponse(ok: true))
+        let result = try await exec.value
+        #expect(result.stdoutText == "{\"first\":0}\n{\"n\":1}\n[1,2,3]\n")
+        #expect(result.exit?.exitCode == 0)
+        #expect(try await write("{\"late\":1}\n") == StdinResponse(ok: false, reason: .stdinClosed))
+        #expect(try await client.stdin("nobody", StdinRequest(eof: true)) == StdinResponse(ok: false, reason: .notFound))
+        await runnerd.stop()
+    }
+
+    @Test func closeModeRefusesLaterWrites() async throws {
+        let runnerd = try await RunnerdProcess.start()
+        let client = runnerd.client
+        let exec = Task { try await client.run("closed", ["sleep", "2"]) }
+        #expect(try await eventually { try await client.status("closed").state == .running })
+        let response = try await client.stdin("closed", StdinRequest(b64: Base64.encode(Array("{}\n".utf8))))
+        #expect(response == StdinResponse(ok: false, reason: .stdinClosed))
+        _ = try await exec.value
+        await runnerd.stop()
+    }
+
+    @Test func oversizedStdinWriteIsRefused() async throws {
+        let runnerd = try await RunnerdProcess.start()
+        let client = runnerd.client
+        let exec = Task { try await client.run("big-stdin", ["cat"]) { $0.stdinMode = .hold } }
+        #expect(try await eventually { try await client.status("big-stdin").state == .running })
+        let line = "\"" + String(repeating: "a", count: Limits.stdinMaxWriteBytes) + "\"\n"
+        let body = try WireJSON.encode(StdinRequest(b64: Base64.encode(Array(line.utf8))))
+        let (code, _) = try await client.call(.POST, "/execs/big-stdin/stdin", body: body)
+        #expect(code == 413)
+        #expect(try await client.stdin("big-stdin", StdinRequest(eof: true)).ok)
+        #expect(try await exec.value.stdout.isEmpty)
+        await runnerd.stop()
+    }
+}

@@ -1,0 +1,154 @@
+import Foundation
+import RunnerProtocol
+import RunnerdClient
+
+/// A real `runnerd` binary started for one test: its own workspace, token and ephemeral port.
+final class RunnerdProcess: @unchecked Sendable {
+    let workspace: String
+    let token: String?
+    let port: Int
+    let process: Process
+    let client: RunnerdClient
+    let stderrPath: String
+
+    var pid: Int32 { process.processIdentifier }
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    /// The `runnerd` built next to the test bundle.
+    static var binary: String {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("runnerd").path
+    }
+
+    static func makeTempDir(_ prefix: String = "runnerd-test") -> String {
+        var template = Array("/tmp/\(prefix)-XXXXXX".utf8CString)
+        let path = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
+        return path
+    }
+
+    /// Starts runnerd and waits until it has announced its port.
+    static func start(
+        token: String? = "test-token-\(UUID().uuidString)", environment: [String: String] = [:], arguments: [String] = [],
+        workspace: String? = nil
+    ) async throws -> RunnerdProcess {
+        let workspace = workspace ?? makeTempDir()
+        let scratch = makeTempDir("runnerd-scratch")
+        let readyFile = scratch + "/ready.json"
+        let stderrPath = scratch + "/stderr.log"
+        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("RUNNERD_") }
+        env["RUNNERD_LISTEN"] = "127.0.0.1:0"
+        env["RUNNERD_WORKSPACE"] = workspace
+        env["RUNNERD_READY_FILE"] = readyFile
+        env["RUNNERD_LOG_LEVEL"] = "debug"
+        if let token { env["RUNNERD_TOKEN"] = token }
+        for (key, value) in environment { env[key] = value }
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = token == nil && !arguments.contains("--insecure-no-auth") ? arguments : arguments
+        process.environment = env
+        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: stderrPath)
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            if let data = FileManager.default.contents(atPath: readyFile),
+                let announcement = try? WireJSON.decode(ListenAnnouncement.self, from: Array(data))
+            {
+                let client = RunnerdClient(baseURL: "http://127.0.0.1:\(announcement.port)", token: token)
+                return RunnerdProcess(workspace: workspace, token: token, port: announcement.port, process: process, client: client, stderrPath: stderrPath)
+            }
+            if !process.isRunning {
+                let log = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
+                throw StartFailure(status: process.terminationStatus, log: log)
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        process.terminate()
+        throw StartFailure(status: -1, log: "runnerd did not announce its port within 20 s")
+    }
+
+    struct StartFailure: Error, CustomStringConvertible {
+        let status: Int32
+        let log: String
+        var description: String { "runnerd exited with \(status): \(log)" }
+    }
+
+    private init(workspace: String, token: String?, port: Int, process: Process, client: RunnerdClient, stderrPath: String) {
+        self.workspace = workspace
+        self.token = token
+        self.port = port
+        self.process = process
+        self.client = client
+        self.stderrPath = stderrPath
+    }
+
+    /// SIGTERM, then wait for the exit (SIGKILL after `timeout`). Returns the exit status.
+    @discardableResult
+    func stop(timeout: Duration = .seconds(15)) async -> Int32 {
+        guard process.isRunning else { return process.terminationStatus }
+        kill(pid, SIGTERM)
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        if process.isRunning {
+            kill(pid, SIGKILL)
+            process.waitUntilExit()
+        }
+        return process.terminationStatus
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
+    var log: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+
+    // MARK: Observing the process
+
+    /// Resident set size in KiB.
+    var rssKB: Int {
+        ProcStatus.field("VmRSS", pid: pid) ?? 0
+    }
+
+    /// Open file descriptors.
+    var openFDCount: Int {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? -1
+    }
+
+    /// Children of runnerd that are zombies.
+    var zombieChildren: [Int32] {
+        ProcStatus.children(of: pid).filter { ProcStatus.state($0) == "Z" }
+    }
+}
+
+/// Reading `/proc`.
+enum ProcStatus {
+    static func field(_ name: String, pid: Int32) -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix(name + ":") {
+            return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+        }
+        return nil
+    }
+
+    static func stat(_ pid: Int32) -> [String]? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = text.lastIndex(of: ")")
+        else { return nil }
+        return text[text.index(after: close)...].split(separator: " ").map(String.init)
+    }
+
+    static func state(_ pid: Int32) -> String? { stat(pid)?.first }
+
+    static func children(of parent: Int32) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter { pid in
+            guard let fields = stat(pid), fields.count > 1 else { return false }
+            return Int32(fields[1]) == parent
+        }
+    }
+}

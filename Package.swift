@@ -21,6 +21,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // Every wire type, event, error code, limit and the HMAC signing code, shared by
@@ -36,12 +40,16 @@ let package = Package(
         ),
         // The handful of libc entry points Swift's Glibc module does not expose.
         .target(name: "CRunnerdShim", path: "Sources/CRunnerdShim"),
+        // The one thin wrapper over libc shared by runnerd and the spawner: syscalls with EINTR
+        // retry and errno errors, posix_spawn, wait statuses.
+        .target(name: "SystemSupport", dependencies: ["CRunnerdShim"], swiftSettings: strict),
         // runnerd's engine: OS layer, exec supervisor, event log, HTTP server.
         .target(
             name: "RunnerdCore",
             dependencies: [
                 "RunnerProtocol",
                 "CRunnerdShim",
+                "SystemSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -53,6 +61,7 @@ let package = Package(
             name: "Runnerd",
             dependencies: [
                 "RunnerdCore",
+                "SystemSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -68,11 +77,39 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The spawner's service: HMAC-authenticated session API (Hummingbird), registry,
+        // backends, SSE exec proxy, sweeper, caps and metrics.
+        .target(
+            name: "SpawnerCore",
+            dependencies: [
+                "RunnerProtocol",
+                "RunnerdClient",
+                "SystemSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // A client of the spawner API (signs requests), used by the CLI and the tests.
+        .target(
+            name: "SpawnerClient",
+            dependencies: [
+                "RunnerProtocol",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "Spawner",
             dependencies: [
                 "RunnerProtocol",
-                "RunnerdClient",
+                "SpawnerCore",
+                "SpawnerClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -82,7 +119,8 @@ let package = Package(
             dependencies: [
                 "RunnerProtocol",
                 "RunnerdClient",
-                "CRunnerdShim",
+                "RunnerdCore",
+                "SystemSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict
@@ -94,7 +132,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RunnerdCoreTests",
-            dependencies: ["RunnerdCore", "RunnerProtocol"],
+            dependencies: ["RunnerdCore", "RunnerProtocol", "SystemSupport"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -103,6 +141,18 @@ let package = Package(
                 "RunnerdCore",
                 "RunnerdClient",
                 "RunnerProtocol",
+                "Runnerd",
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "SpawnerTests",
+            dependencies: [
+                "SpawnerCore",
+                "SpawnerClient",
+                "RunnerProtocol",
+                "RunnerdClient",
+                "Spawner",
                 "Runnerd",
             ],
             swiftSettings: strict

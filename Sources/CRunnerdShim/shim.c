@@ -11,7 +11,6 @@ int rd_posix_spawn_file_actions_addfchdir(posix_spawn_file_actions_t *actions, i
 
 int rd_set_pipe_size(int fd, int size) { return fcntl(fd, F_SETPIPE_SZ, size); }
 
-int rd_sigset_fill(sigset_t *set) { return sigfillset(set); }
 
 int rd_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 

@@ -54,8 +54,11 @@ public struct HMACSigner: Sendable {
     ) -> Result<Void, Rejection> {
         guard let timestampHeader, let signatureHeader else { return .failure(.missing) }
         guard let timestamp = Int64(timestampHeader) else { return .failure(.malformedTimestamp) }
-        if nowMs - timestamp > Self.maxSkewMs { return .failure(.stale) }
-        if timestamp - nowMs > Self.maxSkewMs { return .failure(.future) }
+        // Overflow-safe: a timestamp of Int64.min must be "stale", not a trap.
+        let (age, overflow) = nowMs.subtractingReportingOverflow(timestamp)
+        if overflow { return .failure(age < 0 ? .stale : .future) }
+        if age > Self.maxSkewMs { return .failure(.stale) }
+        if -age > Self.maxSkewMs { return .failure(.future) }
         let expected = signature(method: method, pathWithQuery: pathWithQuery, timestampMs: timestamp, body: body)
         guard ConstantTime.equals(Array(expected.utf8), Array(signatureHeader.utf8)) else { return .failure(.badSignature) }
         return .success(())

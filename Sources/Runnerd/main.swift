@@ -2,6 +2,7 @@ import ArgumentParser
 import Glibc
 import Logging
 import RunnerdCore
+import SystemSupport
 
 /// The runnerd command line: flags override the `RUNNERD_*` environment of the contract.
 struct RunnerdCommand: ParsableCommand {

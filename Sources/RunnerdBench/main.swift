@@ -1,1 +1,90 @@
-print("x")
+import Glibc
+import NIOCore
+import RunnerProtocol
+import RunnerdClient
+import RunnerdCore
+import SystemSupport
+
+// runnerd-bench: starts a release runnerd and prints its figures as `name value unit` lines.
+// Usage: runnerd-bench [--runnerd PATH] [--iterations N] [--stream-bytes N]
+
+func option(_ name: String) -> String? {
+    let arguments = CommandLine.arguments.dropFirst()
+    guard let index = arguments.firstIndex(of: name), arguments.index(after: index) < arguments.endIndex else { return nil }
+    return arguments[arguments.index(after: index)]
+}
+let selfPath = (try? Syscall.realpath("/proc/self/exe")) ?? CommandLine.arguments[0]
+let binDir = String(selfPath[..<(selfPath.lastIndex(of: "/") ?? selfPath.endIndex)])
+let runnerdBinary = option("--runnerd") ?? binDir + "/runnerd"
+let iterations = option("--iterations").flatMap(Int.init) ?? 500
+let streamBytes = option("--stream-bytes").flatMap(Int.init) ?? 268_435_456
+
+guard Syscall.isExecutable(runnerdBinary) else {
+    print("runnerd not found at \(runnerdBinary); build it with: swift build -c release --static-swift-stdlib --product runnerd")
+    exit(2)
+}
+SignalLoop.blockHandledSignals()
+
+// 1. The floor: posix_spawn + waitpid of /bin/true from this process.
+var spawn = Sample()
+let devNull = open("/dev/null", O_RDWR)
+for _ in 0..<iterations {
+    let clock = ContinuousClock()
+    let start = clock.now
+    let pid = try ProcessSpawner.spawn(SpawnSpec(argv: ["/bin/true"], environment: [], cwdFD: nil, stdin: devNull, stdout: devNull, stderr: devNull, newSession: true))
+    var status: CInt = 0
+    waitpid(pid, &status, 0)
+    spawn.add((clock.now - start).milliseconds)
+}
+
+let workspace = "/tmp/runnerd-bench-\(getpid())"
+mkdir(workspace, 0o755)
+let runnerd = try await RunnerdUnderTest(binary: runnerdBinary, workspace: workspace, token: "bench-token")
+try await Task.sleep(for: .milliseconds(300))
+let bootRSS = runnerd.rssKB
+
+// The HTTP floor: GET /healthz over the same kept-alive connection.
+var httpGet = Sample()
+for index in 0..<(iterations + 20) {
+    let clock = ContinuousClock()
+    let start = clock.now
+    _ = try await runnerd.client.health()
+    if index >= 20 { httpGet.add((clock.now - start).milliseconds) }
+}
+
+// 2. Exec round trip: POST /execs ["/bin/true"] until `exit`, sequentially, kept-alive.
+var roundTrip = Sample()
+for index in 0..<(iterations + 20) {
+    let clock = ContinuousClock()
+    let start = clock.now
+    var exitSeen = false
+    for try await event in try await runnerd.client.exec(ExecRequest(execId: "rt-\(index)", command: ["/bin/true"], timeoutMs: 0)) {
+        if case .exit = event.body { exitSeen = true }
+    }
+    guard exitSeen else { throw BenchError("exec rt-\(index) ended without exit") }
+    if index >= 20 { roundTrip.add((clock.now - start).milliseconds) }  // 20 warm-up runs
+}
+
+// 3. Stream throughput: head -c N /dev/zero, every chunk decoded by this client.
+let clock = ContinuousClock()
+let streamStart = clock.now
+var received = 0
+for try await event in try await runnerd.client.exec(ExecRequest(execId: "stream", command: ["head", "-c", "\(streamBytes)", "/dev/zero"], timeoutMs: 0)) {
+    if case .stdout(let bytes) = event.body { received += bytes.count }
+}
+let streamSeconds = (clock.now - streamStart).milliseconds / 1000
+guard received == streamBytes else { throw BenchError("stream delivered \(received) of \(streamBytes) bytes") }
+
+try await Task.sleep(for: .milliseconds(300))
+let afterRSS = runnerd.rssKB
+runnerd.stop()
+
+report("spawn_baseline_p50_ms", spawn.percentile(50), "ms")
+report("http_get_p50_ms", httpGet.percentile(50), "ms")
+report("exec_roundtrip_p50_ms", roundTrip.percentile(50), "ms")
+report("exec_roundtrip_p99_ms", roundTrip.percentile(99), "ms")
+report("exec_roundtrip_over_spawn_ratio", roundTrip.percentile(50) / spawn.percentile(50), "x")
+report("stream_mb_per_s", Double(streamBytes) / 1_000_000 / streamSeconds, "MB/s")
+report("idle_rss_kb", Double(bootRSS), "KiB")
+report("idle_rss_after_runs_kb", Double(afterRSS), "KiB")
+report("boot_to_ready_ms", runnerd.bootToReady.milliseconds, "ms")

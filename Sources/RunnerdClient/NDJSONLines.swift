@@ -71,7 +71,7 @@ public struct ExecEventSequence<Base: AsyncSequence & Sendable>: AsyncSequence, 
         var lines: NDJSONLineSequence<Base>.AsyncIterator
         public mutating func next() async throws -> ExecEvent? {
             guard let line = try await lines.next() else { return nil }
-            return try WireJSON.decode(ExecEvent.self, from: line.readableBytesView)
+            return try EventReader.decode(line)
         }
     }
 

@@ -66,10 +66,10 @@ struct CapsAndTimeoutTests {
     @Test func attachReArmsTheSlidingDeadline() async throws {
         let runnerd = try await RunnerdProcess.start()
         let client = runnerd.client
-        // 1.5 s of work under a 700 ms deadline, kept alive by an attach every 250 ms.
-        let exec = Task { try await client.runShell("sliding", "sleep 1.5; echo survived", timeoutMs: 700) }
-        for _ in 0..<8 {
-            try await Task.sleep(for: .milliseconds(250))
+        // 3.5 s of work under a 1.5 s deadline, kept alive by an attach every 300 ms.
+        let exec = Task { try await client.runShell("sliding", "sleep 3.5; echo survived", timeoutMs: 1_500) }
+        for _ in 0..<12 {
+            try await Task.sleep(for: .milliseconds(300))
             let response = try await client.send(.GET, "/execs/sliding/attach?sinceSeq=1000")
             #expect(response.status == .ok)
             // Read nothing: the attach itself re-arms the deadline; hang up at once.
@@ -78,7 +78,7 @@ struct CapsAndTimeoutTests {
         #expect(result.exit?.timedOut == false)
         #expect(result.stdoutText == "survived\n")
         // Without attaches the same deadline fires.
-        let orphan = try await client.runShell("orphaned", "sleep 1.5; echo survived", timeoutMs: 700)
+        let orphan = try await client.runShell("orphaned", "sleep 3.5; echo survived", timeoutMs: 1_500)
         #expect(orphan.exit?.timedOut == true)
         await runnerd.stop()
     }

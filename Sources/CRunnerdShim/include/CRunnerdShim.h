@@ -15,9 +15,6 @@ int rd_posix_spawn_file_actions_addfchdir(posix_spawn_file_actions_t *actions, i
 /// fcntl(fd, F_SETPIPE_SZ, size); returns the new size or -1.
 int rd_set_pipe_size(int fd, int size);
 
-/// sigfillset for a sigset_t living in Swift memory (the glibc macro forms are not importable).
-int rd_sigset_fill(sigset_t *set);
-
 /// pipe2(fds, O_CLOEXEC).
 int rd_pipe_cloexec(int fds[2]);
 

@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import RunnerProtocol
+import SystemSupport
 
 /// runnerd assembled: workspace, supervisor, signal thread and the HTTP server, on one event
 /// loop. `run()` serves until SIGTERM/SIGINT, then drains the execs and returns.

@@ -8,7 +8,8 @@ import NIOCore
 public protocol EventConsumer: AnyObject {
     func deliver(_ line: ByteBuffer)
     func flush()
-    /// The log ended (its terminal event was delivered): end the stream.
+    /// The log ended (its terminal event was delivered): end the stream, flushing everything
+    /// delivered so far with its end.
     func finish()
     /// The consumer fell more than the unsent limit behind: disconnect it.
     func drop()

@@ -67,10 +67,8 @@ public final class EventLog {
         if terminal {
             let finishing = consumers.values
             consumers.removeAll()
-            for consumer in finishing {
-                consumer.flush()
-                consumer.finish()
-            }
+            // `finish` writes the end of the stream and flushes it with the terminal event.
+            for consumer in finishing { consumer.finish() }
         }
     }
 

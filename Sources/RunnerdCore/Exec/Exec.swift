@@ -2,6 +2,7 @@ import Glibc
 import NIOCore
 import NIOPosix
 import RunnerProtocol
+import SystemSupport
 
 /// One exec: its process group, pipes, caps, deadline and event log.
 ///

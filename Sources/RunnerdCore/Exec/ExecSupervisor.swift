@@ -2,6 +2,7 @@ import Glibc
 import Logging
 import NIOCore
 import RunnerProtocol
+import SystemSupport
 
 /// Owns every exec: admission (id, limit, cwd, draining), launch, attach, stdin, cancel,
 /// retention of finished execs, and the activity clock.

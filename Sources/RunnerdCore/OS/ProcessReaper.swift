@@ -1,5 +1,6 @@
 import Glibc
 import Synchronization
+import SystemSupport
 
 /// The one reaper: `wait4(-1)` collects every child (and, as PID 1, every orphan re-parented to
 /// runnerd) and hands each status to whoever registered that pid.

@@ -1,5 +1,6 @@
 import CRunnerdShim
 import Glibc
+import SystemSupport
 
 /// The directory tree every cwd (and file path) must stay under, with race-free resolution.
 ///

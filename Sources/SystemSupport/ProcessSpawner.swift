@@ -28,6 +28,10 @@ public struct SpawnSpec: Sendable {
 /// dispositions (runnerd ignores SIGPIPE; children must not inherit that) and an empty mask
 /// (runnerd blocks SIGCHLD/SIGTERM/SIGINT for its signal thread).
 public enum ProcessSpawner {
+    static let resetSignals: [CInt] = [
+        SIGPIPE, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGCHLD, SIGUSR1, SIGUSR2, SIGALRM, SIGTSTP, SIGTTIN, SIGTTOU, SIGXFSZ, SIGXCPU,
+    ]
+
     public static func spawn(_ spec: SpawnSpec) throws(SystemError) -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -50,9 +54,13 @@ public enum ProcessSpawner {
         var empty = sigset_t()
         sigemptyset(&empty)
         posix_spawnattr_setsigmask(&attributes, &empty)
-        var all = sigset_t()
-        rd_sigset_fill(&all)
-        posix_spawnattr_setsigdefault(&attributes, &all)
+        // exec resets caught signals by itself; only ignored ones survive it. runnerd (NIO)
+        // ignores SIGPIPE; reset that and the job-control/termination signals a parent
+        // might have left ignored, without one sigaction per signal in the child.
+        var reset = sigset_t()
+        sigemptyset(&reset)
+        for signal in Self.resetSignals { sigaddset(&reset, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &reset)
 
         let argv = CStringArray(spec.argv)
         let envp = CStringArray(spec.environment)

@@ -1,0 +1,1 @@
+// A signing client of the spawner API (see issue 4).

@@ -1,0 +1,1 @@
+// The spawner service (see issue 4).

@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "runnerd", targets: ["Runnerd"]),
         .executable(name: "spawner", targets: ["Spawner"]),
         .executable(name: "runnerd-bench", targets: ["RunnerdBench"]),
+        .executable(name: "runnerd-exec-shim", targets: ["RunnerdExecShim"]),
         .library(name: "RunnerProtocol", targets: ["RunnerProtocol"]),
         .library(name: "RunnerdClient", targets: ["RunnerdClient"]),
     ],
@@ -56,6 +57,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
+        ),
+        // The exec shim: hardening between posix_spawn and the agent's exec (C, so that it
+        // starts in well under a millisecond; a Swift executable's runtime start costs ~2 ms).
+        .executableTarget(
+            name: "RunnerdExecShim",
+            linkerSettings: [.linkedLibrary("seccomp"), .linkedLibrary("cap")]
         ),
         .executableTarget(
             name: "Runnerd",
@@ -142,6 +149,7 @@ let package = Package(
                 "RunnerdClient",
                 "RunnerProtocol",
                 "Runnerd",
+                "RunnerdExecShim",
             ],
             swiftSettings: strict
         ),
@@ -154,6 +162,7 @@ let package = Package(
                 "RunnerdClient",
                 "Spawner",
                 "Runnerd",
+                "RunnerdExecShim",
             ],
             swiftSettings: strict
         ),

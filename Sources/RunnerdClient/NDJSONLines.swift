@@ -6,24 +6,29 @@ public struct NDJSONLineSplitter: Sendable {
     private var pending = ByteBuffer()
     public init() {}
 
-    /// Adds bytes; returns the complete lines they finish.
+    /// Adds bytes; returns the complete lines they finish. Lines that lie wholly inside
+    /// `chunk` are slices of it (no copy); only a line split across chunks is reassembled.
     public mutating func append(_ chunk: ByteBuffer) -> [ByteBuffer] {
         var chunk = chunk
-        if pending.readableBytes == 0 {
-            pending = chunk
-        } else {
-            pending.writeBuffer(&chunk)
-        }
         var lines: [ByteBuffer] = []
-        while let newline = pending.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) {
-            let length = newline - pending.readerIndex
-            lines.append(pending.readSlice(length: length)!)
-            pending.moveReaderIndex(forwardBy: 1)
+        if pending.readableBytes > 0 {
+            guard let newline = chunk.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else {
+                pending.writeBuffer(&chunk)
+                return lines
+            }
+            var head = chunk.readSlice(length: newline - chunk.readerIndex)!
+            chunk.moveReaderIndex(forwardBy: 1)
+            pending.writeBuffer(&head)
+            lines.append(pending)
+            pending = ByteBuffer()
         }
-        if pending.readableBytes == 0 {
-            pending.clear()
-        } else if pending.readerIndex > 1 << 20 {
-            pending.discardReadBytes()
+        while let newline = chunk.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) {
+            lines.append(chunk.readSlice(length: newline - chunk.readerIndex)!)
+            chunk.moveReaderIndex(forwardBy: 1)
+        }
+        if chunk.readableBytes > 0 {
+            pending = ByteBufferAllocator().buffer(capacity: max(chunk.readableBytes * 2, 4096))
+            pending.writeBuffer(&chunk)
         }
         return lines
     }

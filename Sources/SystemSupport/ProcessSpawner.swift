@@ -12,6 +12,8 @@ public struct SpawnSpec: Sendable {
     public var stderr: CInt
     /// Start the child in a new session (and so its own process group).
     public var newSession: Bool
+    /// More descriptors for the child: `(fd here, fd number in the child)`.
+    public var extraFDs: [(CInt, CInt)] = []
 
     public init(argv: [String], environment: [String], cwdFD: CInt?, stdin: CInt, stdout: CInt, stderr: CInt, newSession: Bool = true) {
         self.argv = argv
@@ -44,6 +46,9 @@ public enum ProcessSpawner {
         posix_spawn_file_actions_adddup2(&actions, spec.stdin, 0)
         posix_spawn_file_actions_adddup2(&actions, spec.stdout, 1)
         posix_spawn_file_actions_adddup2(&actions, spec.stderr, 2)
+        for (fd, target) in spec.extraFDs {
+            posix_spawn_file_actions_adddup2(&actions, fd, target)
+        }
         if let cwd = spec.cwdFD {
             rd_posix_spawn_file_actions_addfchdir(&actions, cwd)
         }

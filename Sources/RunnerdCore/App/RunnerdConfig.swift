@@ -13,6 +13,17 @@ public struct RunnerdConfig: Sendable {
     public var retainFinished = Limits.finishedExecsRetained
     public var readyFile: String?
     public var logLevel = "info"
+    /// Exec hardening (`RUNNERD_HARDENING=off` disables it).
+    public var hardening = true
+    public var agentUID: UInt32 = 10001
+    public var agentGID: UInt32 = 10001
+    public var rlimitNofile: UInt64? = 4096
+    public var rlimitNproc: UInt64? = 4096
+    public var rlimitFsize: UInt64?
+    /// Path of `runnerd-exec-shim`; default: next to the runnerd binary.
+    public var execShim: String?
+    /// HOME of agent processes when they run under the agent uid (default: the workspace).
+    public var agentHome: String?
 
     /// Values given on the command line; nil means "not given".
     public struct Flags: Sendable {
@@ -72,6 +83,7 @@ public struct RunnerdConfig: Sendable {
         config.stateDir = value(flags.stateDir, "RUNNERD_STATE_DIR")
         config.readyFile = value(flags.readyFile, "RUNNERD_READY_FILE")
         if let level = value(flags.logLevel, "RUNNERD_LOG_LEVEL") { config.logLevel = level }
+        try resolveHardening(&config, environment)
 
         // The file form wins over the inline token.
         if let file = value(flags.tokenFile, "RUNNERD_TOKEN_FILE") {
@@ -89,6 +101,43 @@ public struct RunnerdConfig: Sendable {
         }
         if flags.insecureNoAuth { config.token = nil }
         return config
+    }
+
+    private static func resolveHardening(_ config: inout RunnerdConfig, _ environment: [String: String]) throws {
+        switch environment["RUNNERD_HARDENING"]?.lowercased() {
+        case nil, "", "on", "1", "true": config.hardening = true
+        case "off", "0", "false": config.hardening = false
+        case let other?: throw Invalid("RUNNERD_HARDENING must be on or off, got \(other)")
+        }
+        func id(_ raw: String, _ name: String) throws -> UInt32 {
+            guard let value = UInt32(raw), value != 0 else { throw Invalid("\(name) must be a non-zero numeric id, got \(raw)") }
+            return value
+        }
+        // RUNNERD_AGENT_UID takes "uid" or "uid:gid"; RUNNERD_AGENT_GID, if set, must agree.
+        if let raw = environment["RUNNERD_AGENT_UID"] {
+            let parts = raw.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count <= 2 else { throw Invalid("RUNNERD_AGENT_UID must be uid or uid:gid, got \(raw)") }
+            config.agentUID = try id(String(parts[0]), "RUNNERD_AGENT_UID")
+            config.agentGID = parts.count == 2 ? try id(String(parts[1]), "RUNNERD_AGENT_UID's gid") : config.agentUID
+        }
+        if let raw = environment["RUNNERD_AGENT_GID"] {
+            let gid = try id(raw, "RUNNERD_AGENT_GID")
+            if let uidSpec = environment["RUNNERD_AGENT_UID"], uidSpec.contains(":"), gid != config.agentGID {
+                throw Invalid("RUNNERD_AGENT_GID (\(gid)) contradicts RUNNERD_AGENT_UID (\(uidSpec))")
+            }
+            config.agentGID = gid
+        }
+        func limit(_ name: String, _ current: UInt64?) throws -> UInt64? {
+            guard let raw = environment[name] else { return current }
+            if raw == "unlimited" || raw == "inf" { return nil }
+            guard let value = UInt64(raw), value > 0 else { throw Invalid("\(name) must be a positive integer or unlimited, got \(raw)") }
+            return value
+        }
+        config.rlimitNofile = try limit("RUNNERD_RLIMIT_NOFILE", config.rlimitNofile)
+        config.rlimitNproc = try limit("RUNNERD_RLIMIT_NPROC", config.rlimitNproc)
+        config.rlimitFsize = try limit("RUNNERD_RLIMIT_FSIZE", config.rlimitFsize)
+        config.execShim = environment["RUNNERD_EXEC_SHIM"]
+        config.agentHome = environment["RUNNERD_AGENT_HOME"]
     }
 
     /// The journal directory: `RUNNERD_STATE_DIR` or `$RUNNERD_WORKSPACE/.runnerd`.

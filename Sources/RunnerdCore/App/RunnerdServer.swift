@@ -24,17 +24,31 @@ public final class RunnerdServer: Sendable {
     public func run() throws {
         let reaper = ProcessReaper()
         for name in RunnerdConfig.secretVariables { Syscall.unsetenv(name) }
-        let baseEnvironment = Syscall.environment()
+        var baseEnvironment = Syscall.environment()
 
         if access(config.workspace, F_OK) != 0 { mkdir(config.workspace, 0o755) }
         let workspace = try Workspace(path: config.workspace)
+        let hardening = try hardeningPolicy()
+        if hardening.switchesUser {
+            // The agent must be able to write its workspace.
+            try Syscall.retrying("chown(\(workspace.realPath))") { chown(workspace.realPath, hardening.agentUID, hardening.agentGID) }
+        }
+        if hardening.switchesUser {
+            // runnerd's HOME (root's) is not the agent's: the agent's home is its workspace,
+            // unless RUNNERD_AGENT_HOME names another.
+            let home = config.agentHome ?? workspace.realPath
+            baseEnvironment = baseEnvironment.filter { !$0.hasPrefix("HOME=") } + ["HOME=\(home)"]
+        }
+        if !hardening.unapplied.isEmpty {
+            logger.warning("exec hardening is partial", metadata: ["notApplied": "\(hardening.unapplied.joined(separator: "; "))"])
+        }
         var envStore = EnvStore()
         let denied = try envStore.apply(EnvPatch(set: config.sessionEnv))
         if !denied.isEmpty { logger.warning("RUNNERD_SESSION_ENV names denied", metadata: ["names": "\(denied)"]) }
         let settings = ExecSupervisor.Settings(
             maxLiveExecs: config.maxLiveExecs, retainFinished: config.retainFinished,
             killGrace: .milliseconds(config.killGraceMs), shellPrefix: Self.shellPrefix(),
-            baseEnvironment: baseEnvironment)
+            baseEnvironment: baseEnvironment, hardening: hardening)
 
         // One event loop: runnerd's work is I/O multiplexing, and one loop keeps every piece of
         // exec state single-threaded with no locks on the streaming path.
@@ -90,6 +104,24 @@ public final class RunnerdServer: Sendable {
         try stopped.futureResult.wait()
         try? group.syncShutdownGracefully()
         logger.info("runnerd stopped")
+    }
+
+    /// The hardening of this runnerd: the shim must exist when hardening is on.
+    func hardeningPolicy() throws -> HardeningPolicy {
+        let shim = config.execShim ?? Self.siblingExecutable("runnerd-exec-shim")
+        if config.hardening && !Syscall.isExecutable(shim) {
+            throw RunnerdConfig.Invalid("exec hardening is on but \(shim) is missing (set RUNNERD_EXEC_SHIM, or RUNNERD_HARDENING=off)")
+        }
+        return HardeningPolicy(
+            enabled: config.hardening, agentUID: config.agentUID, agentGID: config.agentGID,
+            nofile: .init(config.rlimitNofile), nproc: .init(config.rlimitNproc), fsize: .init(config.rlimitFsize),
+            shimPath: shim)
+    }
+
+    /// A file next to the running runnerd binary.
+    static func siblingExecutable(_ name: String) -> String {
+        let me = (try? Syscall.realpath("/proc/self/exe")) ?? CommandLine.arguments[0]
+        return String(me[..<(me.lastIndex(of: "/") ?? me.startIndex)]) + "/" + name
     }
 
     /// `bash -lc` where bash exists, else `sh -c`.

@@ -62,29 +62,61 @@ public final class Exec {
 
     // MARK: Launch
 
-    /// Creates the pipes, spawns the process through the reaper and wires the pipes to the loop.
-    func launch(argv: [String], environment: [String], cwdFD: CInt?, reaper: ProcessReaper) throws(SystemError) {
+    /// Why an exec could not be started.
+    enum LaunchFailure: Error {
+        case system(SystemError)
+        /// The exec shim reported a failed stage (`exec` when the command itself failed).
+        case shim(stage: String, errno: Int32)
+    }
+
+    /// Creates the pipes, spawns the process through the reaper (and the hardening shim) and
+    /// wires the pipes to the loop.
+    func launch(
+        command: [String], environment: [String], cwdFD: CInt?, hardening: HardeningPolicy, reaper: ProcessReaper
+    ) throws(LaunchFailure) {
         loop.preconditionInEventLoop()
         var opened: [CInt] = []
-        func pipe() throws(SystemError) -> (read: CInt, write: CInt) {
-            let fds = try Syscall.pipe()
-            opened += [fds.read, fds.write]
-            return fds
+        func pipe() throws(LaunchFailure) -> (read: CInt, write: CInt) {
+            do {
+                let fds = try Syscall.pipe()
+                opened += [fds.read, fds.write]
+                return fds
+            } catch {
+                throw .system(error)
+            }
         }
-        do {
+        do throws(LaunchFailure) {
             let input = try pipe()
             let output = try pipe()
             let error = try pipe()
+            let status = hardening.enabled ? try pipe() : nil
             Syscall.setPipeSize(output.read, 1 << 20)
-            let spec = SpawnSpec(
-                argv: argv, environment: environment, cwdFD: cwdFD,
+            var spec = SpawnSpec(
+                argv: hardening.wrap(command), environment: environment, cwdFD: cwdFD,
                 stdin: input.read, stdout: output.write, stderr: error.write)
+            if let status { spec.extraFDs = [(status.write, HardeningPolicy.statusFD)] }
             let bound = NIOLoopBound(self, eventLoop: loop)
             let loop = self.loop
-            pid = try reaper.spawn({ () throws(SystemError) -> pid_t in try ProcessSpawner.spawn(spec) }) { status in
-                loop.execute { bound.value.processExited(status) }
+            do {
+                pid = try reaper.spawn({ () throws(SystemError) -> pid_t in try ProcessSpawner.spawn(spec) }) { status in
+                    loop.execute { bound.value.processExited(status) }
+                }
+            } catch {
+                throw .system(error)
             }
             for fd in [input.read, output.write, error.write] { Syscall.close(fd) }
+            opened = [input.write, output.read, error.read]
+            if let status {
+                // Like glibc's own posix_spawn, wait for the exec to happen or fail: the shim
+                // reports a failed stage on the close-on-exec status pipe, success closes it.
+                Syscall.close(status.write)
+                let report = HardeningPolicy.readShimStatus(status.read)
+                Syscall.close(status.read)
+                if let report {
+                    if report.stage == "timeout" { Syscall.signalGroup(pid, SIGKILL) }
+                    throw .shim(stage: report.stage, errno: report.errno)
+                }
+            }
             opened = []
             log.append(.start(.init(execId: id, startedAtMs: startedAtMs, pid: pid)))
             log.flush()
@@ -255,6 +287,8 @@ public final class Exec {
     // MARK: Exit
 
     private func processExited(_ status: WaitStatus) {
+        // A shim that failed before exec'ing the command exits too: the exec already failed.
+        guard state == .running else { return }
         waitStatus = status
         deadline?.cancel()
         deadline = nil

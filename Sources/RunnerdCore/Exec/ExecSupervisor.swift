@@ -18,8 +18,13 @@ public final class ExecSupervisor {
         public var shellPrefix: [String]
         /// runnerd's own environment minus the token variables.
         public var baseEnvironment: [String]
+        public var hardening: HardeningPolicy
 
-        public init(maxLiveExecs: Int, retainFinished: Int, killGrace: TimeAmount, shellPrefix: [String], baseEnvironment: [String]) {
+        public init(
+            maxLiveExecs: Int, retainFinished: Int, killGrace: TimeAmount, shellPrefix: [String], baseEnvironment: [String],
+            hardening: HardeningPolicy
+        ) {
+            self.hardening = hardening
             self.maxLiveExecs = maxLiveExecs
             self.retainFinished = retainFinished
             self.killGrace = killGrace
@@ -96,11 +101,17 @@ public final class ExecSupervisor {
         let argv = request.command ?? (settings.shellPrefix + [request.shell ?? ""])
         let environment = envStore.childEnvironment(base: settings.baseEnvironment, request: request.env)
         do {
-            try exec.launch(argv: argv, environment: environment, cwdFD: cwdFD, reaper: reaper)
+            try exec.launch(command: argv, environment: environment, cwdFD: cwdFD, hardening: settings.hardening, reaper: reaper)
             logger.debug("exec started", metadata: ["execId": "\(exec.id)", "pid": "\(exec.pid)"])
         } catch {
-            logger.info("exec failed to spawn", metadata: ["execId": "\(exec.id)", "error": "\(error)"])
-            exec.failToStart(.spawnFailed, "\(argv[0]): \(String(cString: strerror(error.errno)))")
+            let message: String
+            switch error {
+            case .system(let error): message = "\(argv[0]): \(String(cString: strerror(error.errno)))"
+            case .shim(stage: "exec", let code): message = "\(argv[0]): \(String(cString: strerror(code)))"
+            case .shim(let stage, let code): message = "hardening stage \(stage) failed: \(String(cString: strerror(code)))"
+            }
+            logger.info("exec failed to start", metadata: ["execId": "\(exec.id)", "error": "\(message)"])
+            exec.failToStart(.spawnFailed, message)
         }
     }
 

@@ -1,0 +1,103 @@
+import Glibc
+import SystemSupport
+
+/// What every agent process is confined with, and how runnerd asks the exec shim to apply it.
+///
+/// The shim (`runnerd-exec-shim`, C) runs between posix_spawn and the agent's exec: rlimits,
+/// capability bounding/ambient sets cleared, supplementary groups cleared, agent gid/uid, every
+/// capability cleared, no_new_privs, the seccomp filter. When runnerd is not root it cannot
+/// change uid or the bounding set; it applies the rest and says once which measures are off.
+public struct HardeningPolicy: Sendable, Equatable {
+    /// A soft:hard rlimit; nil means unlimited.
+    public struct Limit: Sendable, Equatable {
+        public var soft: UInt64?
+        public var hard: UInt64?
+        public init(_ value: UInt64?) {
+            soft = value
+            hard = value
+        }
+    }
+
+    public var enabled: Bool
+    public var isRoot: Bool
+    public var agentUID: UInt32
+    public var agentGID: UInt32
+    public var nofile: Limit
+    public var nproc: Limit
+    public var fsize: Limit
+    /// Path of `runnerd-exec-shim`.
+    public var shimPath: String
+
+    /// The fd number the shim reports failures on.
+    public static let statusFD: CInt = 3
+
+    public init(
+        enabled: Bool, isRoot: Bool = geteuid() == 0, agentUID: UInt32 = 10001, agentGID: UInt32 = 10001,
+        nofile: Limit = Limit(4096), nproc: Limit = Limit(4096), fsize: Limit = Limit(nil), shimPath: String
+    ) {
+        self.enabled = enabled
+        self.isRoot = isRoot
+        self.agentUID = agentUID
+        self.agentGID = agentGID
+        self.nofile = nofile
+        self.nproc = nproc
+        self.fsize = fsize
+        self.shimPath = shimPath
+    }
+
+    /// Whether the agent runs under its own uid (only root can switch).
+    public var switchesUser: Bool { enabled && isRoot }
+
+    /// The argv that starts `command` through the shim.
+    public func wrap(_ command: [String]) -> [String] {
+        guard enabled else { return command }
+        var argv = [shimPath, "--status-fd", String(Self.statusFD)]
+        argv += ["--rlimit", "core=0:0"]
+        argv += ["--rlimit", "nofile=" + Self.format(nofile)]
+        argv += ["--rlimit", "fsize=" + Self.format(fsize)]
+        if switchesUser {
+            // RLIMIT_NPROC counts every process of the real uid: only meaningful for the agent uid.
+            argv += ["--rlimit", "nproc=" + Self.format(nproc)]
+            argv += ["--drop-caps", "--gid", String(agentGID), "--uid", String(agentUID)]
+        } else {
+            argv += ["--drop-caps-if-permitted"]
+        }
+        argv += ["--no-new-privs", "--seccomp", "--"]
+        return argv + command
+    }
+
+    /// Measures that cannot be applied here, for one log line at boot.
+    public var unapplied: [String] {
+        guard enabled else { return ["all (RUNNERD_HARDENING=off)"] }
+        guard !isRoot else { return [] }
+        return ["agent uid/gid (runnerd is not root)", "capability bounding set (needs CAP_SETPCAP)", "nproc rlimit (per uid)"]
+    }
+
+    private static func format(_ limit: Limit) -> String {
+        "\(limit.soft.map(String.init) ?? "inf"):\(limit.hard.map(String.init) ?? "inf")"
+    }
+
+    /// Reads the shim's report after a spawn: nil when the agent command was exec'd, else the
+    /// failed stage and errno. Waits at most `timeoutMs` for the shim to finish its work.
+    public static func readShimStatus(_ fd: CInt, timeoutMs: Int32 = 5_000) -> (stage: String, errno: Int32)? {
+        var buffer = [UInt8](repeating: 0, count: 128)
+        var received = 0
+        while received < buffer.count {
+            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&poller, 1, timeoutMs)
+            if ready == 0 { return ("timeout", ETIMEDOUT) }
+            if ready < 0 {
+                if errno == EINTR { continue }
+                return ("poll", errno)
+            }
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + received, $0.count - received) }
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { break }
+            received += count
+        }
+        guard received > 0 else { return nil }
+        let text = String(decoding: buffer[0..<received], as: UTF8.self).split(separator: "\n").first ?? ""
+        let parts = text.split(separator: " ")
+        return (String(parts.first ?? "unknown"), parts.count > 1 ? Int32(parts[1]) ?? EIO : EIO)
+    }
+}

@@ -1,0 +1,47 @@
+import ArgumentParser
+import RunnerProtocol
+import SpawnerClient
+
+/// Where the spawner is and how to sign for it: SPAWNER_URL, SPAWNER_SECRET / SPAWNER_SECRET_FILE.
+struct ClientOptions: ParsableArguments {
+    @Option(name: .customLong("url"), help: ArgumentHelp("The spawner (SPAWNER_URL, default http://127.0.0.1:8080).", valueName: "url"))
+    var url: String?
+
+    /// A signing client; throws when no secret is configured.
+    func client() throws -> SpawnerClient {
+        let environment = ProcessEnvironment.current
+        let secret: [UInt8]
+        do {
+            secret = try SpawnerSecret.load(environment: environment, readFile: ProcessEnvironment.readFile)
+        } catch {
+            throw ValidationError(error.description)
+        }
+        return SpawnerClient(baseURL: url ?? environment["SPAWNER_URL"] ?? "http://127.0.0.1:8080", secret: secret)
+    }
+}
+
+extension ParsableCommand {
+    /// Runs a client call; an error becomes a message and exit status 125.
+    func reporting<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            ProcessEnvironment.printError("spawner: \(error)")
+            throw ExitCode(125)
+        }
+    }
+}
+
+/// `NAME=value` arguments.
+func parseAssignments(_ items: [String]) throws -> [String: String] {
+    var result: [String: String] = [:]
+    for item in items {
+        guard let equals = item.firstIndex(of: "="), equals != item.startIndex else {
+            throw ValidationError("expected NAME=value, got \(item)")
+        }
+        result[String(item[..<equals])] = String(item[item.index(after: equals)...])
+    }
+    return result
+}

@@ -1,0 +1,131 @@
+import NIOCore
+
+/// One Server-Sent Events message.
+public struct SSEMessage: Equatable, Sendable {
+    public var event: String?
+    public var id: String?
+    /// The `data:` lines joined with `\n`.
+    public var data: [UInt8]
+
+    public init(event: String? = nil, id: String? = nil, data: [UInt8]) {
+        self.event = event
+        self.id = id
+        self.data = data
+    }
+}
+
+/// Parses an `text/event-stream` body incrementally (the WHATWG rules the spawner needs:
+/// `event`, `id`, `data` fields, comments, LF or CRLF line ends, a blank line dispatches).
+public struct SSEParser: Sendable {
+    private var line: [UInt8] = []
+    private var lastWasCR = false
+    private var event: String?
+    private var id: String?
+    private var data: [UInt8] = []
+    private var hasData = false
+
+    public init() {}
+
+    /// Feeds bytes; returns the messages they complete.
+    public mutating func append(_ chunk: ByteBuffer) -> [SSEMessage] {
+        chunk.withUnsafeReadableBytes { append($0) }
+    }
+
+    /// Feeds bytes; returns the messages they complete. Lines are cut with a bulk scan for
+    /// the line ends, not byte by byte: an exec's output passes through here.
+    public mutating func append(_ bytes: UnsafeRawBufferPointer) -> [SSEMessage] {
+        var messages: [SSEMessage] = []
+        var start = 0
+        var index = 0
+        if lastWasCR, bytes.first == UInt8(ascii: "\n") {
+            start = 1
+            index = 1
+        }
+        lastWasCR = false
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") {
+                line.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[start..<index]))
+                if let message = endLine() { messages.append(message) }
+                if byte == UInt8(ascii: "\r") {
+                    if index + 1 < bytes.count {
+                        if bytes[index + 1] == UInt8(ascii: "\n") { index += 1 }
+                    } else {
+                        lastWasCR = true
+                    }
+                }
+                start = index + 1
+            }
+            index += 1
+        }
+        if start < bytes.count { line.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[start..<bytes.count])) }
+        return messages
+    }
+
+    /// Feeds bytes; returns the messages they complete.
+    public mutating func append(_ bytes: [UInt8]) -> [SSEMessage] {
+        bytes.withUnsafeBytes { append($0) }
+    }
+
+    /// Bytes of a message that has not been dispatched (non-zero at the end of a stream means it was cut).
+    public var hasPartialMessage: Bool { !line.isEmpty || hasData || event != nil }
+
+    private mutating func endLine() -> SSEMessage? {
+        defer { line.removeAll(keepingCapacity: true) }
+        if line.isEmpty {
+            defer {
+                event = nil
+                data.removeAll()
+                hasData = false
+            }
+            guard hasData else { return nil }
+            return SSEMessage(event: event, id: id, data: data)
+        }
+        if line.first == UInt8(ascii: ":") { return nil }
+        let colon = line.firstIndex(of: UInt8(ascii: ":")) ?? line.endIndex
+        let name = String(decoding: line[..<colon], as: UTF8.self)
+        var valueStart = colon < line.endIndex ? colon + 1 : colon
+        if valueStart < line.endIndex, line[valueStart] == UInt8(ascii: " ") { valueStart += 1 }
+        let value = line[valueStart...]
+        switch name {
+        case "event": event = String(decoding: value, as: UTF8.self)
+        case "id": id = String(decoding: value, as: UTF8.self)
+        case "data":
+            if hasData { data.append(UInt8(ascii: "\n")) }
+            data.append(contentsOf: value)
+            hasData = true
+        default: break
+        }
+        return nil
+    }
+}
+
+/// The messages of an SSE body, pulled with the body's backpressure.
+public struct SSEMessageSequence<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable where Base.Element == ByteBuffer {
+    public typealias Element = SSEMessage
+    let base: Base
+
+    public init(_ base: Base) { self.base = base }
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var base: Base.AsyncIterator
+        var parser = SSEParser()
+        var ready: [SSEMessage] = []
+        var index = 0
+
+        public mutating func next() async throws -> SSEMessage? {
+            while index == ready.count {
+                guard let chunk = try await base.next() else {
+                    if parser.hasPartialMessage { throw SpawnerClientError.truncatedStream }
+                    return nil
+                }
+                ready = parser.append(chunk)
+                index = 0
+            }
+            defer { index += 1 }
+            return ready[index]
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: base.makeAsyncIterator()) }
+}

@@ -1,0 +1,54 @@
+import Glibc
+import Hummingbird
+import Logging
+import NIOCore
+import RunnerProtocol
+import SystemSupport
+
+/// The spawner's router: `/healthz` and `/metrics` open, everything under `/v1` behind the
+/// HMAC signature middleware; errors become JSON in one place (`ErrorMiddleware`).
+public func buildRouter(_ components: SpawnerComponents) -> Router<SpawnerRequestContext> {
+    let router = Router(context: SpawnerRequestContext.self)
+    router.add(middleware: LatencyMiddleware(metrics: components.metrics))
+    router.add(middleware: ErrorMiddleware())
+    OpsRoutes(registry: components.registry, metrics: components.metrics, version: SpawnerComponents.version).register(on: router)
+
+    let v1 = router.group("/v1").add(middleware: SignatureMiddleware(signer: components.signer))
+    let forwarder = RunnerdForwarder(registry: components.registry, metrics: components.metrics)
+    SessionRoutes(registry: components.registry).register(on: v1)
+    ExecRoutes(forwarder: forwarder).register(on: v1)
+    FileRoutes(forwarder: forwarder).register(on: v1)
+    return router
+}
+
+/// The spawner as a Hummingbird application: re-adopts the backend's live sessions before
+/// it serves, writes `{host, port, pid}` to the ready file once listening, and runs the
+/// sweeper, the reaper and the runnerd client as services of its group.
+public func buildApplication(_ components: SpawnerComponents) -> some ApplicationProtocol {
+    let config = components.config
+    let logger = components.logger
+    var app = Application(
+        router: buildRouter(components),
+        configuration: .init(address: .hostname(config.listenHost, port: config.listenPort), serverName: "spawner"),
+        services: components.services,
+        onServerRunning: { channel in
+            let port = channel.localAddress?.port ?? config.listenPort
+            logger.info("spawner listening", metadata: [
+                "address": "\(config.listenHost):\(port)", "dataDir": "\(config.dataDir)", "backend": "\(components.backend.name)",
+            ])
+            guard let readyFile = config.readyFile else { return }
+            do {
+                let announcement = ListenAnnouncement(host: config.listenHost, port: port, pid: getpid())
+                try Syscall.writeFileAtomically(readyFile, try WireJSON.encode(announcement))
+            } catch {
+                logger.error("cannot write the ready file", metadata: ["path": "\(readyFile)", "error": "\(error)"])
+            }
+        },
+        logger: logger)
+    app.beforeServerStarts {
+        try await components.registry.adopt()
+        let adopted = await components.registry.count
+        logger.info("sessions adopted", metadata: ["count": "\(adopted)"])
+    }
+    return app
+}

@@ -1,0 +1,75 @@
+import AsyncHTTPClient
+import Logging
+import NIOCore
+import RunnerProtocol
+import ServiceLifecycle
+
+/// The spawner's parts, built from a configuration: the backend, the registry, metrics, the
+/// signer and the HTTP client that talks to every runnerd.
+public struct SpawnerComponents: Sendable {
+    public static let version = "0.1.0"
+
+    public let config: SpawnerConfig
+    public let backend: any SessionBackend
+    public let registry: SessionRegistry
+    public let metrics: SpawnerMetrics
+    public let signer: HMACSigner
+    public let httpClient: HTTPClient
+    let lock: DataDirLock
+    let logger: Logger
+
+    /// Takes the data directory's lock (throws if another spawner holds it) and builds the
+    /// local backend. Call `shutdown()` unless the app's services do (`buildApplication`).
+    public init(config: SpawnerConfig, logger: Logger) throws {
+        let backend = try LocalBackend(
+            dataDir: config.dataDir, runnerdPath: config.runnerdPath, runnerdKillGraceMs: config.runnerdKillGraceMs,
+            runnerdLogLevel: config.runnerdLogLevel, faults: config.faults, logger: logger)
+        try self.init(config: config, backend: backend, logger: logger)
+    }
+
+    /// With any backend.
+    public init(config: SpawnerConfig, backend: any SessionBackend, logger: Logger) throws {
+        self.config = config
+        self.logger = logger
+        self.lock = try DataDirLock(dataDir: config.dataDir)
+        self.backend = backend
+        self.signer = HMACSigner(secret: config.secret)
+        self.metrics = SpawnerMetrics(backend: backend.name)
+        var clientConfiguration = HTTPClient.Configuration(
+            timeout: .init(connect: .seconds(5)),
+            // Each exec or attach stream holds a connection to its session's runnerd.
+            connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256))
+        clientConfiguration.connectionPool.retryConnectionEstablishment = false
+        self.httpClient = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: clientConfiguration)
+        self.registry = SessionRegistry(
+            backend: backend,
+            settings: .init(
+                caps: config.caps, readyTimeout: .milliseconds(config.readyTimeoutMs), defaultTTLMs: config.defaultTTLMs,
+                defaultIdleTimeoutMs: config.defaultIdleTimeoutMs, faults: config.faults),
+            signer: signer, httpClient: httpClient, metrics: metrics, logger: logger)
+    }
+
+    /// The long-running pieces besides the HTTP server, in start order.
+    var services: [any Service] {
+        [HTTPClientService(client: httpClient, lock: lock)] + backend.services
+            + [SessionSweeper(registry: registry, interval: .milliseconds(config.sweepIntervalMs), logger: logger)]
+    }
+
+    /// Releases the HTTP client (for components never run as an app).
+    public func shutdown() async throws {
+        try await httpClient.shutdown()
+    }
+}
+
+/// Keeps the runnerd HTTP client (and the data directory lock) for the life of the app and
+/// shuts the client down once the server has stopped.
+struct HTTPClientService: Service {
+    let client: HTTPClient
+    let lock: DataDirLock
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await client.shutdown()
+        withExtendedLifetime(lock) {}
+    }
+}

@@ -1,0 +1,115 @@
+import RunnerProtocol
+import SystemSupport
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// What the local backend records about a session in `record.json`: the labels, the runnerd
+/// process (pid plus what tells it from a later process with the same pid) and its port.
+/// Never the token.
+struct LocalRecord: Codable, Equatable, Sendable {
+    var labels: SessionLabels
+    var runnerdPath: String
+    var pid: Int32?
+    /// `/proc/PID/stat` start time (clock ticks after boot) and the boot it belongs to.
+    var processStartTime: UInt64?
+    var bootId: String?
+    var host: String?
+    var port: Int?
+    var startedAtMs: Int64?
+
+    var endpoint: RunnerdEndpoint? {
+        guard let host, let port else { return nil }
+        return RunnerdEndpoint(host: host, port: port)
+    }
+}
+
+/// The files of one local session under `SPAWNER_DATA_DIR/sessions/<id>/`.
+struct LocalSessionPaths: Sendable {
+    let directory: String
+
+    init(dataDir: String, sessionId: String) {
+        directory = "\(dataDir)/sessions/\(sessionId)"
+    }
+
+    var record: String { directory + "/record.json" }
+    /// The runnerd token, 0600, removed once runnerd has read it.
+    var token: String { directory + "/runnerd.token" }
+    /// The session's workspace (`RUNNERD_WORKSPACE`).
+    var workspace: String { directory + "/workspace" }
+    /// runnerd's journal (`--state-dir`), outside the workspace.
+    var state: String { directory + "/state" }
+    /// runnerd's stdout and stderr.
+    var log: String { directory + "/runnerd.log" }
+    /// Where runnerd announces its port.
+    var readyFile: String { directory + "/ready.json" }
+}
+
+/// Reads and writes the local backend's files.
+struct LocalSessionStore: Sendable {
+    let dataDir: String
+
+    var sessionsDirectory: String { dataDir + "/sessions" }
+
+    func paths(_ sessionId: String) -> LocalSessionPaths { LocalSessionPaths(dataDir: dataDir, sessionId: sessionId) }
+
+    /// Creates the data directory. Directories are 0711: a sandbox whose runnerd drops to
+    /// another uid must reach its workspace by path, but no one else may list sessions; the
+    /// records and logs inside are 0600.
+    func prepare() throws {
+        if !FileManager.default.fileExists(atPath: dataDir) {
+            try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o711])
+        }
+        if !FileManager.default.fileExists(atPath: sessionsDirectory) {
+            try FileManager.default.createDirectory(atPath: sessionsDirectory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o711])
+        }
+        try FileManager.default.setAttributes([.posixPermissions: 0o711], ofItemAtPath: sessionsDirectory)
+    }
+
+    /// Makes a fresh session directory with its workspace and state directories.
+    func makeDirectories(_ paths: LocalSessionPaths) throws {
+        if FileManager.default.fileExists(atPath: paths.directory) { try FileManager.default.removeItem(atPath: paths.directory) }
+        try FileManager.default.createDirectory(atPath: paths.directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o711])
+        try FileManager.default.createDirectory(atPath: paths.state, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(atPath: paths.workspace, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o755])
+    }
+
+    func write(_ record: LocalRecord) throws {
+        try Syscall.writeFileAtomically(paths(record.labels.sessionId).record, try WireJSON.encode(record), mode: 0o600)
+    }
+
+    func read(_ sessionId: String) -> LocalRecord? {
+        guard let bytes = try? Syscall.readFile(paths(sessionId).record) else { return nil }
+        return try? WireJSON.decode(LocalRecord.self, from: bytes)
+    }
+
+    /// The ids of every session directory.
+    func sessionIds() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: sessionsDirectory)) ?? []).filter(Identifier.isValidSessionID).sorted()
+    }
+
+    /// Removes a session's directory, workspace included. Directories an exec made
+    /// unwritable are made writable first.
+    func remove(_ sessionId: String) throws {
+        let directory = paths(sessionId).directory
+        guard FileManager.default.fileExists(atPath: directory) else { return }
+        do {
+            try FileManager.default.removeItem(atPath: directory)
+        } catch {
+            makeWritable(directory)
+            try FileManager.default.removeItem(atPath: directory)
+        }
+    }
+
+    /// chmod u+rwx on every directory of the tree, depth first; symlinks are never followed.
+    private func makeWritable(_ path: String) {
+        guard let type = try? FileManager.default.attributesOfItem(atPath: path)[.type] as? FileAttributeType,
+            type == .typeDirectory
+        else { return }
+        try? FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: path)
+        for child in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] { makeWritable(path + "/" + child) }
+    }
+}

@@ -1,0 +1,134 @@
+import RunnerProtocol
+import ServiceLifecycle
+
+/// The token-free facts a backend records with a session (labels and annotations for
+/// container backends, a JSON record for the local one). They are the truth the registry is
+/// rebuilt from after a restart.
+public struct SessionLabels: Codable, Equatable, Sendable {
+    public var sessionId: String
+    public var owner: SessionOwner
+    public var orgId: String
+    public var profile: String
+    public var image: String?
+    public var createdAtMs: Int64
+    public var ttlMs: Int64
+    /// `0`: never idle.
+    public var idleTimeoutMs: Int64
+
+    public var expiresAtMs: Int64 { createdAtMs + ttlMs }
+
+    public init(
+        sessionId: String, owner: SessionOwner, orgId: String, profile: String, image: String?, createdAtMs: Int64, ttlMs: Int64,
+        idleTimeoutMs: Int64
+    ) {
+        self.sessionId = sessionId
+        self.owner = owner
+        self.orgId = orgId
+        self.profile = profile
+        self.image = image
+        self.createdAtMs = createdAtMs
+        self.ttlMs = ttlMs
+        self.idleTimeoutMs = idleTimeoutMs
+    }
+}
+
+/// Where a session's runnerd answers.
+public struct RunnerdEndpoint: Codable, Equatable, Sendable {
+    public var host: String
+    public var port: Int
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    public var baseURL: String { host.contains(":") ? "http://[\(host)]:\(port)" : "http://\(host):\(port)" }
+}
+
+/// A session as its backend knows it.
+public struct BackendSession: Equatable, Sendable {
+    public var labels: SessionLabels
+    public var endpoint: RunnerdEndpoint
+    public init(labels: SessionLabels, endpoint: RunnerdEndpoint) {
+        self.labels = labels
+        self.endpoint = endpoint
+    }
+}
+
+/// What a backend needs to start a session's sandbox.
+public struct SandboxSpec: Sendable {
+    public var labels: SessionLabels
+    /// The session's runnerd token (`HMACSigner.runnerdToken`), handed to runnerd out of band
+    /// (a 0600 file, a Secret), never on a command line.
+    public var runnerdToken: String
+    public init(labels: SessionLabels, runnerdToken: String) {
+        self.labels = labels
+        self.runnerdToken = runnerdToken
+    }
+}
+
+/// Runs sandboxes: one runnerd per session. `local` (child processes) is built in; `docker`
+/// and `kubernetes` implement the same four calls, so the API layer and the registry never
+/// change with the backend.
+public protocol SessionBackend: Sendable {
+    /// `local`, `docker`, `kubernetes`: the `backend` of `SessionInfo`.
+    var name: String { get }
+
+    /// Long-running pieces of the backend (e.g. the local reaper), run in the app's group.
+    var services: [any Service] { get }
+
+    /// Allocates and starts the sandbox of `spec` and returns runnerd's address once it
+    /// listens, before `deadline`. Throws `CreateFailure` naming the step that failed; what
+    /// was made stays for `destroy` to remove (the registry always calls it on failure).
+    func create(_ spec: SandboxSpec, deadline: ContinuousClock.Instant) async throws -> RunnerdEndpoint
+
+    /// Stops the sandbox and removes everything made for the session. Idempotent: a session
+    /// it knows nothing of, or half made, is fine.
+    func destroy(sessionId: String) async throws
+
+    /// Every session whose sandbox is alive. Leftovers of sessions whose sandbox is gone are
+    /// removed as they are found.
+    func listLive() async throws -> [BackendSession]
+
+    /// runnerd's address while the session's sandbox is alive; nil once it is not.
+    func endpoint(of sessionId: String) async -> RunnerdEndpoint?
+}
+
+/// The steps of a create, in order: the first two run in the backend, the others in the registry.
+public enum CreateStep: String, Sendable, CaseIterable, Codable {
+    /// Directories, files, records (local); a container or Pod object (others).
+    case allocate
+    /// The sandbox's runnerd is started and listening.
+    case start
+    /// runnerd answers `/readyz`.
+    case ready
+    /// The session env is seeded through runnerd `POST /env`.
+    case seedEnv
+}
+
+/// A create that failed at `step`.
+public struct CreateFailure: Error, CustomStringConvertible, Sendable {
+    public var step: CreateStep
+    public var message: String
+    /// The shared deadline passed.
+    public var timedOut: Bool
+
+    public init(_ step: CreateStep, _ message: String, timedOut: Bool = false) {
+        self.step = step
+        self.message = message
+        self.timedOut = timedOut
+    }
+
+    public var description: String { "\(step.rawValue): \(message)" }
+}
+
+/// Test-only failure injection: a create fails right after the named step did its work, so
+/// the cleanup of that step's leftovers is exercised. Set only in code (`SpawnerConfig.faults`).
+public struct CreateFaults: Sendable, Equatable {
+    public var failAfter: CreateStep?
+    public init(failAfter: CreateStep? = nil) { self.failAfter = failAfter }
+
+    /// Throws the injected failure when `step` is the chosen one.
+    public func check(_ step: CreateStep) throws(CreateFailure) {
+        if failAfter == step { throw CreateFailure(step, "injected failure after \(step.rawValue)") }
+    }
+}

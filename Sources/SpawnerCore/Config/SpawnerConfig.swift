@@ -1,0 +1,145 @@
+import RunnerProtocol
+import SystemSupport
+
+/// The spawner's resolved configuration: environment first, flags override, then validated.
+public struct SpawnerConfig: Sendable {
+    public var listenHost = "0.0.0.0"
+    public var listenPort = 8080
+    /// The HMAC secret (at least `SpawnerSecret.minimumBytes`).
+    public var secret: [UInt8] = []
+    /// Where session records, workspaces and runnerd logs live.
+    public var dataDir: String
+    /// Once listening, `{host, port, pid}` is written here (useful with port 0).
+    public var readyFile: String?
+    public var caps = SessionCaps()
+    /// One deadline for a create: start, runnerd `/readyz`, env seeding.
+    public var readyTimeoutMs: Int64 = 15_000
+    public var sweepIntervalMs: Int64 = 5_000
+    public var defaultTTLMs: Int64 = 24 * 3_600_000
+    public var defaultIdleTimeoutMs: Int64 = 30 * 60_000
+    /// The runnerd binary the local backend starts.
+    public var runnerdPath: String
+    /// runnerd's SIGTERM→SIGKILL grace for execs when a session is destroyed.
+    public var runnerdKillGraceMs: Int64 = 2_000
+    public var runnerdLogLevel = "info"
+    public var logLevel = "info"
+    /// Test-only: make a create fail at a chosen step. Only settable in code (the tests build
+    /// the app in-process); no flag, variable or request reaches it.
+    public var faults = CreateFaults()
+
+    public init(secret: [UInt8], dataDir: String, runnerdPath: String) {
+        self.secret = secret
+        self.dataDir = dataDir
+        self.runnerdPath = runnerdPath
+    }
+
+    /// Values given on the command line; nil means "not given".
+    public struct Flags: Sendable {
+        public var listen: String?
+        public var secretFile: String?
+        public var dataDir: String?
+        public var readyFile: String?
+        public var maxSessions: Int?
+        public var maxSessionsPerOrg: Int?
+        public var maxSessionsPerOwner: Int?
+        public var readyTimeoutMs: Int64?
+        public var sweepIntervalMs: Int64?
+        public var defaultTTLMs: Int64?
+        public var defaultIdleTimeoutMs: Int64?
+        public var runnerdPath: String?
+        public var runnerdKillGraceMs: Int64?
+        public var logLevel: String?
+        public init() {}
+    }
+
+    /// A configuration the spawner refuses to start with.
+    public struct Invalid: Error, CustomStringConvertible, Sendable {
+        public let description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    /// Where things are when nothing says otherwise.
+    public struct Defaults: Sendable {
+        /// `~/.local/state/spawner`, or `/var/lib/spawner` as root.
+        public var dataDir: String
+        /// `runnerd` next to the spawner executable.
+        public var runnerdPath: String
+        public init(dataDir: String, runnerdPath: String) {
+            self.dataDir = dataDir
+            self.runnerdPath = runnerdPath
+        }
+    }
+
+    /// Resolves the configuration; `readFile` reads the secret file.
+    public static func resolve(
+        environment: [String: String], flags: Flags, defaults: Defaults, readFile: (String) throws -> [UInt8]
+    ) throws -> SpawnerConfig {
+        func value(_ flag: String?, _ name: String) -> String? { flag ?? environment[name] }
+        func number(_ flag: Int64?, _ name: String, minimum: Int64) throws -> Int64? {
+            guard let raw = flag.map(String.init) ?? environment[name] else { return nil }
+            guard let parsed = Int64(raw), parsed >= minimum else { throw Invalid("\(name) must be an integer >= \(minimum), got \(raw)") }
+            return parsed
+        }
+
+        let secret: [UInt8]
+        do {
+            secret = try SpawnerSecret.load(environment: environment, file: flags.secretFile, readFile: readFile)
+        } catch {
+            throw Invalid(error.description)
+        }
+
+        var config = SpawnerConfig(
+            secret: secret, dataDir: value(flags.dataDir, "SPAWNER_DATA_DIR") ?? defaults.dataDir,
+            runnerdPath: value(flags.runnerdPath, "SPAWNER_RUNNERD_PATH") ?? defaults.runnerdPath)
+        if let listen = value(flags.listen, "SPAWNER_LISTEN") {
+            guard let address = ListenAddress(listen) else { throw Invalid("SPAWNER_LISTEN must be host:port, got \(listen)") }
+            (config.listenHost, config.listenPort) = (address.host, address.port)
+        }
+        config.readyFile = value(flags.readyFile, "SPAWNER_READY_FILE")
+        config.caps.total = try number(flags.maxSessions.map(Int64.init), "SPAWNER_MAX_SESSIONS", minimum: 0).map(Int.init)
+        config.caps.perOrg = try number(flags.maxSessionsPerOrg.map(Int64.init), "SPAWNER_MAX_SESSIONS_PER_ORG", minimum: 0).map(Int.init)
+        config.caps.perOwner = try number(flags.maxSessionsPerOwner.map(Int64.init), "SPAWNER_MAX_SESSIONS_PER_OWNER", minimum: 0).map(Int.init)
+        if let ms = try number(flags.readyTimeoutMs, "SPAWNER_READY_TIMEOUT_MS", minimum: 1) { config.readyTimeoutMs = ms }
+        if let ms = try number(flags.sweepIntervalMs, "SPAWNER_SWEEP_INTERVAL_MS", minimum: 10) { config.sweepIntervalMs = ms }
+        if let ms = try number(flags.defaultTTLMs, "SPAWNER_DEFAULT_TTL_MS", minimum: 1) { config.defaultTTLMs = ms }
+        if let ms = try number(flags.defaultIdleTimeoutMs, "SPAWNER_DEFAULT_IDLE_TIMEOUT_MS", minimum: 0) { config.defaultIdleTimeoutMs = ms }
+        if let ms = try number(flags.runnerdKillGraceMs, "SPAWNER_RUNNERD_KILL_GRACE_MS", minimum: 0) { config.runnerdKillGraceMs = ms }
+        if let level = value(flags.logLevel, "SPAWNER_LOG_LEVEL") { config.logLevel = level }
+        if let level = environment["SPAWNER_RUNNERD_LOG_LEVEL"] { config.runnerdLogLevel = level }
+        return config
+    }
+}
+
+/// `host:port` (IPv6 hosts in brackets); port 0 lets the kernel choose.
+public struct ListenAddress: Equatable, Sendable {
+    public var host: String
+    public var port: Int
+
+    public init?(_ text: String) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+            return nil
+        }
+        var host = Substring(text[..<colon])
+        if host.first == "[", host.last == "]" { host = host.dropFirst().dropLast() }
+        self.host = host.isEmpty ? "0.0.0.0" : String(host)
+        self.port = port
+    }
+}
+
+extension SpawnerConfig.Defaults {
+    /// This machine's defaults: the data directory by user (`$XDG_STATE_HOME/spawner` or
+    /// `~/.local/state/spawner`; `/var/lib/spawner` as root) and the `runnerd` next to this executable.
+    public static func current(environment: [String: String]) -> SpawnerConfig.Defaults {
+        let dataDir: String
+        if HostProcess.isRoot {
+            dataDir = "/var/lib/spawner"
+        } else if let state = environment["XDG_STATE_HOME"], state.hasPrefix("/") {
+            dataDir = state + "/spawner"
+        } else {
+            dataDir = (environment["HOME"] ?? "/tmp") + "/.local/state/spawner"
+        }
+        let executable = (try? Syscall.realpath("/proc/self/exe")) ?? CommandLine.arguments[0]
+        let directory = executable.lastIndex(of: "/").map { String(executable[..<$0]) } ?? "."
+        return SpawnerConfig.Defaults(dataDir: dataDir, runnerdPath: directory + "/runnerd")
+    }
+}

@@ -1,0 +1,51 @@
+import Hummingbird
+import NIOHTTP1
+import RunnerProtocol
+
+/// Execs of a session: start (SSE), attach (SSE, resumable), and the proxied cancel, stdin
+/// and status.
+struct ExecRoutes {
+    let forwarder: RunnerdForwarder
+
+    func register(on group: RouterGroup<SpawnerRequestContext>) {
+        group.post("/sessions/:sid/exec") { _, context in
+            let sessionId = try context.sessionId()
+            let runnerd = try await forwarder.registry.runnerd(sessionId)
+            let body = context.body
+            forwarder.metrics.proxied(toRunnerd: body.count)
+            let upstream = try await runnerd.startExec(rawBody: body)
+            return forwarder.eventStream(upstream, sessionId: sessionId, logger: context.logger)
+        }
+        group.get("/sessions/:sid/execs/:eid/attach") { request, context in
+            let sessionId = try context.sessionId()
+            let execId = try context.execId()
+            let sinceSeq = try Self.resumePoint(request)
+            let runnerd = try await forwarder.registry.runnerd(sessionId)
+            let upstream = try await runnerd.startAttach(execId, sinceSeq: sinceSeq)
+            return forwarder.eventStream(upstream, sessionId: sessionId, logger: context.logger)
+        }
+        group.post("/sessions/:sid/execs/:eid/cancel") { _, context in
+            try await forwarder.forward(try context.sessionId(), .POST, "/execs/\(try context.execId())/cancel", body: context.body)
+        }
+        group.post("/sessions/:sid/execs/:eid/stdin") { _, context in
+            try await forwarder.forward(try context.sessionId(), .POST, "/execs/\(try context.execId())/stdin", body: context.body)
+        }
+        group.get("/sessions/:sid/execs/:eid") { _, context in
+            try await forwarder.forward(try context.sessionId(), .GET, "/execs/\(try context.execId())", body: [])
+        }
+    }
+
+    /// The last seq the client has: `Last-Event-ID` (an SSE client's reconnect), else
+    /// `?sinceSeq=`, else 0.
+    static func resumePoint(_ request: Request) throws(SpawnerError) -> UInt64 {
+        if let header = request.headers[.lastEventID] {
+            guard let seq = UInt64(header.trimmingWhitespace()) else { throw .badRequest("Last-Event-ID must be an event seq") }
+            return seq
+        }
+        if let query = request.uri.queryParameters["sinceSeq"] {
+            guard let seq = UInt64(query) else { throw .badRequest("sinceSeq must be a non-negative integer") }
+            return seq
+        }
+        return 0
+    }
+}

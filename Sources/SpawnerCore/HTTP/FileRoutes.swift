@@ -1,0 +1,24 @@
+import HTTPTypes
+import Hummingbird
+import NIOHTTP1
+
+/// The session env store and files, proxied to runnerd as they are: method, query, body,
+/// and runnerd's status, content type and body.
+struct FileRoutes {
+    let forwarder: RunnerdForwarder
+
+    func register(on group: RouterGroup<SpawnerRequestContext>) {
+        for (method, path) in Self.routes {
+            group.on(RouterPath("/sessions/:sid" + path), method: method) { request, context in
+                let query = request.rawQuery.map { "?" + $0 } ?? ""
+                return try await forwarder.forward(
+                    try context.sessionId(), HTTPMethod(rawValue: method.rawValue), path + query, body: context.body)
+            }
+        }
+    }
+
+    /// Same path on both sides.
+    static let routes: [(HTTPRequest.Method, String)] = [
+        (.post, "/env"), (.post, "/files/stage"), (.post, "/files/delete"), (.get, "/fs/list"), (.get, "/fs/read"),
+    ]
+}

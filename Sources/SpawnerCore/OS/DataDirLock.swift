@@ -1,0 +1,23 @@
+import Glibc
+import SystemSupport
+
+/// An exclusive `flock` on `<dataDir>/spawner.lock`, held for the life of the process: two
+/// spawners on one data directory would each adopt and sweep the other's sessions.
+final class DataDirLock: Sendable {
+    private let fd: CInt
+
+    /// Takes the lock or throws at once when another process holds it.
+    init(dataDir: String) throws {
+        let path = dataDir + "/spawner.lock"
+        fd = try Syscall.openat(AT_FDCWD, path, O_RDWR | O_CREAT, 0o600)
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let error = SystemError("flock(\(path))")
+            Syscall.close(fd)
+            throw error
+        }
+    }
+
+    deinit {
+        Syscall.close(fd)
+    }
+}

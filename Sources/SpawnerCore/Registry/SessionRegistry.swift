@@ -1,0 +1,297 @@
+import AsyncHTTPClient
+import Logging
+import RunnerProtocol
+import RunnerdClient
+import SystemSupport
+
+/// The sessions this spawner serves: an actor over a cache that the backend's records and
+/// runnerd's activity clock can always rebuild (`adopt`).
+///
+/// A create reserves its id and its place under every cap synchronously, before its first
+/// await, so concurrent creates can never overshoot a cap or share an id. Whatever a create
+/// made is removed when any step fails.
+public actor SessionRegistry {
+    /// One session as the registry holds it.
+    struct Entry {
+        var labels: SessionLabels
+        var state: SessionState
+        var endpoint: RunnerdEndpoint?
+        /// Latest activity seen: a proxied request, a running exec, runnerd's clock.
+        var lastActivityAtMs: Int64
+        var creation: Task<Void, any Error>?
+        var destruction: Task<Void, Never>?
+
+        var info: SessionInfo {
+            SessionInfo(
+                sessionId: labels.sessionId, owner: labels.owner, orgId: labels.orgId, profile: labels.profile, backend: "",
+                state: state, createdAtMs: labels.createdAtMs, lastActivityAtMs: lastActivityAtMs, expiresAtMs: labels.expiresAtMs,
+                idleTimeoutMs: labels.idleTimeoutMs)
+        }
+    }
+
+    /// Settings of the registry, from `SpawnerConfig`.
+    public struct Settings: Sendable {
+        public var caps: SessionCaps
+        public var readyTimeout: Duration
+        public var defaultTTLMs: Int64
+        public var defaultIdleTimeoutMs: Int64
+        public var defaultProfile = "default"
+        public var faults: CreateFaults
+
+        public init(caps: SessionCaps, readyTimeout: Duration, defaultTTLMs: Int64, defaultIdleTimeoutMs: Int64, faults: CreateFaults) {
+            self.caps = caps
+            self.readyTimeout = readyTimeout
+            self.defaultTTLMs = defaultTTLMs
+            self.defaultIdleTimeoutMs = defaultIdleTimeoutMs
+            self.faults = faults
+        }
+    }
+
+    public nonisolated let backend: any SessionBackend
+    private let settings: Settings
+    private let signer: HMACSigner
+    private let httpClient: HTTPClient
+    private let metrics: SpawnerMetrics
+    private let logger: Logger
+    private var sessions: [String: Entry] = [:]
+
+    public init(
+        backend: any SessionBackend, settings: Settings, signer: HMACSigner, httpClient: HTTPClient, metrics: SpawnerMetrics,
+        logger: Logger
+    ) {
+        self.backend = backend
+        self.settings = settings
+        self.signer = signer
+        self.httpClient = httpClient
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    // MARK: Queries
+
+    public func info(_ sessionId: String) throws(SpawnerError) -> SessionInfo {
+        guard let entry = sessions[sessionId] else { throw .sessionNotFound(sessionId) }
+        return withBackend(entry.info)
+    }
+
+    public func list(orgId: String? = nil) -> [SessionInfo] {
+        sessions.values
+            .filter { orgId == nil || $0.labels.orgId == orgId }
+            .map { withBackend($0.info) }
+            .sorted { ($0.createdAtMs, $0.sessionId) < ($1.createdAtMs, $1.sessionId) }
+    }
+
+    public var count: Int { sessions.count }
+
+    /// A client of a ready session's runnerd; counts as activity.
+    func runnerd(_ sessionId: String) throws(SpawnerError) -> RunnerdClient {
+        guard var entry = sessions[sessionId] else { throw .sessionNotFound(sessionId) }
+        guard entry.state == .ready, let endpoint = entry.endpoint else { throw .sessionNotReady(sessionId, entry.state) }
+        entry.lastActivityAtMs = max(entry.lastActivityAtMs, Syscall.nowMs())
+        sessions[sessionId] = entry
+        return client(sessionId, endpoint)
+    }
+
+    // MARK: Create
+
+    public func create(_ request: CreateSessionRequest) async throws -> SessionInfo {
+        if let problem = request.validationError() { throw SpawnerError.badRequest(problem) }
+        let sessionId = request.sessionId ?? Self.newSessionId()
+        // Everything up to the insertion is synchronous: the reservation is atomic.
+        guard sessions[sessionId] == nil else { throw SpawnerError.sessionTaken(sessionId) }
+        if let exceeded = settings.caps.exceeded(by: request.owner, orgId: request.orgId, among: sessions.values.map(\.labels)) {
+            metrics.capRejected()
+            throw exceeded
+        }
+        let now = Syscall.nowMs()
+        let labels = SessionLabels(
+            sessionId: sessionId, owner: request.owner, orgId: request.orgId, profile: request.profile ?? settings.defaultProfile,
+            image: request.image, createdAtMs: now, ttlMs: request.ttlMs ?? settings.defaultTTLMs,
+            idleTimeoutMs: request.idleTimeoutMs ?? settings.defaultIdleTimeoutMs)
+        sessions[sessionId] = Entry(labels: labels, state: .creating, lastActivityAtMs: now)
+        publishGauges()
+
+        // The bring-up runs in a task of its own: a client that hangs up does not leave a
+        // half-made session, and a DELETE that arrives meanwhile can wait for it.
+        let creation = Task { try await self.bringUp(labels, env: request.env ?? [:]) }
+        sessions[sessionId]?.creation = creation
+        try await creation.value
+        if sessions[sessionId]?.creation == creation { sessions[sessionId]?.creation = nil }
+        return try info(sessionId)
+    }
+
+    private func bringUp(_ labels: SessionLabels, env: [String: String]) async throws {
+        let sessionId = labels.sessionId
+        let log = logger.with(session: sessionId)
+        let deadline = ContinuousClock.now + settings.readyTimeout
+        let started = ContinuousClock.now
+        var step = CreateStep.allocate
+        do {
+            let endpoint = try await backend.create(SandboxSpec(labels: labels, runnerdToken: signer.runnerdToken(sessionId: sessionId)), deadline: deadline)
+            sessions[sessionId]?.endpoint = endpoint
+            let runnerd = client(sessionId, endpoint)
+
+            step = .ready
+            try await waitUntilReady(runnerd, deadline: deadline)
+            try settings.faults.check(.ready)
+
+            step = .seedEnv
+            if !env.isEmpty {
+                let answer = try await withDeadline(deadline) { try await runnerd.env(EnvPatch(set: env)) }
+                guard answer.denied.isEmpty else { throw CreateFailure(.seedEnv, "runnerd denied \(answer.denied.sorted())") }
+            }
+            try settings.faults.check(.seedEnv)
+        } catch {
+            let failure = Self.failure(error, step: step)
+            log.warning("create failed; removing what it made", metadata: ["step": "\(failure.step.rawValue)", "error": "\(failure.message)"])
+            metrics.createFailed(at: failure.step)
+            sessions[sessionId]?.state = .stopping
+            publishGauges()
+            await removeFromBackend(sessionId, log: log)
+            sessions[sessionId] = nil
+            publishGauges()
+            throw SpawnerError.createFailed(failure)
+        }
+        sessions[sessionId]?.state = .ready
+        sessions[sessionId]?.lastActivityAtMs = Syscall.nowMs()
+        metrics.sessionCreated()
+        publishGauges()
+        log.info("session ready", metadata: [
+            "owner": "\(labels.owner)", "org": "\(labels.orgId)", "ms": "\((ContinuousClock.now - started).milliseconds)",
+        ])
+    }
+
+    private func waitUntilReady(_ runnerd: RunnerdClient, deadline: ContinuousClock.Instant) async throws {
+        var pause = Duration.milliseconds(1)
+        while true {
+            if (try? await withDeadline(deadline, { try await runnerd.ready() })) == true { return }
+            guard ContinuousClock.now < deadline else { throw CreateFailure(.ready, "runnerd /readyz did not answer before the deadline", timedOut: true) }
+            try await Task.sleep(for: pause)
+            pause = min(pause * 2, .milliseconds(50))
+        }
+    }
+
+    private static func failure(_ error: any Error, step: CreateStep) -> CreateFailure {
+        switch error {
+        case let failure as CreateFailure: failure
+        case is DeadlineExceeded: CreateFailure(step, "the ready deadline passed", timedOut: true)
+        default: CreateFailure(step, "\(error)")
+        }
+    }
+
+    // MARK: Destroy
+
+    /// Destroys a session; idempotent, and safe to call while it is being created or destroyed.
+    public func destroy(_ sessionId: String, reason: DestroyReason) async {
+        guard let entry = sessions[sessionId] else { return }
+        if let creation = entry.creation {
+            _ = try? await creation.value
+        }
+        guard let entry = sessions[sessionId] else { return }
+        if let destruction = entry.destruction {
+            await destruction.value
+            return
+        }
+        let log = logger.with(session: sessionId)
+        let destruction = Task {
+            await self.removeFromBackend(sessionId, log: log)
+            self.sessions[sessionId] = nil
+            self.metrics.sessionDestroyed(reason)
+            self.publishGauges()
+            log.info("session destroyed", metadata: ["reason": "\(reason.rawValue)"])
+        }
+        sessions[sessionId]?.state = .stopping
+        sessions[sessionId]?.destruction = destruction
+        publishGauges()
+        await destruction.value
+    }
+
+    private func removeFromBackend(_ sessionId: String, log: Logger) async {
+        do {
+            try await backend.destroy(sessionId: sessionId)
+        } catch {
+            log.error("backend could not remove the session", metadata: ["error": "\(error)"])
+        }
+    }
+
+    // MARK: Boot and sweep
+
+    /// Re-adopts every live session of the backend that answers with its token; a live
+    /// sandbox whose runnerd does not is destroyed. Call once, before serving.
+    public func adopt() async throws {
+        let live = try await backend.listLive()
+        for session in live {
+            let sessionId = session.labels.sessionId
+            let runnerd = client(sessionId, session.endpoint)
+            let health = try? await withDeadline(ContinuousClock.now + .seconds(5)) { try await runnerd.health() }
+            if let health {
+                sessions[sessionId] = Entry(
+                    labels: session.labels, state: .ready, endpoint: session.endpoint,
+                    lastActivityAtMs: min(health.lastActivityAtMs, Syscall.nowMs()))
+                logger.with(session: sessionId).info("session adopted", metadata: ["endpoint": "\(session.endpoint.baseURL)"])
+            } else {
+                logger.with(session: sessionId).warning("live sandbox does not answer with its token; destroying it")
+                await removeFromBackend(sessionId, log: logger.with(session: sessionId))
+                metrics.sessionDestroyed(.unreachable)
+            }
+        }
+        publishGauges()
+    }
+
+    /// What the sweep needs to judge a ready session.
+    struct SweepCandidate: Sendable {
+        var labels: SessionLabels
+        var lastActivityAtMs: Int64
+        var runnerd: RunnerdClient
+    }
+
+    func sweepCandidates() -> [SweepCandidate] {
+        sessions.values.compactMap { entry in
+            guard entry.state == .ready, let endpoint = entry.endpoint else { return nil }
+            return SweepCandidate(labels: entry.labels, lastActivityAtMs: entry.lastActivityAtMs, runnerd: client(entry.labels.sessionId, endpoint))
+        }
+    }
+
+    /// Records activity seen by the sweep; returns the session's latest activity.
+    func noteActivity(_ sessionId: String, atMs: Int64) -> Int64? {
+        guard var entry = sessions[sessionId] else { return nil }
+        entry.lastActivityAtMs = max(entry.lastActivityAtMs, atMs)
+        sessions[sessionId] = entry
+        return entry.lastActivityAtMs
+    }
+
+    // MARK: Helpers
+
+    private func client(_ sessionId: String, _ endpoint: RunnerdEndpoint) -> RunnerdClient {
+        RunnerdClient(baseURL: endpoint.baseURL, token: signer.runnerdToken(sessionId: sessionId), httpClient: httpClient)
+    }
+
+    private nonisolated func withBackend(_ info: SessionInfo) -> SessionInfo {
+        var info = info
+        info.backend = backend.name
+        return info
+    }
+
+    private func publishGauges() {
+        var counts: [SessionState: Int] = [:]
+        for entry in sessions.values { counts[entry.state, default: 0] += 1 }
+        metrics.setSessions(counts)
+    }
+
+    /// `s-` and 16 random hex digits.
+    static func newSessionId() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let value = generator.next() as UInt64
+        let hex = String(value, radix: 16)
+        return "s-" + String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}
+
+extension Logger {
+    /// This logger with the session id as metadata.
+    func with(session sessionId: String) -> Logger {
+        var logger = self
+        logger[metadataKey: "session"] = "\(sessionId)"
+        return logger
+    }
+}

@@ -1,0 +1,84 @@
+import Logging
+import RunnerProtocol
+import ServiceLifecycle
+import SystemSupport
+
+/// Destroys sessions past their TTL, idle sessions, and sessions whose sandbox died; runs
+/// every `interval` until the graceful shutdown.
+///
+/// Idle means: no running exec according to runnerd's `/healthz` (`liveExecs`) and no
+/// activity for `idleTimeoutMs`. Activity is the latest of the requests the spawner proxied,
+/// the last sweep that saw a running exec, and runnerd's `lastActivityAtMs` — the latter
+/// only when it predates the sweep's own `/healthz` request, which runnerd may count as
+/// activity itself.
+public struct SessionSweeper: Service {
+    let registry: SessionRegistry
+    let interval: Duration
+    let logger: Logger
+    /// Sessions checked at once.
+    let concurrency = 16
+
+    public init(registry: SessionRegistry, interval: Duration, logger: Logger) {
+        self.registry = registry
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        while !Task.isShuttingDownGracefully {
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: self.interval) }
+            } catch {
+                return
+            }
+            await sweepOnce()
+        }
+    }
+
+    /// One pass over every ready session.
+    public func sweepOnce() async {
+        let candidates = await registry.sweepCandidates()
+        await withTaskGroup(of: Void.self) { group in
+            var next = candidates.makeIterator()
+            for _ in 0..<concurrency {
+                guard let candidate = next.next() else { break }
+                group.addTask { await self.check(candidate) }
+            }
+            while await group.next() != nil {
+                guard let candidate = next.next() else { continue }
+                group.addTask { await self.check(candidate) }
+            }
+        }
+    }
+
+    func check(_ candidate: SessionRegistry.SweepCandidate) async {
+        let labels = candidate.labels
+        let log = logger.with(session: labels.sessionId)
+        let probeSentAt = Syscall.nowMs()
+        if probeSentAt >= labels.expiresAtMs {
+            log.info("session past its TTL")
+            await registry.destroy(labels.sessionId, reason: .ttl)
+            return
+        }
+        let health: HealthResponse
+        do {
+            health = try await withDeadline(ContinuousClock.now + .seconds(5)) { try await candidate.runnerd.health() }
+        } catch {
+            if await registry.backend.endpoint(of: labels.sessionId) == nil {
+                log.warning("session's sandbox is gone")
+                await registry.destroy(labels.sessionId, reason: .dead)
+            } else {
+                log.warning("runnerd /healthz failed", metadata: ["error": "\(error)"])
+            }
+            return
+        }
+        var seen = health.lastActivityAtMs < probeSentAt ? health.lastActivityAtMs : 0
+        if health.liveExecs > 0 { seen = Syscall.nowMs() }
+        guard let lastActivity = await registry.noteActivity(labels.sessionId, atMs: seen) else { return }
+        let now = Syscall.nowMs()
+        if labels.idleTimeoutMs > 0, health.liveExecs == 0, now - lastActivity >= labels.idleTimeoutMs {
+            log.info("session idle", metadata: ["idleMs": "\(now - lastActivity)"])
+            await registry.destroy(labels.sessionId, reason: .idle)
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// The spawner service (see issue 4).

@@ -1,0 +1,88 @@
+import Foundation
+
+/// Where the binaries under test are, and scratch space for one test.
+enum TestPaths {
+    /// The directory of the test bundle: `spawner` and `runnerd` are built next to it.
+    static var binDir: String {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: exe).deletingLastPathComponent().path
+    }
+
+    static var spawner: String { binDir + "/spawner" }
+    static var runnerd: String { binDir + "/runnerd" }
+
+    /// A fresh directory under /tmp, traversable by a runnerd that drops to another uid.
+    static func makeTempDir(_ prefix: String = "spawner-test") -> String {
+        var template = Array("/tmp/\(prefix)-XXXXXX".utf8CString)
+        let path = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
+        chmod(path, 0o711)
+        return path
+    }
+
+    static func remove(_ path: String) {
+        // Workspaces may hold directories an exec made unwritable.
+        _ = try? FileManager.default.removeItem(atPath: path)
+        if FileManager.default.fileExists(atPath: path) {
+            let chmod = Process()
+            chmod.executableURL = URL(fileURLWithPath: "/bin/chmod")
+            chmod.arguments = ["-R", "u+rwx", path]
+            try? chmod.run()
+            chmod.waitUntilExit()
+            _ = try? FileManager.default.removeItem(atPath: path)
+        }
+    }
+
+    /// A secret of 48 random bytes as text.
+    static func makeSecret() -> String {
+        (0..<48).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+    }
+}
+
+/// Reading `/proc`, to find processes a test must not leak.
+enum ProcessScan {
+    static func commandLine(_ pid: Int32) -> [String]? {
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"), !data.isEmpty else { return nil }
+        return data.split(separator: 0, omittingEmptySubsequences: false).dropLast().map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    static func state(_ pid: Int32) -> String? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = text.lastIndex(of: ")") else { return nil }
+        return text[text.index(after: close)...].split(separator: " ").first.map(String.init)
+    }
+
+    static func allPIDs() -> [Int32] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap(Int32.init)
+    }
+
+    /// Live (non-zombie) processes with an argument containing `fragment`.
+    static func processes(mentioning fragment: String) -> [Int32] {
+        allPIDs().filter { pid in
+            guard let argv = commandLine(pid), state(pid) != "Z" else { return false }
+            return argv.contains { $0.contains(fragment) }
+        }
+    }
+
+    /// Resident set size in KiB.
+    static func rssKB(_ pid: Int32) -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+            return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+        }
+        return nil
+    }
+}
+
+struct WaitTimeout: Error, CustomStringConvertible {
+    let what: String
+    var description: String { "timed out waiting for \(what)" }
+}
+
+/// Polls `condition` until it holds or `timeout` passes; returns whether it held.
+func eventually(timeout: Duration = .seconds(20), every pause: Duration = .milliseconds(50), _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: pause)
+    }
+    return try await condition()
+}

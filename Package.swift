@@ -5,6 +5,10 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
+// `RUNNERD_ONLY=1` leaves the spawner out of the graph (for working on runnerd in a separate
+// scratch path while the spawner is mid-change).
+let runnerdOnly = Context.environment["RUNNERD_ONLY"] != nil
+
 let package = Package(
     name: "runnerd",
     platforms: [.macOS(.v15)],
@@ -55,6 +59,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strict
         ),
@@ -168,3 +174,9 @@ let package = Package(
         ),
     ]
 )
+
+if runnerdOnly {
+    let spawnerTargets: Set<String> = ["SpawnerCore", "SpawnerClient", "Spawner", "SpawnerTests"]
+    package.targets.removeAll { spawnerTargets.contains($0.name) }
+    package.products.removeAll { $0.name == "spawner" }
+}

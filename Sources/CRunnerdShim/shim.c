@@ -15,3 +15,5 @@ int rd_set_pipe_size(int fd, int size) { return fcntl(fd, F_SETPIPE_SZ, size); }
 int rd_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
 int rd_o_path(void) { return O_PATH; }
+
+int rd_syncfs(int fd) { return syncfs(fd); }

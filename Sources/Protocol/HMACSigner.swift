@@ -24,7 +24,7 @@ public struct HMACSigner: Sendable {
 
     /// The canonical string that is signed.
     public static func canonical(method: String, pathWithQuery: String, timestampMs: Int64, body: some Collection<UInt8>) -> String {
-        let bodyDigest = hex(SHA256.hash(data: Array(body)))
+        let bodyDigest = Digest.sha256Hex(body)
         return "\(method.uppercased())\n\(pathWithQuery)\n\(timestampMs)\n\(bodyDigest)"
     }
 
@@ -58,7 +58,7 @@ public struct HMACSigner: Sendable {
         let (age, overflow) = nowMs.subtractingReportingOverflow(timestamp)
         if overflow { return .failure(age < 0 ? .stale : .future) }
         if age > Self.maxSkewMs { return .failure(.stale) }
-        if -age > Self.maxSkewMs { return .failure(.future) }
+        if age < -Self.maxSkewMs { return .failure(.future) }
         let expected = signature(method: method, pathWithQuery: pathWithQuery, timestampMs: timestamp, body: body)
         guard ConstantTime.equals(Array(expected.utf8), Array(signatureHeader.utf8)) else { return .failure(.badSignature) }
         return .success(())

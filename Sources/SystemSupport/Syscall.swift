@@ -107,24 +107,102 @@ public enum Syscall {
         access(path, X_OK) == 0
     }
 
+    /// Writes all of `bytes` to `fd`.
+    public static func writeAll(_ fd: CInt, _ bytes: UnsafeRawBufferPointer) throws(SystemError) {
+        var offset = 0
+        while offset < bytes.count {
+            offset += try retrying("write") { Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset) }
+        }
+    }
+
+    /// Writes all of `bytes` to `fd`.
+    public static func writeAll(_ fd: CInt, _ bytes: [UInt8]) throws(SystemError) {
+        var offset = 0
+        while offset < bytes.count {
+            offset += try retrying("write") {
+                bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            }
+        }
+    }
+
+    /// `mkdir -p` with `mode` for the directories it creates.
+    public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws(SystemError) {
+        var current = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            current += "/" + component
+            if mkdir(current, mode) != 0 && errno != EEXIST { throw SystemError("mkdir(\(current))") }
+        }
+    }
+
+    /// Names in a directory (without `.` and `..`).
+    public static func listDirectory(_ path: String) throws(SystemError) -> [String] {
+        guard let directory = opendir(path) else { throw SystemError("opendir(\(path))") }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// `open(path, flags | O_CLOEXEC, mode)`.
+    public static func open(_ path: String, _ flags: CInt, _ mode: mode_t = 0o600) throws(SystemError) -> CInt {
+        try retrying("open(\(path))") { Glibc.open(path, flags | O_CLOEXEC, mode) }
+    }
+
+    public static func rename(_ from: String, _ to: String) throws(SystemError) {
+        try retrying("rename(\(from), \(to))") { Glibc.rename(from, to) }
+    }
+
+    public static func chmod(_ path: String, _ mode: mode_t) throws(SystemError) {
+        try retrying("chmod(\(path))") { Glibc.chmod(path, mode) }
+    }
+
+    public static func chown(_ path: String, _ uid: uid_t, _ gid: gid_t) throws(SystemError) {
+        try retrying("chown(\(path))") { Glibc.chown(path, uid, gid) }
+    }
+
+    /// Flushes the filesystem holding `path` to disk.
+    public static func syncFilesystem(of path: String) {
+        guard let fd = try? open(path, O_RDONLY) else { return }
+        _ = rd_syncfs(fd)
+        close(fd)
+    }
+
+    public static func unlink(_ path: String) {
+        _ = Glibc.unlink(path)
+    }
+
+    public static func fsync(_ fd: CInt) {
+        _ = Glibc.fsync(fd)
+    }
+
+    /// A process's start time (clock ticks since boot, `/proc/PID/stat` field 22): with the pid
+    /// it identifies a process across pid reuse. nil when the process does not exist.
+    public static func processStartTime(_ pid: pid_t) -> UInt64? {
+        guard let bytes = try? readFile("/proc/\(pid)/stat", limit: 4096) else { return nil }
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard let close = text.lastIndex(of: ")") else { return nil }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        // fields[0] is field 3 (state); the start time is field 22.
+        return fields.count > 19 ? UInt64(fields[19]) : nil
+    }
+
     /// Writes `bytes` to `path` atomically (temp file + rename).
     public static func writeFileAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws(SystemError) {
         let temp = path + ".tmp.\(getpid())"
-        let fd = try retrying("open(\(temp))") { open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode) }
+        let fd = try open(temp, O_WRONLY | O_CREAT | O_TRUNC, mode)
         defer { close(fd) }
-        var offset = 0
-        while offset < bytes.count {
-            let written = try retrying("write(\(temp))") {
-                bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            }
-            offset += written
-        }
-        try retrying("rename(\(path))") { rename(temp, path) }
+        try writeAll(fd, bytes)
+        try rename(temp, path)
     }
 
     /// Reads a whole (small) file.
     public static func readFile(_ path: String, limit: Int = 1 << 20) throws(SystemError) -> [UInt8] {
-        let fd = try retrying("open(\(path))") { open(path, O_RDONLY | O_CLOEXEC) }
+        let fd = try open(path, O_RDONLY)
         defer { close(fd) }
         var result: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)

@@ -16,6 +16,23 @@ import Testing
         #expect(Self.route(.POST, "/execs/e1/stdin") == .stdin("e1"))
         #expect(Self.route(.GET, "/execs/e1") == .status("e1"))
         #expect(Self.route(.POST, "/env") == .env)
+        #expect(Self.route(.GET, "/metrics") == .metrics)
+        #expect(Self.route(.POST, "/files/stage") == .stageFiles)
+        #expect(Self.route(.POST, "/files/delete") == .deleteFiles)
+        #expect(Self.route(.GET, "/fs/list") == .listDirectory)
+        #expect(Self.route(.GET, "/fs/read") == .readFile)
+    }
+
+    @Test func fileRoutesCheckTheirMethodAndName() {
+        #expect(Self.route(.POST, "/metrics") == .methodNotAllowed)
+        #expect(Self.route(.GET, "/files/stage") == .methodNotAllowed)
+        #expect(Self.route(.DELETE, "/files/delete") == .methodNotAllowed)
+        #expect(Self.route(.POST, "/fs/list") == .methodNotAllowed)
+        #expect(Self.route(.POST, "/fs/read") == .methodNotAllowed)
+        #expect(Self.route(.POST, "/files/other") == .notFound)
+        #expect(Self.route(.GET, "/fs/other") == .notFound)
+        #expect(Self.route(.GET, "/fs/read/x") == .notFound)
+        #expect(Self.route(.GET, "/files") == .notFound)
     }
 
     @Test func wrongMethodIsMethodNotAllowed() {

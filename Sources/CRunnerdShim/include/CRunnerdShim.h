@@ -18,6 +18,9 @@ int rd_set_pipe_size(int fd, int size);
 /// pipe2(fds, O_CLOEXEC).
 int rd_pipe_cloexec(int fds[2]);
 
+/// syncfs(fd) (GNU).
+int rd_syncfs(int fd);
+
 /// O_PATH (a GNU flag Swift's Glibc module does not expose).
 int rd_o_path(void);
 

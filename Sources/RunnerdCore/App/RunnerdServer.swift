@@ -26,12 +26,14 @@ public final class RunnerdServer: Sendable {
         for name in RunnerdConfig.secretVariables { Syscall.unsetenv(name) }
         var baseEnvironment = Syscall.environment()
 
-        if access(config.workspace, F_OK) != 0 { mkdir(config.workspace, 0o755) }
-        let workspace = try Workspace(path: config.workspace)
+        try Syscall.makeDirectories(config.workspace)
+        let stateDir = config.resolvedStateDir
+        try Syscall.makeDirectories(stateDir, mode: 0o700)
+        let workspace = try Workspace(path: config.workspace, reserving: stateDir)
         let hardening = try hardeningPolicy()
         if hardening.switchesUser {
             // The agent must be able to write its workspace.
-            try Syscall.retrying("chown(\(workspace.realPath))") { chown(workspace.realPath, hardening.agentUID, hardening.agentGID) }
+            try Syscall.chown(workspace.realPath, hardening.agentUID, hardening.agentGID)
         }
         if hardening.switchesUser {
             // runnerd's HOME (root's) is not the agent's: the agent's home is its workspace,
@@ -57,9 +59,27 @@ public final class RunnerdServer: Sendable {
         let logger = self.logger
         let version = Self.version
         let authenticator = Authenticator(token: config.token)
+        let metrics = RunnerdMetrics()
+        let seededEnv = envStore
+        let threadPool = NIOThreadPool(numberOfThreads: 2)
+        threadPool.start()
+        let files = WorkspaceFiles(
+            workspace: workspace,
+            owner: hardening.switchesUser ? .init(uid: hardening.agentUID, gid: hardening.agentGID) : nil,
+            fetcher: URLFetcher(hardening: hardening, reaper: reaper, environment: baseEnvironment),
+            threadPool: threadPool)
         let core = try loop.submit {
-            let supervisor = ExecSupervisor(loop: loop, workspace: workspace, settings: settings, envStore: envStore, reaper: reaper, logger: logger)
-            let router = RunnerdRouter(supervisor: supervisor, authenticator: authenticator, version: version)
+            let journal = try ExecJournal(stateDir: stateDir, logger: logger)
+            let recovered = journal.recoverAll()
+            if !recovered.isEmpty {
+                let lost = recovered.filter { $0.record.exit?.lost == true }.count
+                logger.info("journal recovered", metadata: ["execs": "\(recovered.count)", "lost": "\(lost)", "stateDir": "\(stateDir)"])
+            }
+            let supervisor = ExecSupervisor(
+                loop: loop, workspace: workspace, settings: settings, envStore: seededEnv, reaper: reaper, journal: journal,
+                metrics: metrics, logger: logger)
+            let router = RunnerdRouter(
+                supervisor: supervisor, authenticator: authenticator, version: version, metrics: metrics, files: files)
             return NIOLoopBound((supervisor, router), eventLoop: loop)
         }.wait()
 
@@ -73,7 +93,7 @@ public final class RunnerdServer: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
                     try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
-                    try sync.addHandler(RunnerdHTTPHandler(router: core.value.1))
+                    try sync.addHandler(RunnerdHTTPHandler(router: core.value.1, metrics: metrics))
                 }
             }
             .bind(host: config.listenHost, port: config.listenPort)
@@ -103,6 +123,7 @@ public final class RunnerdServer: Sendable {
         signals.start()
         try stopped.futureResult.wait()
         try? group.syncShutdownGracefully()
+        try? threadPool.syncShutdownGracefully()
         logger.info("runnerd stopped")
     }
 

@@ -18,6 +18,9 @@ public final class EventLog {
     public private(set) var gapsServed = 0
     /// Consumers dropped for falling behind (observability).
     public private(set) var consumersDropped = 0
+    /// The durable copy: every line is written there before any client is flushed.
+    var journal: ExecJournalWriter?
+    var metrics: RunnerdMetrics?
 
     public init(ringBytes: Int = Limits.replayRingBytes, maxUnsentBytes: Int = Limits.consumerMaxUnsentBytes) {
         self.ring = EventRing(capacityBytes: ringBytes)
@@ -57,7 +60,11 @@ public final class EventLog {
     private func commit(seq: UInt64, line: ByteBuffer, terminal: Bool) {
         lastSeq = seq
         ring.append(seq: seq, line: line)
-        if terminal { isFinished = true }
+        journal?.append(line)
+        if terminal {
+            isFinished = true
+            journal?.sync(ring: ring.all)
+        }
         var dropped: [ObjectIdentifier] = []
         for (key, consumer) in consumers {
             consumer.deliver(line)
@@ -74,6 +81,7 @@ public final class EventLog {
 
     /// Sends what was queued; called once per batch of appends.
     public func flush() {
+        journal?.sync(ring: ring.all)
         for consumer in consumers.values { consumer.flush() }
     }
 
@@ -83,6 +91,7 @@ public final class EventLog {
         let replay = ring.replay(after: seq)
         if let missing = replay.missing {
             gapsServed += 1
+            metrics?.gapServed()
             let gap = ExecEvent(seq: missing.upperBound, .gap(.init(fromSeq: missing.lowerBound, toSeq: missing.upperBound)))
             consumer.deliver(EventWriter.line(gap))
         }
@@ -92,6 +101,7 @@ public final class EventLog {
             consumer.finish()
         } else if consumer.unsentBytes > maxUnsentBytes {
             consumersDropped += 1
+            metrics?.consumerDropped()
             consumer.drop()
         } else {
             consumers[ObjectIdentifier(consumer)] = consumer
@@ -107,6 +117,7 @@ public final class EventLog {
     private func drop(_ key: ObjectIdentifier) {
         guard let consumer = consumers.removeValue(forKey: key) else { return }
         consumersDropped += 1
+        metrics?.consumerDropped()
         consumer.drop()
         onConsumersChanged?()
     }

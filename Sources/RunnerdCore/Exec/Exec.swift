@@ -60,23 +60,36 @@ public final class Exec {
         log.onConsumersChanged = { [unowned self] in self.recheckPacing() }
     }
 
-    // MARK: Launch
-
-    /// Why an exec could not be started.
-    enum LaunchFailure: Error {
-        case system(SystemError)
-        /// The exec shim reported a failed stage (`exec` when the command itself failed).
-        case shim(stage: String, errno: Int32)
+    /// An exec read back from the journal after a restart: finished, its ring restored.
+    init(restored: ExecJournal.Recovered, loop: any EventLoop) {
+        let record = restored.record
+        self.id = record.execId
+        self.request = ExecRequest(execId: record.execId)
+        self.loop = loop
+        self.startedAtMs = record.startedAtMs
+        self.log = EventLog()
+        self.killGrace = .zero
+        self.drainGrace = .zero
+        self.stdoutCap = OutputCap(limit: 0)
+        self.stderrCap = OutputCap(limit: 0)
+        self.pid = record.pid ?? 0
+        self.state = .exited
+        self.endedAtMs = record.endedAtMs
+        self.exitEvent = record.exit
+        self.failure = record.fail
+        self.timedOut = record.exit?.timedOut ?? false
+        self.cancelled = record.exit?.cancelled ?? false
+        log.restore(lines: restored.lines, finished: true)
     }
 
-    /// Creates the pipes, spawns the process through the reaper (and the hardening shim) and
-    /// wires the pipes to the loop.
-    func launch(
-        command: [String], environment: [String], cwdFD: CInt?, hardening: HardeningPolicy, reaper: ProcessReaper
-    ) throws(LaunchFailure) {
+    // MARK: Launch
+
+    /// Creates the pipes, starts the process (through the hardening shim) and wires the pipes
+    /// to the loop.
+    func launch(command: [String], environment: [String], cwdFD: CInt?, launcher: ProcessLauncher) throws(ProcessLauncher.Failure) {
         loop.preconditionInEventLoop()
         var opened: [CInt] = []
-        func pipe() throws(LaunchFailure) -> (read: CInt, write: CInt) {
+        func pipe() throws(ProcessLauncher.Failure) -> (read: CInt, write: CInt) {
             do {
                 let fds = try Syscall.pipe()
                 opened += [fds.read, fds.write]
@@ -85,39 +98,22 @@ public final class Exec {
                 throw .system(error)
             }
         }
-        do throws(LaunchFailure) {
+        do throws(ProcessLauncher.Failure) {
             let input = try pipe()
             let output = try pipe()
             let error = try pipe()
-            let status = hardening.enabled ? try pipe() : nil
             Syscall.setPipeSize(output.read, 1 << 20)
-            var spec = SpawnSpec(
-                argv: hardening.wrap(command), environment: environment, cwdFD: cwdFD,
+            let spec = SpawnSpec(
+                argv: command, environment: environment, cwdFD: cwdFD,
                 stdin: input.read, stdout: output.write, stderr: error.write)
-            if let status { spec.extraFDs = [(status.write, HardeningPolicy.statusFD)] }
             let bound = NIOLoopBound(self, eventLoop: loop)
             let loop = self.loop
-            do {
-                pid = try reaper.spawn({ () throws(SystemError) -> pid_t in try ProcessSpawner.spawn(spec) }) { status in
-                    loop.execute { bound.value.processExited(status) }
-                }
-            } catch {
-                throw .system(error)
+            pid = try launcher.launch(spec) { status in
+                loop.execute { bound.value.processExited(status) }
             }
             for fd in [input.read, output.write, error.write] { Syscall.close(fd) }
-            opened = [input.write, output.read, error.read]
-            if let status {
-                // Like glibc's own posix_spawn, wait for the exec to happen or fail: the shim
-                // reports a failed stage on the close-on-exec status pipe, success closes it.
-                Syscall.close(status.write)
-                let report = HardeningPolicy.readShimStatus(status.read)
-                Syscall.close(status.read)
-                if let report {
-                    if report.stage == "timeout" { Syscall.signalGroup(pid, SIGKILL) }
-                    throw .shim(stage: report.stage, errno: report.errno)
-                }
-            }
             opened = []
+            log.journal?.spawned(pid: pid)
             log.append(.start(.init(execId: id, startedAtMs: startedAtMs, pid: pid)))
             log.flush()
             attachStdin(input.write)
@@ -136,6 +132,8 @@ public final class Exec {
         state = .exited
         endedAtMs = Syscall.nowMs()
         log.append(.fail(failure!))
+        log.journal?.finished(exit: nil, fail: failure, endedAtMs: endedAtMs!, ring: log.retained)
+        log.journal = nil
         onFinished?(self)
     }
 
@@ -186,6 +184,7 @@ public final class Exec {
         onActivity?()
         let allowed = stderr ? stderrCap.admit(buffer.readableBytes) : stdoutCap.admit(buffer.readableBytes)
         guard allowed > 0 else { return }
+        log.metrics?.output(stderr: stderr, bytes: allowed)
         let view = buffer.readableBytesView
         log.appendOutput(stderr: stderr, bytes: view[view.startIndex..<(view.startIndex + allowed)])
     }
@@ -329,6 +328,8 @@ public final class Exec {
             signal: status.terminatingSignal.map(SignalName.name))
         exitEvent = exit
         log.append(.exit(exit))
+        log.journal?.finished(exit: exit, fail: nil, endedAtMs: endedAtMs!, ring: log.retained)
+        log.journal = nil
         onFinished?(self)
         return true
     }

@@ -40,19 +40,26 @@ public final class ExecSupervisor {
     public private(set) var isDraining = false
     public var envStore: EnvStore
     private let settings: Settings
-    private let reaper: ProcessReaper
+    private let launcher: ProcessLauncher
     private let logger: Logger
+    private let journal: ExecJournal?
+    private let metrics: RunnerdMetrics
     private var live: [String: Exec] = [:]
     private var finished: [String: Exec] = [:]
     private var finishedOrder: CircularBuffer<String> = CircularBuffer()
     private var drainWaiters: [EventLoopPromise<Void>] = []
 
-    public init(loop: any EventLoop, workspace: Workspace, settings: Settings, envStore: EnvStore, reaper: ProcessReaper, logger: Logger) {
+    public init(
+        loop: any EventLoop, workspace: Workspace, settings: Settings, envStore: EnvStore, reaper: ProcessReaper,
+        journal: ExecJournal?, metrics: RunnerdMetrics, logger: Logger
+    ) {
+        self.journal = journal
+        self.metrics = metrics
         self.loop = loop
         self.workspace = workspace
         self.settings = settings
         self.envStore = envStore
-        self.reaper = reaper
+        self.launcher = ProcessLauncher(hardening: settings.hardening, reaper: reaper)
         self.logger = logger
     }
 
@@ -62,8 +69,13 @@ public final class ExecSupervisor {
         lastActivityAtMs = Syscall.nowMs()
     }
 
+    /// A live or finished exec: in memory, or read back from the journal (and then kept).
     public func exec(_ id: String) -> Exec? {
-        live[id] ?? finished[id]
+        if let exec = live[id] ?? finished[id] { return exec }
+        guard let recovered = journal?.load(id) else { return nil }
+        let exec = Exec(restored: recovered, loop: loop)
+        retain(exec)
+        return exec
     }
 
     // MARK: Start
@@ -97,25 +109,26 @@ public final class ExecSupervisor {
         exec.onActivity = { [unowned self] in self.touch() }
         exec.onFinished = { [unowned self] in self.finished($0) }
         live[request.execId] = exec
-        exec.log.subscribe(consumer, after: 0)
         let argv = request.command ?? (settings.shellPrefix + [request.shell ?? ""])
+        exec.log.journal = journal?.started(execId: exec.id, argv: argv, startedAtMs: exec.startedAtMs)
+        exec.log.metrics = metrics
+        exec.log.subscribe(consumer, after: 0)
         let environment = envStore.childEnvironment(base: settings.baseEnvironment, request: request.env)
         do {
-            try exec.launch(command: argv, environment: environment, cwdFD: cwdFD, hardening: settings.hardening, reaper: reaper)
+            try exec.launch(command: argv, environment: environment, cwdFD: cwdFD, launcher: launcher)
+            metrics.execStarted()
+            metrics.live(live.count)
             logger.debug("exec started", metadata: ["execId": "\(exec.id)", "pid": "\(exec.pid)"])
         } catch {
-            let message: String
-            switch error {
-            case .system(let error): message = "\(argv[0]): \(String(cString: strerror(error.errno)))"
-            case .shim(stage: "exec", let code): message = "\(argv[0]): \(String(cString: strerror(code)))"
-            case .shim(let stage, let code): message = "hardening stage \(stage) failed: \(String(cString: strerror(code)))"
-            }
+            let message = error.message(command: argv[0])
             logger.info("exec failed to start", metadata: ["execId": "\(exec.id)", "error": "\(message)"])
+            metrics.execFailed(.spawnFailed)
             exec.failToStart(.spawnFailed, message)
         }
     }
 
     private func reject(_ consumer: any EventConsumer, _ code: ExecFailCode, _ message: String) {
+        metrics.execFailed(code)
         consumer.deliver(EventWriter.line(ExecEvent(seq: 1, .fail(.init(code: code, message: message)))))
         consumer.flush()
         consumer.finish()
@@ -127,21 +140,28 @@ public final class ExecSupervisor {
         case .escapes: "cwd \(cwd) resolves outside the workspace"
         case .notADirectory: "cwd \(cwd) is not a directory"
         case .tooManyLinks: "cwd \(cwd) has too many levels of symbolic links"
+        case .reserved: "cwd \(cwd) is runnerd's own state directory"
         case .system(let error): "cwd \(cwd): \(error)"
         }
     }
 
     private func finished(_ exec: Exec) {
         live.removeValue(forKey: exec.id)
-        finished[exec.id] = exec
-        finishedOrder.append(exec.id)
-        while finishedOrder.count > settings.retainFinished {
-            finished.removeValue(forKey: finishedOrder.removeFirst())
-        }
+        retain(exec)
+        if let exit = exec.exitEvent { metrics.execExited(exit) }
+        metrics.live(live.count)
         logger.debug("exec finished", metadata: ["execId": "\(exec.id)", "exitCode": "\(exec.status.exitCode ?? -1)"])
         if live.isEmpty {
             for waiter in drainWaiters { waiter.succeed() }
             drainWaiters.removeAll()
+        }
+    }
+
+    private func retain(_ exec: Exec) {
+        finished[exec.id] = exec
+        finishedOrder.append(exec.id)
+        while finishedOrder.count > settings.retainFinished {
+            finished.removeValue(forKey: finishedOrder.removeFirst())
         }
     }
 
@@ -193,11 +213,13 @@ public final class ExecSupervisor {
         isDraining = true
         let promise = loop.makePromise(of: Void.self)
         if live.isEmpty {
+            journal?.syncToDisk()
             promise.succeed()
             return promise.futureResult
         }
         drainWaiters.append(promise)
         for exec in live.values { exec.terminate(.shutdown) }
+        promise.futureResult.whenComplete { [journal] _ in journal?.syncToDisk() }
         loop.assumeIsolated().scheduleTask(in: grace) { [self] in
             for exec in live.values { exec.kill() }
         }

@@ -17,7 +17,7 @@ final class HTTPEventStream: EventConsumer {
     /// The log this stream is subscribed to, to detach when the peer goes away.
     weak var log: EventLog?
 
-    init(context: ChannelHandlerContext, stallAfter: TimeAmount = .seconds(1), onEnd: @escaping (HTTPEventStream, Bool) -> Void) {
+    init(context: ChannelHandlerContext, stallAfter: TimeAmount = .seconds(5), onEnd: @escaping (HTTPEventStream, Bool) -> Void) {
         self.context = context
         self.stallAfter = stallAfter
         self.onEnd = onEnd

@@ -19,13 +19,23 @@ final class RunnerdHTTPHandler: ChannelInboundHandler {
     }
 
     private let router: RunnerdRouter
+    private let metrics: RunnerdMetrics
     private let maxBodyBytes: Int
     private var state = State.idle
     private var context: ChannelHandlerContext?
+    /// The route being answered and when its request began, for the metrics.
+    var routeLabel = "unparsed"
+    private var requestStart = NIODeadline.now()
 
-    init(router: RunnerdRouter, maxBodyBytes: Int = Limits.maxRequestBodyBytes) {
+    init(router: RunnerdRouter, metrics: RunnerdMetrics, maxBodyBytes: Int = Limits.maxRequestBodyBytes) {
         self.router = router
+        self.metrics = metrics
         self.maxBodyBytes = maxBodyBytes
+    }
+
+    private func recordRequest(_ status: HTTPResponseStatus) {
+        metrics.request(route: routeLabel, status: Int(status.code), durationNanoseconds: (NIODeadline.now() - requestStart).nanoseconds)
+        routeLabel = "unparsed"
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -35,6 +45,7 @@ final class RunnerdHTTPHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch (unwrapInboundIn(data), state) {
         case (.head(let head), .idle):
+            requestStart = .now()
             if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > maxBodyBytes {
                 rejectTooLarge()
                 return
@@ -98,6 +109,7 @@ final class RunnerdHTTPHandler: ChannelInboundHandler {
     /// Writes a complete answer with `body`.
     func respond(_ status: HTTPResponseStatus, body: ByteBuffer, contentType: String, close: Bool = false) {
         guard let context else { return }
+        recordRequest(status)
         let keepAlive = !close && keepAlive
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: contentType)
@@ -108,12 +120,17 @@ final class RunnerdHTTPHandler: ChannelInboundHandler {
         end(context, keepAlive: keepAlive)
     }
 
-    /// Answers when `future` completes.
+    /// Answers with JSON when `future` completes.
     func respondLater(_ future: EventLoopFuture<(HTTPResponseStatus, [UInt8])>) {
+        respondLater(future.map { status, bytes in (status, ByteBuffer(bytes: bytes), "application/json") })
+    }
+
+    /// Answers when `future` completes.
+    func respondLater(_ future: EventLoopFuture<(HTTPResponseStatus, ByteBuffer, String)>) {
         future.assumeIsolated().whenComplete { [self] result in
             switch result {
-            case .success(let (status, bytes)):
-                respond(status, body: ByteBuffer(bytes: bytes), contentType: "application/json")
+            case .success(let (status, body, contentType)):
+                respond(status, body: body, contentType: contentType)
             case .failure(let error):
                 respond(.internalServerError, json: ErrorBody(error: "internal", message: "\(error)"))
             }
@@ -123,6 +140,9 @@ final class RunnerdHTTPHandler: ChannelInboundHandler {
     /// Starts a chunked NDJSON answer; events follow through the returned consumer.
     func beginEventStream() -> HTTPEventStream? {
         guard let context else { return nil }
+        // A stream's latency is its time to the response head; the stream itself lasts as
+        // long as the exec.
+        recordRequest(.ok)
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: "application/x-ndjson")
         headers.add(name: "transfer-encoding", value: "chunked")

@@ -10,6 +10,11 @@ enum RunnerdRoute: Equatable {
     case stdin(String)
     case status(String)
     case env
+    case metrics
+    case stageFiles
+    case deleteFiles
+    case listDirectory
+    case readFile
     /// A known path with the wrong method.
     case methodNotAllowed
     case notFound
@@ -24,6 +29,19 @@ enum RunnerdRoute: Equatable {
             case "healthz": self = get ? .healthz : .methodNotAllowed
             case "execs": self = post ? .startExec : .methodNotAllowed
             case "env": self = post ? .env : .methodNotAllowed
+            case "metrics": self = get ? .metrics : .methodNotAllowed
+            default: self = .notFound
+            }
+        case 2 where segments[0] == "files":
+            switch segments[1] {
+            case "stage": self = post ? .stageFiles : .methodNotAllowed
+            case "delete": self = post ? .deleteFiles : .methodNotAllowed
+            default: self = .notFound
+            }
+        case 2 where segments[0] == "fs":
+            switch segments[1] {
+            case "list": self = get ? .listDirectory : .methodNotAllowed
+            case "read": self = get ? .readFile : .methodNotAllowed
             default: self = .notFound
             }
         case 2 where segments[0] == "execs":
@@ -38,6 +56,27 @@ enum RunnerdRoute: Equatable {
             }
         default:
             self = .notFound
+        }
+    }
+
+    /// The route's name in metrics (ids left out, so the label set stays small).
+    var label: String {
+        switch self {
+        case .readyz: "readyz"
+        case .healthz: "healthz"
+        case .startExec: "exec_start"
+        case .attach: "exec_attach"
+        case .cancel: "exec_cancel"
+        case .stdin: "exec_stdin"
+        case .status: "exec_status"
+        case .env: "env"
+        case .metrics: "metrics"
+        case .stageFiles: "files_stage"
+        case .deleteFiles: "files_delete"
+        case .listDirectory: "fs_list"
+        case .readFile: "fs_read"
+        case .methodNotAllowed: "method_not_allowed"
+        case .notFound: "not_found"
         }
     }
 

@@ -9,8 +9,14 @@ final class RunnerdRouter {
     private let supervisor: ExecSupervisor
     private let authenticator: Authenticator
     private let version: String
+    let metrics: RunnerdMetrics
+    private let workspaceFiles: WorkspaceFiles
 
-    init(supervisor: ExecSupervisor, authenticator: Authenticator, version: String) {
+    init(
+        supervisor: ExecSupervisor, authenticator: Authenticator, version: String, metrics: RunnerdMetrics, files: WorkspaceFiles
+    ) {
+        self.metrics = metrics
+        self.workspaceFiles = files
         self.supervisor = supervisor
         self.authenticator = authenticator
         self.version = version
@@ -18,6 +24,7 @@ final class RunnerdRouter {
 
     func handle(_ request: HTTPRequest, responder: RunnerdHTTPHandler) {
         let route = RunnerdRoute(method: request.method, segments: request.segments)
+        responder.routeLabel = route.label
         if route.needsAuth && !authenticator.admits(request.head.headers) {
             return responder.respond(.unauthorized, json: ErrorBody.unauthorized)
         }
@@ -45,6 +52,12 @@ final class RunnerdRouter {
             responder.respond(.ok, json: exec.status)
         case .env:
             env(request, responder)
+        case .metrics:
+            var buffer = ByteBuffer()
+            buffer.writeBytes(metrics.render())
+            responder.respond(.ok, body: buffer, contentType: "text/plain; version=0.0.4; charset=utf-8")
+        case .stageFiles, .deleteFiles, .listDirectory, .readFile:
+            files(route, request, responder)
         case .methodNotAllowed:
             responder.respond(.methodNotAllowed, json: ErrorBody.methodNotAllowed)
         case .notFound:
@@ -124,5 +137,57 @@ final class RunnerdRouter {
         } catch {
             responder.respond(.badRequest, json: ErrorBody.badRequest(error.message))
         }
+    }
+
+    // MARK: Files
+
+    private func files(_ route: RunnerdRoute, _ request: HTTPRequest, _ responder: RunnerdHTTPHandler) {
+        let loop = supervisor.loop
+        func json(_ value: some Encodable) -> (HTTPResponseStatus, [UInt8]) {
+            (.ok, (try? WireJSON.encode(value)) ?? [])
+        }
+        switch route {
+        case .stageFiles:
+            guard let body = decode(StageRequest.self, request, responder) else { return }
+            responder.respondLater(workspaceFiles.stage(body, on: loop).map(json))
+        case .deleteFiles:
+            guard let body = decode(DeleteRequest.self, request, responder) else { return }
+            responder.respondLater(workspaceFiles.delete(body, on: loop).map(json))
+        case .listDirectory:
+            let answer = workspaceFiles.list(request.query["path"] ?? "", on: loop).map { result in
+                switch result {
+                case .success(let listing): (HTTPResponseStatus.ok, ByteBuffer(bytes: (try? WireJSON.encode(listing)) ?? []), "application/json")
+                case .failure(let failure): Self.answer(failure)
+                }
+            }
+            responder.respondLater(answer)
+        case .readFile:
+            guard let path = request.query["path"], !path.isEmpty else {
+                return responder.respond(.badRequest, json: ErrorBody.badRequest("path is required"))
+            }
+            let answer = workspaceFiles.read(path, on: loop).map { result in
+                switch result {
+                case .success(let bytes): (HTTPResponseStatus.ok, bytes, "application/octet-stream")
+                case .failure(let failure): Self.answer(failure)
+                }
+            }
+            responder.respondLater(answer)
+        default:
+            responder.respond(.notFound, json: ErrorBody.notFound)
+        }
+    }
+
+    /// The one mapping of file-operation failures to HTTP answers.
+    static func answer(_ failure: WorkspaceFiles.Failure) -> (HTTPResponseStatus, ByteBuffer, String) {
+        let (status, body): (HTTPResponseStatus, ErrorBody) =
+            switch failure {
+            case .notFound: (.notFound, ErrorBody(error: "not_found", message: SkipReason.notFound))
+            case .escapes: (.badRequest, ErrorBody.badRequest(SkipReason.escapesWorkspace))
+            case .notADirectory: (.notFound, ErrorBody(error: "not_found", message: SkipReason.notADirectory))
+            case .tooLarge: (.payloadTooLarge, ErrorBody(error: "payload_too_large", message: "the file exceeds 20 MiB"))
+            case .badRequest(let message): (.badRequest, ErrorBody.badRequest(message))
+            case .system(let message): (.internalServerError, ErrorBody(error: "internal", message: message))
+            }
+        return (status, ByteBuffer(bytes: (try? WireJSON.encode(body)) ?? []), "application/json")
     }
 }

@@ -2,114 +2,188 @@ import CRunnerdShim
 import Glibc
 import SystemSupport
 
-/// The directory tree every cwd (and file path) must stay under, with race-free resolution.
+/// The directory tree every cwd and file path must stay under, with race-free resolution.
 ///
-/// Resolution walks the path one component at a time with `openat(O_PATH|O_NOFOLLOW)` on the
-/// directory fd held from the previous step, so no string is ever re-resolved by the kernel.
-/// Symlinks are followed by splicing their target into the walk: a relative target continues
-/// from the directory that holds the link, an absolute one must name a path inside the workspace
-/// and restarts from its root; `..` never climbs above the root. Finally the resolved directory
-/// is checked, by device and inode walking `..` upwards, to still sit under the root, which
-/// defeats a directory renamed out of the workspace mid-walk.
+/// A path (relative to the root, or absolute inside it) is walked one component at a time with
+/// `openat(O_PATH|O_NOFOLLOW)` on the directory fd held from the previous step, so the kernel
+/// never re-resolves a string. Symlinks are followed by splicing their target into the walk: a
+/// relative target continues from the directory holding the link, an absolute one must name a
+/// path inside the workspace and restarts from the root; `..` never climbs above the root. The
+/// directory the walk ends in is then checked, by device and inode walking `..` upwards, to
+/// still be under the root, which defeats a directory renamed out of the workspace mid-walk.
+/// Operations then act with `*at()` calls relative to that directory fd.
 public final class Workspace: Sendable {
     /// The workspace root as configured and as resolved by `realpath`.
     public let path: String
     public let realPath: String
     private let rootFD: CInt
     private let rootIdentity: FileIdentity
+    /// A directory inside the workspace that no path may enter (runnerd's state dir).
+    private let reservedIdentity: FileIdentity?
 
     public enum ResolveError: Error, Equatable, Sendable {
         case notFound(String)
         case escapes(String)
         case notADirectory(String)
         case tooManyLinks(String)
+        case reserved(String)
         case system(SystemError)
     }
 
-    public init(path: String) throws(SystemError) {
+    /// The end of a walk: a directory under the root and the final component in it (nil when
+    /// the path names the directory itself). The caller owns `directory`.
+    public struct Location {
+        public let directory: CInt
+        public let name: String?
+    }
+
+    public init(path: String, reserving reserved: String? = nil) throws(SystemError) {
         self.path = path
         self.realPath = try Syscall.realpath(path)
         self.rootFD = try Syscall.openat(AT_FDCWD, realPath, O_PATH | O_DIRECTORY)
         self.rootIdentity = FileIdentity(try Syscall.fstat(rootFD))
+        if let reserved, let fd = try? Syscall.openat(AT_FDCWD, reserved, O_PATH | O_DIRECTORY) {
+            reservedIdentity = try? FileIdentity(Syscall.fstat(fd))
+            Syscall.close(fd)
+        } else {
+            reservedIdentity = nil
+        }
     }
 
     deinit { Syscall.close(rootFD) }
 
-    /// Opens the directory `path` names (relative to the root, or absolute inside it) for reading;
-    /// the caller owns the returned fd.
+    // MARK: Operations on top of the walk
+
+    /// Opens the directory `path` names for reading; the caller owns the fd.
     public func openDirectory(_ path: String) throws(ResolveError) -> CInt {
-        let resolved = try resolve(path)
-        defer { Syscall.close(resolved) }
-        let info: stat
-        do throws(SystemError) { info = try Syscall.fstat(resolved) } catch { throw .system(error) }
-        guard info.st_mode & S_IFMT == S_IFDIR else { throw .notADirectory(path) }
-        do throws(SystemError) {
-            return try Syscall.openat(resolved, ".", O_RDONLY | O_DIRECTORY)
+        let location = try locate(path, followFinalSymlink: true)
+        defer { Syscall.close(location.directory) }
+        guard let name = location.name else {
+            return try reopen(location.directory, ".", O_RDONLY | O_DIRECTORY, path)
+        }
+        return try reopen(location.directory, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, path)
+    }
+
+    /// Resolves `path` to an `O_PATH` fd of whatever it names; the caller owns the fd.
+    public func resolve(_ path: String) throws(ResolveError) -> CInt {
+        let location = try locate(path, followFinalSymlink: true)
+        defer { Syscall.close(location.directory) }
+        return try reopen(location.directory, location.name ?? ".", O_PATH | O_NOFOLLOW, path)
+    }
+
+    /// Opens the regular file `path` names for reading; the caller owns the fd.
+    public func openFileForReading(_ path: String) throws(ResolveError) -> CInt {
+        let location = try locate(path, followFinalSymlink: true)
+        defer { Syscall.close(location.directory) }
+        guard let name = location.name else { throw .notADirectory(path) }
+        return try reopen(location.directory, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, path)
+    }
+
+    private func reopen(_ directory: CInt, _ name: String, _ flags: CInt, _ path: String) throws(ResolveError) -> CInt {
+        do {
+            return try Syscall.openat(directory, name, flags)
         } catch {
-            throw .system(error)
+            switch error.errno {
+            case ENOENT: throw .notFound(path)
+            case ENOTDIR: throw .notADirectory(path)
+            case ELOOP: throw .tooManyLinks(path)
+            default: throw .system(error)
+            }
         }
     }
 
-    /// Resolves `path` to an `O_PATH` fd of whatever it names, inside the workspace.
-    public func resolve(_ path: String) throws(ResolveError) -> CInt {
+    // MARK: The walk
+
+    /// Walks `path` to the directory holding its final component.
+    ///
+    /// - followFinalSymlink: true is "target mode" (read, list, cwd): a final symlink is
+    ///   followed and a final directory is walked into (name nil). false is "entry mode" (stage,
+    ///   delete): the final component is returned as it is, symlink or directory.
+    /// - createDirectories: missing intermediate directories are created (mode 0755), owned by
+    ///   this uid/gid when given.
+    public func locate(
+        _ path: String, followFinalSymlink: Bool, createDirectories: Bool = false, owner: (uid: UInt32, gid: UInt32)? = nil
+    ) throws(ResolveError) -> Location {
         guard var pending = relativeComponents(of: path) else { throw .escapes(path) }
-        pending.reverse()  // a stack: last element is the next component
+        pending.reverse()  // a stack: the last element is the next component
         var stack: [CInt] = []
         var links = 0
         func current() -> CInt { stack.last ?? rootFD }
         defer { for fd in stack { Syscall.close(fd) } }
 
+        var finalName: String?
         while let component = pending.popLast() {
             if component == ".." {
                 guard let top = stack.popLast() else { throw .escapes(path) }
                 Syscall.close(top)
                 continue
             }
-            let fd: CInt
-            do throws(SystemError) {
-                fd = try Syscall.openat(current(), component, O_PATH | O_NOFOLLOW)
-            } catch {
-                if error.errno == ENOENT || error.errno == ENOTDIR { throw .notFound(path) }
-                throw .system(error)
-            }
-            let info: stat
-            do throws(SystemError) { info = try Syscall.fstat(fd) } catch {
-                Syscall.close(fd)
-                throw .system(error)
-            }
-            guard info.st_mode & S_IFMT == S_IFLNK else {
-                stack.append(fd)
+            var info = stat()
+            let exists = fstatat(current(), component, &info, AT_SYMLINK_NOFOLLOW) == 0
+            let isLast = pending.isEmpty
+            if !exists {
+                guard errno == ENOENT else { throw .system(SystemError("fstatat(\(component))")) }
+                if isLast {
+                    finalName = component
+                    break
+                }
+                guard createDirectories else { throw .notFound(path) }
+                guard mkdirat(current(), component, 0o755) == 0 || errno == EEXIST else {
+                    throw .system(SystemError("mkdirat(\(component))"))
+                }
+                if let owner { _ = fchownat(current(), component, owner.uid, owner.gid, AT_SYMLINK_NOFOLLOW) }
+                pending.append(component)  // walk into it like any directory
                 continue
             }
-            Syscall.close(fd)
-            links += 1
-            if links > 40 { throw .tooManyLinks(path) }
-            let target: String
-            do throws(SystemError) { target = try Syscall.readlinkat(current(), component) } catch { throw .system(error) }
-            if target.hasPrefix("/") {
-                guard let inside = relativeComponents(of: target) else { throw .escapes(path) }
-                for fd in stack { Syscall.close(fd) }
-                stack.removeAll()
-                pending.append(contentsOf: inside.reversed())
-            } else {
-                pending.append(contentsOf: components(target).reversed())
+            if info.st_mode & S_IFMT == S_IFLNK && (!isLast || followFinalSymlink) {
+                links += 1
+                if links > 40 { throw .tooManyLinks(path) }
+                let target: String
+                do { target = try Syscall.readlinkat(current(), component) } catch { throw .system(error) }
+                if target.hasPrefix("/") {
+                    guard let inside = relativeComponents(of: target) else { throw .escapes(path) }
+                    for fd in stack { Syscall.close(fd) }
+                    stack.removeAll()
+                    pending.append(contentsOf: inside.reversed())
+                } else {
+                    pending.append(contentsOf: components(target).reversed())
+                }
+                continue
+            }
+            // Entry mode (final symlinks not followed) names the final entry itself, even a
+            // directory; target mode walks into a final directory.
+            if isLast && (!followFinalSymlink || info.st_mode & S_IFMT != S_IFDIR) {
+                finalName = component
+                break
+            }
+            guard info.st_mode & S_IFMT == S_IFDIR else { throw .notADirectory(path) }
+            let fd: CInt
+            do {
+                fd = try Syscall.openat(current(), component, O_PATH | O_NOFOLLOW | O_DIRECTORY)
+            } catch {
+                // Swapped for something else between the fstatat and the open: refuse.
+                if error.errno == ENOTDIR || error.errno == ELOOP || error.errno == ENOENT { throw .notFound(path) }
+                throw .system(error)
+            }
+            stack.append(fd)
+            if let reservedIdentity, (try? FileIdentity(Syscall.fstat(fd))) == reservedIdentity {
+                throw .reserved(path)
             }
         }
-        // The directory that was walked into last must still be under the root; for a
-        // non-directory that is its parent.
-        let result = Glibc.fcntl(current(), F_DUPFD_CLOEXEC, 0)
-        guard result >= 0 else { throw .system(SystemError("fcntl(F_DUPFD_CLOEXEC)")) }
-        let isDirectory: Bool
-        do throws(SystemError) { isDirectory = try Syscall.fstat(result).st_mode & S_IFMT == S_IFDIR } catch {
-            Syscall.close(result)
-            throw .system(error)
+        let directory = Glibc.fcntl(current(), F_DUPFD_CLOEXEC, 0)
+        guard directory >= 0 else { throw .system(SystemError("fcntl(F_DUPFD_CLOEXEC)")) }
+        let beneath: Bool
+        do throws(ResolveError) {
+            beneath = try isBeneathRoot(directory)
+        } catch {
+            Syscall.close(directory)
+            throw error
         }
-        let directory = isDirectory ? result : (stack.count >= 2 ? stack[stack.count - 2] : rootFD)
-        guard try isBeneathRoot(directory) else {
-            Syscall.close(result)
+        guard beneath else {
+            Syscall.close(directory)
             throw .escapes(path)
         }
-        return result
+        return Location(directory: directory, name: finalName)
     }
 
     /// Walks `..` from a directory fd until the root (beneath) or `/` (escaped).
@@ -118,14 +192,13 @@ public final class Workspace: Sendable {
         guard current >= 0 else { throw .system(SystemError("fcntl(F_DUPFD_CLOEXEC)")) }
         defer { Syscall.close(current) }
         for _ in 0..<4096 {
-            let info: stat
-            do throws(SystemError) { info = try Syscall.fstat(current) } catch { throw .system(error) }
-            let identity = FileIdentity(info)
+            let identity: FileIdentity
+            do { identity = FileIdentity(try Syscall.fstat(current)) } catch { throw .system(error) }
             if identity == rootIdentity { return true }
             let parent: CInt
-            do throws(SystemError) { parent = try Syscall.openat(current, "..", O_PATH | O_DIRECTORY) } catch { throw .system(error) }
+            do { parent = try Syscall.openat(current, "..", O_PATH | O_DIRECTORY) } catch { throw .system(error) }
             let parentIdentity: FileIdentity
-            do throws(SystemError) { parentIdentity = FileIdentity(try Syscall.fstat(parent)) } catch {
+            do { parentIdentity = FileIdentity(try Syscall.fstat(parent)) } catch {
                 Syscall.close(parent)
                 throw .system(error)
             }

@@ -11,7 +11,8 @@ final class RunnerdProcess: @unchecked Sendable {
     let client: RunnerdClient
     let stderrPath: String
 
-    var pid: Int32 { process.processIdentifier }
+    /// runnerd's pid as seen from the test (not the wrapper's).
+    var pid: Int32 { hostPid }
     var baseURL: String { "http://127.0.0.1:\(port)" }
 
     /// The `runnerd` built next to the test bundle.
@@ -29,7 +30,7 @@ final class RunnerdProcess: @unchecked Sendable {
     /// Starts runnerd and waits until it has announced its port.
     static func start(
         token: String? = "test-token-\(UUID().uuidString)", environment: [String: String] = [:], arguments: [String] = [],
-        workspace: String? = nil
+        workspace: String? = nil, wrapper: [String] = []
     ) async throws -> RunnerdProcess {
         let workspace = workspace ?? makeTempDir()
         let scratch = makeTempDir("runnerd-scratch")
@@ -44,8 +45,14 @@ final class RunnerdProcess: @unchecked Sendable {
         for (key, value) in environment { env[key] = value }
 
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = token == nil && !arguments.contains("--insecure-no-auth") ? arguments : arguments
+        if let launcher = wrapper.first {
+            // e.g. `unshare --pid --fork --mount-proc`: runnerd runs as PID 1 of a new namespace.
+            process.executableURL = URL(fileURLWithPath: launcher)
+            process.arguments = Array(wrapper.dropFirst()) + [binary] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = arguments
+        }
         process.environment = env
         FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.standardError = FileHandle(forWritingAtPath: stderrPath)
@@ -58,7 +65,13 @@ final class RunnerdProcess: @unchecked Sendable {
                 let announcement = try? WireJSON.decode(ListenAnnouncement.self, from: Array(data))
             {
                 let client = RunnerdClient(baseURL: "http://127.0.0.1:\(announcement.port)", token: token)
-                return RunnerdProcess(workspace: workspace, token: token, port: announcement.port, process: process, client: client, stderrPath: stderrPath)
+                let runnerd = RunnerdProcess(
+                    workspace: workspace, token: token, port: announcement.port, process: process, client: client,
+                    stderrPath: stderrPath, announcedPid: announcement.pid, stateDir: environment["RUNNERD_STATE_DIR"])
+                if !wrapper.isEmpty {
+                    runnerd.hostPid = ProcStatus.children(of: process.processIdentifier).first ?? process.processIdentifier
+                }
+                return runnerd
             }
             if !process.isRunning {
                 let log = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
@@ -76,7 +89,19 @@ final class RunnerdProcess: @unchecked Sendable {
         var description: String { "runnerd exited with \(status): \(log)" }
     }
 
-    private init(workspace: String, token: String?, port: Int, process: Process, client: RunnerdClient, stderrPath: String) {
+    /// The pid runnerd announced (1 when it is PID 1 of its own namespace).
+    let announcedPid: Int32
+    /// runnerd's pid in this (the test's) namespace.
+    var hostPid: Int32 = 0
+    let stateDir: String?
+
+    private init(
+        workspace: String, token: String?, port: Int, process: Process, client: RunnerdClient, stderrPath: String,
+        announcedPid: Int32, stateDir: String?
+    ) {
+        self.announcedPid = announcedPid
+        self.stateDir = stateDir
+        self.hostPid = process.processIdentifier
         self.workspace = workspace
         self.token = token
         self.port = port
@@ -89,20 +114,30 @@ final class RunnerdProcess: @unchecked Sendable {
     @discardableResult
     func stop(timeout: Duration = .seconds(15)) async -> Int32 {
         guard process.isRunning else { return process.terminationStatus }
-        kill(pid, SIGTERM)
+        kill(hostPid, SIGTERM)
         let deadline = ContinuousClock.now + timeout
         while process.isRunning && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(10))
         }
         if process.isRunning {
-            kill(pid, SIGKILL)
+            kill(hostPid, SIGKILL)
+            kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
         return process.terminationStatus
     }
 
+    /// SIGKILL: runnerd dies without any cleanup.
+    func crash() {
+        kill(hostPid, SIGKILL)
+        process.waitUntilExit()
+    }
+
     deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        if process.isRunning {
+            kill(hostPid, SIGKILL)
+            kill(process.processIdentifier, SIGKILL)
+        }
     }
 
     var log: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }

@@ -1,0 +1,105 @@
+import Dispatch
+import Glibc
+import NIOCore
+import RunnerProtocol
+import Synchronization
+import SystemSupport
+
+/// Downloads a URL into an open file with `curl`, run like an agent process: through the
+/// hardening shim, as the agent uid, under seccomp, with RLIMIT_FSIZE at the 100 MiB cap.
+///
+/// Doing it in a child keeps an HTTP/TLS stack and remote TLS parsing out of PID 1 (and out of
+/// runnerd's footprint). http and https only, redirects included; connect and total timeouts.
+public struct URLFetcher: Sendable {
+    public let launcher: ProcessLauncher
+    public let environment: [String]
+    public let maxBytes: Int
+    public let timeoutSeconds: Int
+
+    public init(hardening: HardeningPolicy, reaper: ProcessReaper, environment: [String], maxBytes: Int = Limits.urlFetchMaxBytes, timeoutSeconds: Int = 300) {
+        var policy = hardening
+        // One byte over the cap is where the kernel stops the write (SIGXFSZ / EFBIG).
+        policy.fsize = .init(UInt64(maxBytes))
+        self.launcher = ProcessLauncher(hardening: policy, reaper: reaper)
+        self.environment = environment
+        self.maxBytes = maxBytes
+        self.timeoutSeconds = timeoutSeconds
+    }
+
+    public static func isFetchable(_ url: String) -> Bool {
+        let lower = url.lowercased()
+        return (lower.hasPrefix("http://") || lower.hasPrefix("https://")) && !url.utf8.contains(0) && url.utf8.count < 8192
+    }
+
+    /// Fetches `url` into `output` (an open, empty, writable file); nil on success, else the
+    /// reason. Blocks the calling thread (a thread-pool thread) until curl exits.
+    public func fetch(_ url: String, into output: CInt) -> String? {
+        guard Self.isFetchable(url) else { return SkipReason.urlScheme }
+        let argv = [
+            "curl", "--fail", "--silent", "--show-error", "--location", "--max-redirs", "5",
+            "--proto", "=http,https", "--proto-redir", "=http,https",
+            "--max-filesize", String(maxBytes), "--connect-timeout", "30", "--max-time", String(timeoutSeconds),
+            "--output", "-", "--", url,
+        ]
+        let errors: (read: CInt, write: CInt)
+        let devNull: CInt
+        do {
+            errors = try Syscall.pipe()
+            devNull = try Syscall.open("/dev/null", O_RDONLY)
+        } catch {
+            return "fetch failed: \(error)"
+        }
+        defer { Syscall.close(devNull) }
+        let done = ConditionBox()
+        let spec = SpawnSpec(argv: argv, environment: environment, cwdFD: nil, stdin: devNull, stdout: output, stderr: errors.write)
+        do {
+            _ = try launcher.launch(spec) { status in done.set(status) }
+        } catch {
+            Syscall.close(errors.read)
+            Syscall.close(errors.write)
+            return "fetch failed: \(error.message(command: "curl"))"
+        }
+        Syscall.close(errors.write)
+        let stderr = Self.readAll(errors.read, limit: 4096)
+        Syscall.close(errors.read)
+        let status = done.wait()
+        if status.terminatingSignal == SIGXFSZ { return SkipReason.fetchTooLarge }
+        switch status.exitCode {
+        case 0: return nil
+        case 63: return SkipReason.fetchTooLarge
+        case 23 where stderr.contains("too large") || stderr.contains("Failure writing"): return SkipReason.fetchTooLarge
+        case 28: return "fetch timed out"
+        default:
+            let detail = stderr.split(separator: "\n").first.map { ": \($0)" } ?? ""
+            return "fetch failed (curl exit \(status.exitCode))\(detail)"
+        }
+    }
+
+    private static func readAll(_ fd: CInt, limit: Int) -> String {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1024)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { break }
+            if bytes.count < limit { bytes.append(contentsOf: chunk[0..<min(count, limit - bytes.count)]) }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// A one-shot hand-off of a wait status from the reaper thread to a waiting thread.
+final class ConditionBox: Sendable {
+    private let semaphore = DispatchSemaphore(value: 0)
+    private let value = Mutex<WaitStatus?>(nil)
+
+    func set(_ status: WaitStatus) {
+        value.withLock { $0 = status }
+        semaphore.signal()
+    }
+
+    func wait() -> WaitStatus {
+        semaphore.wait()
+        return value.withLock { $0! }
+    }
+}

@@ -1,0 +1,269 @@
+import Glibc
+import NIOCore
+import NIOPosix
+import RunnerProtocol
+import SystemSupport
+
+/// The workspace file API (`/files/stage`, `/files/delete`, `/fs/list`, `/fs/read`).
+///
+/// Every path goes through `Workspace.locate` and every operation is an `*at()` call on the
+/// directory fd it returns, so no path can escape the workspace, by `..`, by a symlink, or by
+/// a symlink swapped in mid-operation. Staged files are written to a temp file in the target
+/// directory and renamed into place, owned by the agent uid. Blocking I/O runs on a thread
+/// pool, never on the event loop.
+public final class WorkspaceFiles: Sendable {
+    /// The uid/gid staged files (and created directories) belong to.
+    public struct Owner: Sendable {
+        public var uid: UInt32
+        public var gid: UInt32
+        public init(uid: UInt32, gid: UInt32) {
+            self.uid = uid
+            self.gid = gid
+        }
+    }
+
+    public enum Failure: Error, Equatable, Sendable {
+        case notFound
+        case escapes
+        case notADirectory
+        case tooLarge
+        case badRequest(String)
+        case system(String)
+    }
+
+    private let workspace: Workspace
+    private let owner: Owner?
+    private let fetcher: URLFetcher
+    private let threadPool: NIOThreadPool
+
+    public init(workspace: Workspace, owner: Owner?, fetcher: URLFetcher, threadPool: NIOThreadPool) {
+        self.workspace = workspace
+        self.owner = owner
+        self.fetcher = fetcher
+        self.threadPool = threadPool
+    }
+
+    // MARK: Stage
+
+    public func stage(_ request: StageRequest, on loop: any EventLoop) -> EventLoopFuture<StageResponse> {
+        threadPool.runIfActive(eventLoop: loop) { [self] in
+            var response = StageResponse()
+            for file in request.files {
+                switch stageOne(file) {
+                case .success(let bytes): response.staged.append(StagedFile(path: file.path, bytes: bytes))
+                case .failure(let skip): response.skipped.append(SkippedPath(path: file.path, reason: skip.reason))
+                }
+            }
+            return response
+        }
+    }
+
+    struct Skip: Error {
+        let reason: String
+        init(_ reason: String) { self.reason = reason }
+    }
+
+    private func stageOne(_ file: StageFile) -> Result<Int64, Skip> {
+        var content: [UInt8]?
+        switch (file.contentBase64, file.url) {
+        case (let inline?, nil):
+            guard Base64.encodedLength(Limits.inlineFileMaxBytes) >= inline.utf8.count - 2 else { return .failure(Skip(SkipReason.inlineTooLarge)) }
+            guard let bytes = Base64.decode(inline) else { return .failure(Skip(SkipReason.invalidBase64)) }
+            guard bytes.count <= Limits.inlineFileMaxBytes else { return .failure(Skip(SkipReason.inlineTooLarge)) }
+            content = bytes
+        case (nil, let url?):
+            guard URLFetcher.isFetchable(url) else { return .failure(Skip(SkipReason.urlScheme)) }
+        default:
+            return .failure(Skip(SkipReason.oneSource))
+        }
+        let location: Workspace.Location
+        do throws(Workspace.ResolveError) {
+            location = try workspace.locate(
+                file.path, followFinalSymlink: false, createDirectories: true, owner: owner.map { ($0.uid, $0.gid) })
+        } catch {
+            return .failure(Skip(Self.reason(error)))
+        }
+        defer { Syscall.close(location.directory) }
+        guard let name = location.name else { return .failure(Skip(SkipReason.emptyPath)) }
+        var info = stat()
+        if fstatat(location.directory, name, &info, AT_SYMLINK_NOFOLLOW) == 0, info.st_mode & S_IFMT == S_IFDIR {
+            return .failure(Skip(SkipReason.isDirectory))
+        }
+        let temp = ".\(name.prefix(200)).runnerd-\(UInt64.random(in: 0...UInt64.max))"
+        let fd: CInt
+        do {
+            fd = try Syscall.openat(location.directory, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o644)
+        } catch {
+            return .failure(Skip("cannot create the file: \(error)"))
+        }
+        var keep = false
+        defer {
+            Syscall.close(fd)
+            if !keep { unlinkat(location.directory, temp, 0) }
+        }
+        if let content {
+            do {
+                try Syscall.writeAll(fd, content)
+            } catch {
+                return .failure(Skip("write failed: \(error)"))
+            }
+        } else if let url = file.url {
+            if let owner { _ = fchown(fd, owner.uid, owner.gid) }  // curl runs as the agent
+            if let reason = fetcher.fetch(url, into: fd) { return .failure(Skip(reason)) }
+        }
+        let size: Int64
+        do { size = Int64(try Syscall.fstat(fd).st_size) } catch { return .failure(Skip("\(error)")) }
+        if size > Int64(Limits.urlFetchMaxBytes) { return .failure(Skip(SkipReason.fetchTooLarge)) }
+        if let owner { _ = fchown(fd, owner.uid, owner.gid) }
+        guard renameat(location.directory, temp, location.directory, name) == 0 else {
+            return .failure(Skip("rename failed: \(SystemError("renameat"))"))
+        }
+        keep = true
+        return .success(size)
+    }
+
+    // MARK: Delete
+
+    public func delete(_ request: DeleteRequest, on loop: any EventLoop) -> EventLoopFuture<DeleteResponse> {
+        threadPool.runIfActive(eventLoop: loop) { [self] in
+            var response = DeleteResponse()
+            for path in request.paths {
+                if let reason = deleteOne(path) {
+                    response.skipped.append(SkippedPath(path: path, reason: reason))
+                } else {
+                    response.deleted.append(path)
+                }
+            }
+            return response
+        }
+    }
+
+    private func deleteOne(_ path: String) -> String? {
+        let location: Workspace.Location
+        do throws(Workspace.ResolveError) {
+            location = try workspace.locate(path, followFinalSymlink: false)
+        } catch {
+            return Self.reason(error)
+        }
+        defer { Syscall.close(location.directory) }
+        guard let name = location.name else { return SkipReason.emptyPath }
+        if unlinkat(location.directory, name, 0) == 0 { return nil }
+        switch errno {
+        case ENOENT: return SkipReason.notFound
+        case EISDIR, EPERM:
+            return Self.removeTree(location.directory, name)
+        default:
+            return "\(SystemError("unlinkat"))"
+        }
+    }
+
+    /// Removes a directory and everything in it, never following a symlink.
+    private static func removeTree(_ parent: CInt, _ name: String) -> String? {
+        let fd: CInt
+        do { fd = try Syscall.openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW) } catch { return "\(error)" }
+        guard let directory = fdopendir(fd) else {
+            Syscall.close(fd)
+            return "\(SystemError("fdopendir"))"
+        }
+        var children: [String] = []
+        while let entry = readdir(directory) {
+            let child = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if child != "." && child != ".." { children.append(child) }
+        }
+        let dirFD = dirfd(directory)
+        for child in children where unlinkat(dirFD, child, 0) != 0 {
+            if errno == EISDIR || errno == EPERM, let reason = removeTree(dirFD, child) {
+                closedir(directory)
+                return reason
+            }
+        }
+        closedir(directory)
+        guard unlinkat(parent, name, AT_REMOVEDIR) == 0 else { return "\(SystemError("rmdir"))" }
+        return nil
+    }
+
+    // MARK: List and read
+
+    public func list(_ path: String, on loop: any EventLoop) -> EventLoopFuture<Result<DirectoryListing, Failure>> {
+        threadPool.runIfActive(eventLoop: loop) { [self] in
+            let fd: CInt
+            do throws(Workspace.ResolveError) {
+                fd = try workspace.openDirectory(path)
+            } catch {
+                return .failure(Self.failure(error))
+            }
+            guard let directory = fdopendir(fd) else {
+                Syscall.close(fd)
+                return .failure(.system("\(SystemError("fdopendir"))"))
+            }
+            defer { closedir(directory) }
+            var entries: [DirectoryEntry] = []
+            while let entry = readdir(directory) {
+                let name = withUnsafePointer(to: entry.pointee.d_name) {
+                    $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+                }
+                if name == "." || name == ".." { continue }
+                var info = stat()
+                guard fstatat(dirfd(directory), name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
+                let type: DirectoryEntry.EntryType =
+                    switch info.st_mode & S_IFMT {
+                    case S_IFREG: .file
+                    case S_IFDIR: .dir
+                    default: .other
+                    }
+                let mtime = Int64(info.st_mtim.tv_sec) * 1000 + Int64(info.st_mtim.tv_nsec) / 1_000_000
+                entries.append(DirectoryEntry(name: name, type: type, size: Int64(info.st_size), mtimeMs: mtime))
+            }
+            entries.sort { $0.name < $1.name }
+            return .success(DirectoryListing(entries: entries))
+        }
+    }
+
+    public func read(_ path: String, on loop: any EventLoop) -> EventLoopFuture<Result<ByteBuffer, Failure>> {
+        threadPool.runIfActive(eventLoop: loop) { [self] in
+            let fd: CInt
+            do throws(Workspace.ResolveError) {
+                fd = try workspace.openFileForReading(path)
+            } catch {
+                return .failure(Self.failure(error))
+            }
+            defer { Syscall.close(fd) }
+            let info: stat
+            do { info = try Syscall.fstat(fd) } catch { return .failure(.system("\(error)")) }
+            guard info.st_mode & S_IFMT == S_IFREG else { return .failure(.badRequest("\(path) is not a regular file")) }
+            guard info.st_size <= Limits.fileReadMaxBytes else { return .failure(.tooLarge) }
+            var buffer = ByteBufferAllocator().buffer(capacity: Int(info.st_size))
+            while buffer.readableBytes <= Limits.fileReadMaxBytes {
+                let count = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 65536) { raw in
+                    max(0, Glibc.read(fd, raw.baseAddress, raw.count))
+                }
+                if count == 0 { break }
+            }
+            guard buffer.readableBytes <= Limits.fileReadMaxBytes else { return .failure(.tooLarge) }
+            return .success(buffer)
+        }
+    }
+
+    // MARK: Errors
+
+    static func reason(_ error: Workspace.ResolveError) -> String {
+        switch error {
+        case .notFound: SkipReason.notFound
+        case .escapes: SkipReason.escapesWorkspace
+        case .notADirectory: SkipReason.notADirectory
+        case .tooManyLinks: SkipReason.tooManyLinks
+        case .reserved: SkipReason.reserved
+        case .system(let error): "\(error)"
+        }
+    }
+
+    static func failure(_ error: Workspace.ResolveError) -> Failure {
+        switch error {
+        case .notFound, .notADirectory: .notFound
+        case .escapes, .reserved, .tooManyLinks: .escapes
+        case .system(let error): .system("\(error)")
+        }
+    }
+}

@@ -1,0 +1,242 @@
+import Glibc
+import Logging
+import NIOCore
+import RunnerProtocol
+import SystemSupport
+
+/// The durable exec journal: every exec's record and its retained events, under the state dir.
+///
+/// Layout: `<stateDir>/execs/<execId>.json` (the record, replaced atomically) and
+/// `<stateDir>/execs/<execId>.ndjson` (the events, in wire form). Events are appended before
+/// they are flushed to any client, so whatever a client saw is on disk (in the page cache: it
+/// survives runnerd's death, which is what a container restart is). The events file is
+/// compacted to the replay ring when it grows past a few rings and when the exec ends; the
+/// journal keeps the last `maxExecs` execs. Loop-confined, like the supervisor.
+public final class ExecJournal {
+    public let directory: String
+    public let maxExecs: Int
+    private let logger: Logger
+    private var nextOrdinal: UInt64 = 1
+    /// Finished execs on disk, oldest first.
+    private var finishedOrder: [(ordinal: UInt64, execId: String)] = []
+
+    public init(stateDir: String, maxExecs: Int = 64, logger: Logger) throws(SystemError) {
+        self.directory = stateDir + "/execs"
+        self.maxExecs = maxExecs
+        self.logger = logger
+        try Syscall.makeDirectories(directory, mode: 0o700)
+        try Syscall.chmod(stateDir, 0o700)
+    }
+
+    private func recordPath(_ id: String) -> String { "\(directory)/\(id).json" }
+    private func eventsPath(_ id: String) -> String { "\(directory)/\(id).ndjson" }
+
+    // MARK: Writing
+
+    /// A new exec: its record (running) and an empty events file kept open for appends.
+    func started(execId: String, argv: [String], startedAtMs: Int64) -> ExecJournalWriter? {
+        let record = JournalRecord(
+            execId: execId, argvDigest: JournalRecord.digest(argv), startedAtMs: startedAtMs, state: .running,
+            ordinal: nextOrdinal)
+        nextOrdinal += 1
+        do {
+            Syscall.unlink(eventsPath(execId))
+            let fd = try Syscall.open(eventsPath(execId), O_WRONLY | O_CREAT | O_APPEND)
+            let writer = ExecJournalWriter(journal: self, record: record, fd: fd)
+            writer.saveRecord()
+            return writer
+        } catch {
+            logger.error("journal: cannot start a record", metadata: ["execId": "\(execId)", "error": "\(error)"])
+            return nil
+        }
+    }
+
+    func save(_ record: JournalRecord) {
+        do {
+            try Syscall.writeFileAtomically(recordPath(record.execId), try WireJSON.encode(record), mode: 0o600)
+        } catch {
+            logger.error("journal: cannot write a record", metadata: ["execId": "\(record.execId)", "error": "\(error)"])
+        }
+    }
+
+    /// Replaces an exec's events file by `lines` (the replay ring).
+    func compact(_ execId: String, lines: [EventRing.Entry]) -> CInt? {
+        let path = eventsPath(execId)
+        let temp = path + ".compact"
+        do {
+            let fd = try Syscall.open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND)
+            for entry in lines {
+                try entry.line.withUnsafeReadableBytes { bytes throws(SystemError) in try Syscall.writeAll(fd, bytes) }
+            }
+            try Syscall.rename(temp, path)
+            return fd
+        } catch {
+            logger.error("journal: cannot compact events", metadata: ["execId": "\(execId)", "error": "\(error)"])
+            Syscall.unlink(temp)
+            return nil
+        }
+    }
+
+    /// An exec ended: remember it for pruning, and drop the oldest beyond `maxExecs`.
+    func finished(_ record: JournalRecord) {
+        finishedOrder.append((record.ordinal, record.execId))
+        while finishedOrder.count > maxExecs {
+            let oldest = finishedOrder.removeFirst()
+            Syscall.unlink(recordPath(oldest.execId))
+            Syscall.unlink(eventsPath(oldest.execId))
+        }
+    }
+
+    /// Shutdown: everything written so far reaches the disk.
+    public func syncToDisk() {
+        Syscall.syncFilesystem(of: directory)
+    }
+
+    // MARK: Reading
+
+    /// What a restart finds of one exec.
+    public struct Recovered {
+        public var record: JournalRecord
+        public var lines: [(seq: UInt64, line: ByteBuffer)]
+    }
+
+    /// Loads one exec from disk.
+    public func load(_ execId: String) -> Recovered? {
+        guard Identifier.isValidExecID(execId),
+            let recordBytes = try? Syscall.readFile(recordPath(execId)),
+            let record = try? WireJSON.decode(JournalRecord.self, from: recordBytes)
+        else { return nil }
+        let bytes = (try? Syscall.readFile(eventsPath(execId), limit: 64 << 20)) ?? []
+        var ring = EventRing(capacityBytes: Limits.replayRingBytes)
+        var buffer = ByteBuffer(bytes: bytes)
+        while let newline = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) {
+            let length = newline - buffer.readerIndex + 1
+            let line = buffer.readSlice(length: length)!
+            // A line cut by a crash mid-write is not an event; nothing after it can be either.
+            guard let event = try? EventReader.decode(line.getSlice(at: line.readerIndex, length: length - 1)!) else { break }
+            ring.append(seq: event.seq, line: line)
+        }
+        return Recovered(record: record, lines: ring.all.map { ($0.seq, $0.line) })
+    }
+
+    /// At boot: every exec on disk, oldest first. Execs that were running when runnerd died get
+    /// a final `exit` with `lost: true` (their processes, if still alive, are killed).
+    public func recoverAll() -> [Recovered] {
+        let names = (try? Syscall.listDirectory(directory)) ?? []
+        var recovered: [Recovered] = []
+        for name in names where name.hasSuffix(".json") {
+            let id = String(name.dropLast(5))
+            guard var item = load(id) else {
+                logger.warning("journal: unreadable record skipped", metadata: ["file": "\(name)"])
+                continue
+            }
+            if item.record.state == .running {
+                item = markLost(item)
+            }
+            recovered.append(item)
+        }
+        recovered.sort { $0.record.ordinal < $1.record.ordinal }
+        nextOrdinal = (recovered.last?.record.ordinal ?? 0) + 1
+        finishedOrder = recovered.map { ($0.record.ordinal, $0.record.execId) }
+        while finishedOrder.count > maxExecs {
+            let oldest = finishedOrder.removeFirst()
+            Syscall.unlink(recordPath(oldest.execId))
+            Syscall.unlink(eventsPath(oldest.execId))
+            recovered.removeFirst()
+        }
+        return recovered
+    }
+
+    private func markLost(_ item: Recovered) -> Recovered {
+        var item = item
+        if let pid = item.record.pid, let recorded = item.record.pidStartTime, Syscall.processStartTime(pid) == recorded {
+            // Still running from before the restart, unsupervised: end it.
+            Syscall.signalGroup(pid, SIGKILL)
+            logger.warning("journal: killed an exec left running by a previous runnerd", metadata: ["execId": "\(item.record.execId)", "pid": "\(pid)"])
+        }
+        let now = Syscall.nowMs()
+        let exit = ExecEvent.Exit(
+            exitCode: -1, durationMs: max(0, now - item.record.startedAtMs), truncated: .init(stdout: false, stderr: false),
+            timedOut: false, cancelled: false, lost: true)
+        let event = ExecEvent(seq: (item.lines.last?.seq ?? 0) + 1, .exit(exit))
+        let line = EventWriter.line(event)
+        if let fd = try? Syscall.open(eventsPath(item.record.execId), O_WRONLY | O_CREAT | O_APPEND) {
+            _ = try? line.withUnsafeReadableBytes { bytes throws(SystemError) in try Syscall.writeAll(fd, bytes) }
+            Syscall.close(fd)
+        }
+        item.lines.append((event.seq, line))
+        item.record.state = .exited
+        item.record.exit = exit
+        item.record.endedAtMs = now
+        save(item.record)
+        return item
+    }
+}
+
+/// The journal side of one exec: its open events file and its record.
+final class ExecJournalWriter {
+    private let journal: ExecJournal
+    private(set) var record: JournalRecord
+    private var fd: CInt?
+    private var pending = ByteBuffer()
+    private var bytesSinceCompaction = 0
+
+    init(journal: ExecJournal, record: JournalRecord, fd: CInt) {
+        self.journal = journal
+        self.record = record
+        self.fd = fd
+    }
+
+    deinit {
+        if let fd { Syscall.close(fd) }
+    }
+
+    func saveRecord() { journal.save(record) }
+
+    func spawned(pid: pid_t) {
+        record.pid = pid
+        record.pidStartTime = Syscall.processStartTime(pid)
+        saveRecord()
+    }
+
+    /// Queues a line; `sync` writes what is queued (before clients are flushed).
+    func append(_ line: ByteBuffer) {
+        var line = line
+        pending.writeBuffer(&line)
+    }
+
+    /// Writes the queued lines; compacts to `ring` once the file grew past four rings.
+    func sync(ring: @autoclosure () -> [EventRing.Entry]) {
+        guard pending.readableBytes > 0, let fd else { return }
+        let count = pending.readableBytes
+        _ = try? pending.withUnsafeReadableBytes { bytes throws(SystemError) in try Syscall.writeAll(fd, bytes) }
+        pending.clear()
+        bytesSinceCompaction += count
+        if bytesSinceCompaction > 4 * Limits.replayRingBytes, let compacted = journal.compact(record.execId, lines: ring()) {
+            Syscall.close(fd)
+            self.fd = compacted
+            bytesSinceCompaction = 0
+        }
+    }
+
+    /// The exec ended: final events compacted to the ring, record saved, file closed.
+    func finished(exit: ExecEvent.Exit?, fail: ExecEvent.Fail?, endedAtMs: Int64, ring: [EventRing.Entry]) {
+        sync(ring: ring)
+        if let fd {
+            Syscall.close(fd)
+            self.fd = nil
+        }
+        if let compacted = journal.compact(record.execId, lines: ring) { Syscall.close(compacted) }
+        record.state = fail == nil ? .exited : .failed
+        record.exit = exit
+        record.fail = fail
+        record.endedAtMs = endedAtMs
+        saveRecord()
+        journal.finished(record)
+    }
+
+    /// Shutdown: make what was written durable.
+    func flushToDisk() {
+        if let fd { Syscall.fsync(fd) }
+    }
+}

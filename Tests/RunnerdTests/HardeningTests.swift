@@ -1,0 +1,114 @@
+import Foundation
+import RunnerProtocol
+import RunnerdClient
+import Testing
+
+/// Exec hardening, verified from inside the agent process. Needs root (CI runs as root).
+@Suite("exec hardening", .enabled(if: getuid() == 0, "exec hardening tests need root: runnerd can only switch uid and drop the bounding set as root"))
+struct HardeningTests {
+    /// `/proc/self/status` of an exec, as name → value.
+    static func status(_ client: RunnerdClient, _ id: String) async throws -> [String: String] {
+        let result = try await client.run(id, ["cat", "/proc/self/status"])
+        var fields: [String: String] = [:]
+        for line in result.stdoutText.split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            if parts.count == 2 { fields[String(parts[0])] = parts[1].trimmingCharacters(in: .whitespaces) }
+        }
+        return fields
+    }
+
+    @Test func agentRunsUnprivilegedConfined() async throws {
+        let runnerd = try await RunnerdProcess.start()
+        let fields = try await Self.status(runnerd.client, "status")
+        #expect(fields["NoNewPrivs"] == "1")
+        #expect(fields["Seccomp"] == "2")
+        for set in ["CapEff", "CapPrm", "CapBnd", "CapInh", "CapAmb"] {
+            #expect(fields[set] == "0000000000000000", "\(set) = \(fields[set] ?? "nil")")
+        }
+        #expect(fields["Uid"]?.split(separator: "\t").allSatisfy { $0 == "10001" } == true, "Uid: \(fields["Uid"] ?? "")")
+        #expect(fields["Gid"]?.split(separator: "\t").allSatisfy { $0 == "10001" } == true, "Gid: \(fields["Gid"] ?? "")")
+        #expect(fields["Groups"] == "", "supplementary groups cleared")
+        let home = try await runnerd.client.run("home", ["sh", "-c", "echo $HOME; touch \"$HOME/owned\" && stat -c %u \"$HOME/owned\""])
+        let realWorkspace = URL(fileURLWithPath: runnerd.workspace).resolvingSymlinksInPath().path
+        #expect(home.stdoutText == "\(realWorkspace)\n10001\n", "the agent writes its workspace, HOME is the workspace")
+        await runnerd.stop()
+    }
+
+    @Test func escapesFail() async throws {
+        let runnerd = try await RunnerdProcess.start()
+        let client = runnerd.client
+        let attempts: [(String, String)] = [
+            ("userns", "unshare -U true"),
+            ("netns", "unshare -n true"),
+            ("mountns", "unshare -m true"),
+            ("mount", "mkdir -p m && mount -t tmpfs none m"),
+            ("ptrace", "strace -f -o /dev/null true"),
+            ("environ", "cat /proc/1/environ"),
+            ("chroot", "chroot / true"),
+            ("setuid", "python3 -c 'import os; os.setuid(0)' 2>/dev/null || perl -e '$< = 0; $> = 0; exit($> == 0 ? 0 : 1)'"),
+            ("keyctl", "python3 -c 'import ctypes,sys; l=ctypes.CDLL(None); sys.exit(0 if l.syscall(250, 0, 0, 0, 0, 0) >= 0 else 1)'"),
+        ]
+        for (name, script) in attempts {
+            let result = try await client.run("try-\(name)", ["sh", "-c", script])
+            let exit = try #require(result.exit, "\(name): \(result.events)")
+            #expect(exit.exitCode != 0, "\(name) must fail; stdout \(result.stdoutText) stderr \(String(decoding: result.stderr, as: UTF8.self))")
+        }
+        // Ordinary work still works: fork/exec, pipes, files.
+        let normal = try await client.runShell("normal", "echo a | tr a b > f && cat f && (sleep 0.1 &) && wait")
+        #expect(normal.stdoutText == "b\n")
+        #expect(normal.exit?.exitCode == 0)
+        await runnerd.stop()
+    }
+
+    @Test func ptraceIsDeniedWithEPERM() async throws {
+        let runnerd = try await RunnerdProcess.start()
+        let result = try await runnerd.client.run("ptrace", ["strace", "-o", "/dev/null", "true"])
+        #expect(result.exit?.exitCode != 0)
+        #expect(String(decoding: result.stderr, as: UTF8.self).contains("Operation not permitted"))
+        await runnerd.stop()
+    }
+
+    @Test func rlimitsAreApplied() async throws {
+        let runnerd = try await RunnerdProcess.start(environment: [
+            "RUNNERD_RLIMIT_NOFILE": "256", "RUNNERD_RLIMIT_NPROC": "300", "RUNNERD_RLIMIT_FSIZE": "1048576",
+        ])
+        let limits = try await runnerd.client.runShell("limits", "ulimit -c; ulimit -n; ulimit -u; ulimit -f")
+        // ulimit -f counts 1024-byte blocks in bash.
+        #expect(limits.stdoutText == "0\n256\n300\n1024\n")
+        let big = try await runnerd.client.runShell("fsize", "head -c 2000000 /dev/zero > big; echo $?; stat -c %s big")
+        #expect(big.stdoutText.hasSuffix("1048576\n"), "writes stop at RLIMIT_FSIZE: \(big.stdoutText)")
+        await runnerd.stop()
+    }
+
+    @Test func agentUidIsConfigurable() async throws {
+        let runnerd = try await RunnerdProcess.start(environment: ["RUNNERD_AGENT_UID": "23456:34567"])
+        let result = try await runnerd.client.run("id", ["id", "-u", "-g"].count == 3 ? ["sh", "-c", "id -u; id -g"] : [])
+        #expect(result.stdoutText == "23456\n34567\n")
+        await runnerd.stop()
+        for bad in ["abc", "0", "1:2:3", "-5"] {
+            await #expect(throws: RunnerdProcess.StartFailure.self, "RUNNERD_AGENT_UID=\(bad)") {
+                _ = try await RunnerdProcess.start(environment: ["RUNNERD_AGENT_UID": bad])
+            }
+        }
+    }
+
+    @Test func hardeningOffRunsAsRunnerdsOwnUser() async throws {
+        let runnerd = try await RunnerdProcess.start(environment: ["RUNNERD_HARDENING": "off"])
+        let fields = try await Self.status(runnerd.client, "status")
+        #expect(fields["Uid"]?.hasPrefix("0") == true)
+        #expect(fields["Seccomp"] == "0")
+        #expect(fields["NoNewPrivs"] == "0")
+        await runnerd.stop()
+    }
+
+    @Test func aFailedHardeningStageIsSpawnFailed() async throws {
+        // A soft and hard limit above runnerd's own hard limit cannot be set (no CAP_SYS_RESOURCE
+        // in the bounding set here, and none wanted): the shim reports the stage.
+        let runnerd = try await RunnerdProcess.start(environment: ["RUNNERD_RLIMIT_NOFILE": "\(UInt64(1) << 40)"])
+        let result = try await runnerd.client.run("stage", ["true"])
+        #expect(result.fail?.code == .spawnFailed)
+        #expect(result.fail?.message.contains("setrlimit") == true, "\(result.fail?.message ?? "")")
+        #expect(try await runnerd.client.health().liveExecs == 0)
+        await runnerd.stop()
+    }
+}

@@ -12,12 +12,12 @@ final class RunnerdUnderTest: @unchecked Sendable {
     let bootToReady: Duration
 
     /// Starts `binary` on a free loopback port and waits until `/readyz` answers.
-    init(binary: String, workspace: String, token: String) async throws {
+    init(binary: String, workspace: String, token: String, environment extra: [String] = []) async throws {
         port = try Self.freePort()
         let environment = Syscall.environment().filter { !$0.hasPrefix("RUNNERD_") } + [
             "RUNNERD_TOKEN=\(token)", "RUNNERD_LISTEN=127.0.0.1:\(port)", "RUNNERD_WORKSPACE=\(workspace)",
             "RUNNERD_LOG_LEVEL=warning",
-        ]
+        ] + extra
         let devNull = open("/dev/null", O_RDWR)
         defer { close(devNull) }
         let clock = ContinuousClock()

@@ -37,9 +37,27 @@ for _ in 0..<iterations {
     spawn.add((clock.now - start).milliseconds)
 }
 
+/// `iterations` sequential `["/bin/true"]` execs until `exit` over a kept-alive connection.
+func roundTrips(_ runnerd: RunnerdUnderTest, prefix: String) async throws -> Sample {
+    var sample = Sample()
+    for index in 0..<(iterations + 20) {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var exitSeen = false
+        for try await event in try await runnerd.client.exec(ExecRequest(execId: "\(prefix)-\(index)", command: ["/bin/true"], timeoutMs: 0)) {
+            if case .exit = event.body { exitSeen = true }
+        }
+        guard exitSeen else { throw BenchError("exec \(prefix)-\(index) ended without exit") }
+        if index >= 20 { sample.add((clock.now - start).milliseconds) }  // 20 warm-up runs
+    }
+    return sample
+}
+
 let workspace = "/tmp/runnerd-bench-\(getpid())"
 mkdir(workspace, 0o755)
-let runnerd = try await RunnerdUnderTest(binary: runnerdBinary, workspace: workspace, token: "bench-token")
+// The core figures run without exec hardening (no shim between spawn and the command); the
+// hardened round trip is measured separately below.
+let runnerd = try await RunnerdUnderTest(binary: runnerdBinary, workspace: workspace, token: "bench-token", environment: ["RUNNERD_HARDENING=off"])
 try await Task.sleep(for: .milliseconds(300))
 let bootRSS = runnerd.rssKB
 
@@ -52,18 +70,8 @@ for index in 0..<(iterations + 20) {
     if index >= 20 { httpGet.add((clock.now - start).milliseconds) }
 }
 
-// 2. Exec round trip: POST /execs ["/bin/true"] until `exit`, sequentially, kept-alive.
-var roundTrip = Sample()
-for index in 0..<(iterations + 20) {
-    let clock = ContinuousClock()
-    let start = clock.now
-    var exitSeen = false
-    for try await event in try await runnerd.client.exec(ExecRequest(execId: "rt-\(index)", command: ["/bin/true"], timeoutMs: 0)) {
-        if case .exit = event.body { exitSeen = true }
-    }
-    guard exitSeen else { throw BenchError("exec rt-\(index) ended without exit") }
-    if index >= 20 { roundTrip.add((clock.now - start).milliseconds) }  // 20 warm-up runs
-}
+// 2. Exec round trip.
+let roundTrip = try await roundTrips(runnerd, prefix: "rt")
 
 // 3. Stream throughput: head -c N /dev/zero, every chunk decoded by this client.
 let clock = ContinuousClock()
@@ -79,11 +87,20 @@ try await Task.sleep(for: .milliseconds(300))
 let afterRSS = runnerd.rssKB
 runnerd.stop()
 
+// 4. The same round trip with exec hardening (shim, seccomp, capability drop, agent uid when root).
+let hardenedWorkspace = workspace + "-hardened"
+mkdir(hardenedWorkspace, 0o755)
+let hardened = try await RunnerdUnderTest(binary: runnerdBinary, workspace: hardenedWorkspace, token: "bench-token")
+let hardenedRoundTrip = try await roundTrips(hardened, prefix: "hrt")
+hardened.stop()
+
 report("spawn_baseline_p50_ms", spawn.percentile(50), "ms")
 report("http_get_p50_ms", httpGet.percentile(50), "ms")
 report("exec_roundtrip_p50_ms", roundTrip.percentile(50), "ms")
 report("exec_roundtrip_p99_ms", roundTrip.percentile(99), "ms")
 report("exec_roundtrip_over_spawn_ratio", roundTrip.percentile(50) / spawn.percentile(50), "x")
+report("exec_roundtrip_hardened_p50_ms", hardenedRoundTrip.percentile(50), "ms")
+report("exec_roundtrip_hardened_p99_ms", hardenedRoundTrip.percentile(99), "ms")
 report("stream_mb_per_s", Double(streamBytes) / 1_000_000 / streamSeconds, "MB/s")
 report("idle_rss_kb", Double(bootRSS), "KiB")
 report("idle_rss_after_runs_kb", Double(afterRSS), "KiB")

@@ -33,7 +33,7 @@ public final class ExecJournal {
 
     // MARK: Writing
 
-    /// A new exec: its record (running) and an empty events file kept open for appends.
+    /// A new exec: an empty events file kept open for appends, and its record.
     func started(execId: String, argv: [String], startedAtMs: Int64) -> ExecJournalWriter? {
         let record = JournalRecord(
             execId: execId, argvDigest: JournalRecord.digest(argv), startedAtMs: startedAtMs, state: .running,
@@ -42,9 +42,9 @@ public final class ExecJournal {
         do {
             Syscall.unlink(eventsPath(execId))
             let fd = try Syscall.open(eventsPath(execId), O_WRONLY | O_CREAT | O_APPEND)
-            let writer = ExecJournalWriter(journal: self, record: record, fd: fd)
-            writer.saveRecord()
-            return writer
+            // The record is first written once the process exists (`spawned`) or the exec
+            // ends (`finished`): one record write per start instead of two.
+            return ExecJournalWriter(journal: self, record: record, fd: fd)
         } catch {
             logger.error("journal: cannot start a record", metadata: ["execId": "\(execId)", "error": "\(error)"])
             return nil
@@ -123,6 +123,12 @@ public final class ExecJournal {
     /// a final `exit` with `lost: true` (their processes, if still alive, are killed).
     public func recoverAll() -> [Recovered] {
         let names = (try? Syscall.listDirectory(directory)) ?? []
+        // Leftovers of a crash: temp files, and events of an exec whose process never started.
+        let records = Set(names.filter { $0.hasSuffix(".json") }.map { $0.dropLast(5) })
+        for name in names where !name.hasSuffix(".json") {
+            if name.hasSuffix(".ndjson") && records.contains(name.dropLast(7)) { continue }
+            Syscall.unlink("\(directory)/\(name)")
+        }
         var recovered: [Recovered] = []
         for name in names where name.hasSuffix(".json") {
             let id = String(name.dropLast(5))

@@ -100,4 +100,6 @@ public enum SkipReason {
     public static let urlScheme = "url must be http or https"
     public static let fetchTooLarge = "download exceeds 100 MiB"
     public static let tooManyLinks = "too many levels of symbolic links"
+    public static let nulByte = "path contains a NUL byte"
+    public static let changing = "path changed during the operation"
 }

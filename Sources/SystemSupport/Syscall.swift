@@ -136,8 +136,20 @@ public enum Syscall {
 
     /// Names in a directory (without `.` and `..`).
     public static func listDirectory(_ path: String) throws(SystemError) -> [String] {
-        guard let directory = opendir(path) else { throw SystemError("opendir(\(path))") }
+        let fd = try open(path, O_RDONLY | O_DIRECTORY)
+        defer { close(fd) }
+        return try listDirectory(fd: fd)
+    }
+
+    /// Names in the directory `fd` refers to (the fd stays open and owned by the caller).
+    public static func listDirectory(fd: CInt) throws(SystemError) -> [String] {
+        let own = try retrying("dup") { Glibc.fcntl(fd, F_DUPFD_CLOEXEC, 0) }
+        guard let directory = fdopendir(own) else {
+            close(own)
+            throw SystemError("fdopendir")
+        }
         defer { closedir(directory) }
+        rewinddir(directory)
         var names: [String] = []
         while let entry = readdir(directory) {
             let name = withUnsafePointer(to: entry.pointee.d_name) {
@@ -165,15 +177,18 @@ public enum Syscall {
         try retrying("chown(\(path))") { Glibc.chown(path, uid, gid) }
     }
 
-    /// Flushes the filesystem holding `path` to disk.
-    public static func syncFilesystem(of path: String) {
-        guard let fd = try? open(path, O_RDONLY) else { return }
+    /// Flushes the filesystem holding the open file `fd` to disk.
+    public static func syncFilesystem(_ fd: CInt) {
         _ = rd_syncfs(fd)
-        close(fd)
     }
 
     public static func unlink(_ path: String) {
         _ = Glibc.unlink(path)
+    }
+
+    /// `unlinkat(dirfd, name, 0)`, ignoring errors (best-effort cleanup).
+    public static func unlink(at dirfd: CInt, _ name: String) {
+        _ = unlinkat(dirfd, name, 0)
     }
 
     public static func fsync(_ fd: CInt) {
@@ -200,14 +215,40 @@ public enum Syscall {
         try rename(temp, path)
     }
 
+    /// Writes `name` in the directory `dirfd` atomically: an exclusive, never-followed temp file
+    /// renamed over it, so a symlink planted in the directory is never written through.
+    public static func writeFileAtomically(at dirfd: CInt, _ name: String, _ bytes: [UInt8], mode: mode_t = 0o600) throws(SystemError) {
+        let temp = ".\(name).tmp-\(UInt64.random(in: 0...UInt64.max))"
+        let fd = try openat(dirfd, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode)
+        do {
+            defer { close(fd) }
+            try writeAll(fd, bytes)
+            try retrying("renameat(\(name))") { renameat(dirfd, temp, dirfd, name) }
+        } catch {
+            unlink(at: dirfd, temp)
+            throw error
+        }
+    }
+
+    /// Reads the regular file `name` in `dirfd`, never following a symlink.
+    public static func readFile(at dirfd: CInt, _ name: String, limit: Int = 1 << 20) throws(SystemError) -> [UInt8] {
+        let fd = try openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
+        defer { close(fd) }
+        return try readAll(fd, limit: limit, what: name)
+    }
+
     /// Reads a whole (small) file.
     public static func readFile(_ path: String, limit: Int = 1 << 20) throws(SystemError) -> [UInt8] {
         let fd = try open(path, O_RDONLY)
         defer { close(fd) }
+        return try readAll(fd, limit: limit, what: path)
+    }
+
+    private static func readAll(_ fd: CInt, limit: Int, what: String) throws(SystemError) -> [UInt8] {
         var result: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while result.count < limit {
-            let count = try retrying("read(\(path))") { chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) } }
+            let count = try retrying("read(\(what))") { chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) } }
             if count == 0 { break }
             result.append(contentsOf: chunk[0..<count])
         }

@@ -28,8 +28,9 @@ public final class RunnerdServer: Sendable {
 
         try Syscall.makeDirectories(config.workspace)
         let stateDir = config.resolvedStateDir
-        try Syscall.makeDirectories(stateDir, mode: 0o700)
-        let workspace = try Workspace(path: config.workspace, reserving: stateDir)
+        let stateFD = try StateDirectory.open(stateDir, logger: logger)
+        defer { Syscall.close(stateFD) }
+        let workspace = try Workspace(path: config.workspace, reserving: stateFD)
         let hardening = try hardeningPolicy()
         if hardening.switchesUser {
             // The agent must be able to write its workspace.
@@ -69,7 +70,7 @@ public final class RunnerdServer: Sendable {
             fetcher: URLFetcher(hardening: hardening, reaper: reaper, environment: baseEnvironment),
             threadPool: threadPool)
         let core = try loop.submit {
-            let journal = try ExecJournal(stateDir: stateDir, logger: logger)
+            let journal = try ExecJournal(stateDirectory: stateFD, logger: logger)
             let recovered = journal.recoverAll()
             if !recovered.isEmpty {
                 let lost = recovered.filter { $0.record.exit?.lost == true }.count

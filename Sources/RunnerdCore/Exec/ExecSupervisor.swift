@@ -141,6 +141,8 @@ public final class ExecSupervisor {
         case .notADirectory: "cwd \(cwd) is not a directory"
         case .tooManyLinks: "cwd \(cwd) has too many levels of symbolic links"
         case .reserved: "cwd \(cwd) is runnerd's own state directory"
+        case .invalid: "cwd contains a NUL byte"
+        case .changing: "cwd \(cwd) changed while it was resolved"
         case .system(let error): "cwd \(cwd): \(error)"
         }
     }

@@ -23,9 +23,11 @@ public final class WorkspaceFiles: Sendable {
     }
 
     public enum Failure: Error, Equatable, Sendable {
-        case notFound
-        case escapes
-        case notADirectory
+        case notFound(String)
+        /// The path cannot be used (escapes, reserved, NUL byte, link loop); the reason says which.
+        case invalidPath(String)
+        /// The path kept changing under the operation.
+        case conflict(String)
         case tooLarge
         case badRequest(String)
         case system(String)
@@ -89,7 +91,8 @@ public final class WorkspaceFiles: Sendable {
         if fstatat(location.directory, name, &info, AT_SYMLINK_NOFOLLOW) == 0, info.st_mode & S_IFMT == S_IFDIR {
             return .failure(Skip(SkipReason.isDirectory))
         }
-        let temp = ".\(name.prefix(200)).runnerd-\(UInt64.random(in: 0...UInt64.max))"
+        // Short and fixed-length, whatever the name: `name` may already be 255 bytes.
+        let temp = ".runnerd-stage-\(String(UInt64.random(in: 0...UInt64.max), radix: 16))"
         let fd: CInt
         do {
             fd = try Syscall.openat(location.directory, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o644)
@@ -255,14 +258,17 @@ public final class WorkspaceFiles: Sendable {
         case .notADirectory: SkipReason.notADirectory
         case .tooManyLinks: SkipReason.tooManyLinks
         case .reserved: SkipReason.reserved
+        case .invalid: SkipReason.nulByte
+        case .changing: SkipReason.changing
         case .system(let error): "\(error)"
         }
     }
 
     static func failure(_ error: Workspace.ResolveError) -> Failure {
         switch error {
-        case .notFound, .notADirectory: .notFound
-        case .escapes, .reserved, .tooManyLinks: .escapes
+        case .notFound, .notADirectory: .notFound(reason(error))
+        case .escapes, .reserved, .tooManyLinks, .invalid: .invalidPath(reason(error))
+        case .changing: .conflict(reason(error))
         case .system(let error): .system("\(error)")
         }
     }

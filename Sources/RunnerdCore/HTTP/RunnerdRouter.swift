@@ -181,9 +181,9 @@ final class RunnerdRouter {
     static func answer(_ failure: WorkspaceFiles.Failure) -> (HTTPResponseStatus, ByteBuffer, String) {
         let (status, body): (HTTPResponseStatus, ErrorBody) =
             switch failure {
-            case .notFound: (.notFound, ErrorBody(error: "not_found", message: SkipReason.notFound))
-            case .escapes: (.badRequest, ErrorBody.badRequest(SkipReason.escapesWorkspace))
-            case .notADirectory: (.notFound, ErrorBody(error: "not_found", message: SkipReason.notADirectory))
+            case .notFound(let reason): (.notFound, ErrorBody(error: "not_found", message: reason))
+            case .invalidPath(let reason): (.badRequest, ErrorBody.badRequest(reason))
+            case .conflict(let reason): (.conflict, ErrorBody(error: "conflict", message: reason))
             case .tooLarge: (.payloadTooLarge, ErrorBody(error: "payload_too_large", message: "the file exceeds 20 MiB"))
             case .badRequest(let message): (.badRequest, ErrorBody.badRequest(message))
             case .system(let message): (.internalServerError, ErrorBody(error: "internal", message: message))

@@ -13,23 +13,31 @@ import SystemSupport
 /// compacted to the replay ring when it grows past a few rings and when the exec ends; the
 /// journal keeps the last `maxExecs` execs. Loop-confined, like the supervisor.
 public final class ExecJournal {
-    public let directory: String
+    /// The `execs` directory, held open: every journal file is reached relative to it, never by
+    /// a path the agent could redirect (see `StateDirectory`).
+    private let directoryFD: CInt
     public let maxExecs: Int
     private let logger: Logger
     private var nextOrdinal: UInt64 = 1
     /// Finished execs on disk, oldest first.
     private var finishedOrder: [(ordinal: UInt64, execId: String)] = []
 
-    public init(stateDir: String, maxExecs: Int = 64, logger: Logger) throws(SystemError) {
-        self.directory = stateDir + "/execs"
+    /// - stateDirectory: the trusted state dir fd from `StateDirectory.open` (not taken over).
+    public init(stateDirectory: CInt, maxExecs: Int = 64, logger: Logger) throws(SystemError) {
+        self.directoryFD = try StateDirectory.open("execs", in: stateDirectory)
         self.maxExecs = maxExecs
         self.logger = logger
-        try Syscall.makeDirectories(directory, mode: 0o700)
-        try Syscall.chmod(stateDir, 0o700)
     }
 
-    private func recordPath(_ id: String) -> String { "\(directory)/\(id).json" }
-    private func eventsPath(_ id: String) -> String { "\(directory)/\(id).ndjson" }
+    deinit { Syscall.close(directoryFD) }
+
+    private func recordName(_ id: String) -> String { "\(id).json" }
+    private func eventsName(_ id: String) -> String { "\(id).ndjson" }
+
+    private func remove(_ execId: String) {
+        Syscall.unlink(at: directoryFD, recordName(execId))
+        Syscall.unlink(at: directoryFD, eventsName(execId))
+    }
 
     // MARK: Writing
 
@@ -40,8 +48,8 @@ public final class ExecJournal {
             ordinal: nextOrdinal)
         nextOrdinal += 1
         do {
-            Syscall.unlink(eventsPath(execId))
-            let fd = try Syscall.open(eventsPath(execId), O_WRONLY | O_CREAT | O_APPEND)
+            Syscall.unlink(at: directoryFD, eventsName(execId))
+            let fd = try Syscall.openat(directoryFD, eventsName(execId), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW, 0o600)
             // The record is first written once the process exists (`spawned`) or the exec
             // ends (`finished`): one record write per start instead of two.
             return ExecJournalWriter(journal: self, record: record, fd: fd)
@@ -53,26 +61,31 @@ public final class ExecJournal {
 
     func save(_ record: JournalRecord) {
         do {
-            try Syscall.writeFileAtomically(recordPath(record.execId), try WireJSON.encode(record), mode: 0o600)
+            try Syscall.writeFileAtomically(at: directoryFD, recordName(record.execId), try WireJSON.encode(record))
         } catch {
             logger.error("journal: cannot write a record", metadata: ["execId": "\(record.execId)", "error": "\(error)"])
         }
     }
 
-    /// Replaces an exec's events file by `lines` (the replay ring).
+    /// Replaces an exec's events file by `lines` (the replay ring); returns the new file, open
+    /// for appends.
     func compact(_ execId: String, lines: [EventRing.Entry]) -> CInt? {
-        let path = eventsPath(execId)
-        let temp = path + ".compact"
+        let temp = ".\(eventsName(execId)).compact-\(UInt64.random(in: 0...UInt64.max))"
         do {
-            let fd = try Syscall.open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND)
-            for entry in lines {
-                try entry.line.withUnsafeReadableBytes { bytes throws(SystemError) in try Syscall.writeAll(fd, bytes) }
+            let fd = try Syscall.openat(directoryFD, temp, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW, 0o600)
+            do {
+                for entry in lines {
+                    try entry.line.withUnsafeReadableBytes { bytes throws(SystemError) in try Syscall.writeAll(fd, bytes) }
+                }
+                try Syscall.retrying("renameat") { renameat(directoryFD, temp, directoryFD, eventsName(execId)) }
+            } catch {
+                Syscall.close(fd)
+                throw error
             }
-            try Syscall.rename(temp, path)
             return fd
         } catch {
             logger.error("journal: cannot compact events", metadata: ["execId": "\(execId)", "error": "\(error)"])
-            Syscall.unlink(temp)
+            Syscall.unlink(at: directoryFD, temp)
             return nil
         }
     }
@@ -81,15 +94,13 @@ public final class ExecJournal {
     func finished(_ record: JournalRecord) {
         finishedOrder.append((record.ordinal, record.execId))
         while finishedOrder.count > maxExecs {
-            let oldest = finishedOrder.removeFirst()
-            Syscall.unlink(recordPath(oldest.execId))
-            Syscall.unlink(eventsPath(oldest.execId))
+            remove(finishedOrder.removeFirst().execId)
         }
     }
 
     /// Shutdown: everything written so far reaches the disk.
     public func syncToDisk() {
-        Syscall.syncFilesystem(of: directory)
+        Syscall.syncFilesystem(directoryFD)
     }
 
     // MARK: Reading
@@ -103,10 +114,10 @@ public final class ExecJournal {
     /// Loads one exec from disk.
     public func load(_ execId: String) -> Recovered? {
         guard Identifier.isValidExecID(execId),
-            let recordBytes = try? Syscall.readFile(recordPath(execId)),
+            let recordBytes = try? Syscall.readFile(at: directoryFD, recordName(execId)),
             let record = try? WireJSON.decode(JournalRecord.self, from: recordBytes)
         else { return nil }
-        let bytes = (try? Syscall.readFile(eventsPath(execId), limit: 64 << 20)) ?? []
+        let bytes = (try? Syscall.readFile(at: directoryFD, eventsName(execId), limit: 64 << 20)) ?? []
         var ring = EventRing(capacityBytes: Limits.replayRingBytes)
         var buffer = ByteBuffer(bytes: bytes)
         while let newline = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) {
@@ -122,12 +133,12 @@ public final class ExecJournal {
     /// At boot: every exec on disk, oldest first. Execs that were running when runnerd died get
     /// a final `exit` with `lost: true` (their processes, if still alive, are killed).
     public func recoverAll() -> [Recovered] {
-        let names = (try? Syscall.listDirectory(directory)) ?? []
+        let names = (try? Syscall.listDirectory(fd: directoryFD)) ?? []
         // Leftovers of a crash: temp files, and events of an exec whose process never started.
         let records = Set(names.filter { $0.hasSuffix(".json") }.map { $0.dropLast(5) })
         for name in names where !name.hasSuffix(".json") {
             if name.hasSuffix(".ndjson") && records.contains(name.dropLast(7)) { continue }
-            Syscall.unlink("\(directory)/\(name)")
+            Syscall.unlink(at: directoryFD, name)
         }
         var recovered: [Recovered] = []
         for name in names where name.hasSuffix(".json") {
@@ -145,9 +156,7 @@ public final class ExecJournal {
         nextOrdinal = (recovered.last?.record.ordinal ?? 0) + 1
         finishedOrder = recovered.map { ($0.record.ordinal, $0.record.execId) }
         while finishedOrder.count > maxExecs {
-            let oldest = finishedOrder.removeFirst()
-            Syscall.unlink(recordPath(oldest.execId))
-            Syscall.unlink(eventsPath(oldest.execId))
+            remove(finishedOrder.removeFirst().execId)
             recovered.removeFirst()
         }
         return recovered
@@ -166,7 +175,7 @@ public final class ExecJournal {
             timedOut: false, cancelled: false, lost: true)
         let event = ExecEvent(seq: (item.lines.last?.seq ?? 0) + 1, .exit(exit))
         let line = EventWriter.line(event)
-        if let fd = try? Syscall.open(eventsPath(item.record.execId), O_WRONLY | O_CREAT | O_APPEND) {
+        if let fd = try? Syscall.openat(directoryFD, eventsName(item.record.execId), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0o600) {
             _ = try? line.withUnsafeReadableBytes { bytes throws(SystemError) in try Syscall.writeAll(fd, bytes) }
             Syscall.close(fd)
         }

@@ -27,6 +27,10 @@ public final class Workspace: Sendable {
         case notADirectory(String)
         case tooManyLinks(String)
         case reserved(String)
+        /// A NUL byte: C would cut the path there, so it can never be taken literally.
+        case invalid(String)
+        /// The path kept changing under the walk (a symlink and a directory swapped in a loop).
+        case changing(String)
         case system(SystemError)
     }
 
@@ -37,17 +41,13 @@ public final class Workspace: Sendable {
         public let name: String?
     }
 
-    public init(path: String, reserving reserved: String? = nil) throws(SystemError) {
+    /// - reserving: an open directory (runnerd's state dir) that no path may name or enter.
+    public init(path: String, reserving reserved: CInt? = nil) throws(SystemError) {
         self.path = path
         self.realPath = try Syscall.realpath(path)
         self.rootFD = try Syscall.openat(AT_FDCWD, realPath, O_PATH | O_DIRECTORY)
         self.rootIdentity = FileIdentity(try Syscall.fstat(rootFD))
-        if let reserved, let fd = try? Syscall.openat(AT_FDCWD, reserved, O_PATH | O_DIRECTORY) {
-            reservedIdentity = try? FileIdentity(Syscall.fstat(fd))
-            Syscall.close(fd)
-        } else {
-            reservedIdentity = nil
-        }
+        self.reservedIdentity = try reserved.map { fd throws(SystemError) in FileIdentity(try Syscall.fstat(fd)) }
     }
 
     deinit { Syscall.close(rootFD) }
@@ -104,10 +104,18 @@ public final class Workspace: Sendable {
     public func locate(
         _ path: String, followFinalSymlink: Bool, createDirectories: Bool = false, owner: (uid: UInt32, gid: UInt32)? = nil
     ) throws(ResolveError) -> Location {
+        guard !path.utf8.contains(0) else { throw .invalid(path) }
         guard var pending = relativeComponents(of: path) else { throw .escapes(path) }
         pending.reverse()  // a stack: the last element is the next component
         var stack: [CInt] = []
         var links = 0
+        var races = 0
+        /// The entry changed kind between two steps on it: look at it again, a bounded number of times.
+        func retry(_ component: String) throws(ResolveError) {
+            races += 1
+            if races > 64 { throw .changing(path) }
+            pending.append(component)
+        }
         func current() -> CInt { stack.last ?? rootFD }
         defer { for fd in stack { Syscall.close(fd) } }
 
@@ -139,7 +147,15 @@ public final class Workspace: Sendable {
                 links += 1
                 if links > 40 { throw .tooManyLinks(path) }
                 let target: String
-                do { target = try Syscall.readlinkat(current(), component) } catch { throw .system(error) }
+                do {
+                    target = try Syscall.readlinkat(current(), component)
+                } catch {
+                    // No longer a symlink (EINVAL) or gone (ENOENT): it changed since the fstatat.
+                    guard error.errno == EINVAL || error.errno == ENOENT else { throw .system(error) }
+                    links -= 1
+                    try retry(component)
+                    continue
+                }
                 if target.hasPrefix("/") {
                     guard let inside = relativeComponents(of: target) else { throw .escapes(path) }
                     for fd in stack { Syscall.close(fd) }
@@ -153,6 +169,7 @@ public final class Workspace: Sendable {
             // Entry mode (final symlinks not followed) names the final entry itself, even a
             // directory; target mode walks into a final directory.
             if isLast && (!followFinalSymlink || info.st_mode & S_IFMT != S_IFDIR) {
+                if let reservedIdentity, FileIdentity(info) == reservedIdentity { throw .reserved(path) }
                 finalName = component
                 break
             }
@@ -161,9 +178,10 @@ public final class Workspace: Sendable {
             do {
                 fd = try Syscall.openat(current(), component, O_PATH | O_NOFOLLOW | O_DIRECTORY)
             } catch {
-                // Swapped for something else between the fstatat and the open: refuse.
-                if error.errno == ENOTDIR || error.errno == ELOOP || error.errno == ENOENT { throw .notFound(path) }
-                throw .system(error)
+                // Swapped for something else between the fstatat and the open: look again.
+                guard error.errno == ENOTDIR || error.errno == ELOOP || error.errno == ENOENT else { throw .system(error) }
+                try retry(component)
+                continue
             }
             stack.append(fd)
             if let reservedIdentity, (try? FileIdentity(Syscall.fstat(fd))) == reservedIdentity {

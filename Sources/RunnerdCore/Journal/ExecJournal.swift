@@ -48,8 +48,9 @@ public final class ExecJournal {
             ordinal: nextOrdinal)
         nextOrdinal += 1
         do {
-            Syscall.unlink(at: directoryFD, eventsName(execId))
-            let fd = try Syscall.openat(directoryFD, eventsName(execId), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW, 0o600)
+            // The directory is runnerd's own (no planted links); a stale file of the same id is
+            // truncated.
+            let fd = try Syscall.openat(directoryFD, eventsName(execId), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW, 0o600)
             // The record is first written once the process exists (`spawned`) or the exec
             // ends (`finished`): one record write per start instead of two.
             return ExecJournalWriter(journal: self, record: record, fd: fd)
@@ -194,7 +195,8 @@ final class ExecJournalWriter {
     private(set) var record: JournalRecord
     private var fd: CInt?
     private var pending = ByteBuffer()
-    private var bytesSinceCompaction = 0
+    /// Bytes in the events file.
+    private var fileBytes = 0
 
     init(journal: ExecJournal, record: JournalRecord, fd: CInt) {
         self.journal = journal
@@ -226,11 +228,14 @@ final class ExecJournalWriter {
         let count = pending.readableBytes
         _ = try? pending.withUnsafeReadableBytes { bytes throws(SystemError) in try Syscall.writeAll(fd, bytes) }
         pending.clear()
-        bytesSinceCompaction += count
-        if bytesSinceCompaction > 4 * Limits.replayRingBytes, let compacted = journal.compact(record.execId, lines: ring()) {
-            Syscall.close(fd)
-            self.fd = compacted
-            bytesSinceCompaction = 0
+        fileBytes += count
+        if fileBytes > 4 * Limits.replayRingBytes {
+            let lines = ring()
+            if let compacted = journal.compact(record.execId, lines: lines) {
+                Syscall.close(fd)
+                self.fd = compacted
+                fileBytes = lines.reduce(0) { $0 + $1.line.readableBytes }
+            }
         }
     }
 
@@ -241,7 +246,11 @@ final class ExecJournalWriter {
             Syscall.close(fd)
             self.fd = nil
         }
-        if let compacted = journal.compact(record.execId, lines: ring) { Syscall.close(compacted) }
+        // The file holds exactly the ring unless the ring evicted since the last compaction.
+        let ringBytes = ring.reduce(0) { $0 + $1.line.readableBytes }
+        if fileBytes != ringBytes, let compacted = journal.compact(record.execId, lines: ring) {
+            Syscall.close(compacted)
+        }
         record.state = fail == nil ? .exited : .failed
         record.exit = exit
         record.fail = fail

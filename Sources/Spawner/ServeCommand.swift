@@ -48,6 +48,7 @@ struct ServeCommand: AsyncParsableCommand {
     var logLevel: String?
 
     func run() async throws {
+        ProcessHygiene.markInheritedDescriptorsCloseOnExec()
         var flags = SpawnerConfig.Flags()
         flags.listen = listen
         flags.secretFile = secretFile

@@ -6,7 +6,7 @@ import Testing
 /// Sessions end to end against the real spawner binary and real runnerd children.
 @Suite struct SessionLifecycleTests {
     @Test func createExecEnvListDelete() async throws {
-        try await withSpawner { spawner in
+        try await withSpawner { (spawner: SpawnerProcess) async throws in
             let client = spawner.client
             let created = try await client.create("life-1", owner: "alice", orgId: "org-a", env: ["GREETING": "hello"])
             #expect(created.sessionId == "life-1")
@@ -57,7 +57,7 @@ import Testing
     }
 
     @Test func generatedIdAndTakenId() async throws {
-        try await withSpawner { spawner in
+        try await withSpawner { (spawner: SpawnerProcess) async throws in
             let client = spawner.client
             let generated = try await client.create()
             #expect(Identifier.isValidSessionID(generated.sessionId))
@@ -71,7 +71,7 @@ import Testing
     }
 
     @Test func invalidIdsAndBodiesAre400() async throws {
-        try await withSpawner { spawner in
+        try await withSpawner { (spawner: SpawnerProcess) async throws in
             let client = spawner.client
             #expect(try await client.status(.GET, "/v1/sessions/Not_Valid").0 == 400)
             #expect(try await client.status(.DELETE, "/v1/sessions/UPPER").0 == 400)
@@ -93,7 +93,7 @@ import Testing
     }
 
     @Test func unknownSessionsAndRoutes() async throws {
-        try await withSpawner { spawner in
+        try await withSpawner { (spawner: SpawnerProcess) async throws in
             let client = spawner.client
             let (status, body) = try await client.status(.GET, "/v1/sessions/nope")
             #expect(status == 404)
@@ -106,7 +106,7 @@ import Testing
     }
 
     @Test func healthAndMetricsAreOpen() async throws {
-        try await withSpawner { spawner in
+        try await withSpawner { (spawner: SpawnerProcess) async throws in
             _ = try await spawner.client.create("metered")
             _ = try await spawner.client.runShell("metered", "m1", "echo metered")
             let health = try await spawner.openGET("/healthz")

@@ -52,7 +52,7 @@ final class SpawnerProcess: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: TestPaths.spawner)
         process.arguments = ["serve"]
         process.environment = env
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process.standardError = FileHandle(forWritingAtPath: logPath)
         process.standardOutput = FileHandle(forWritingAtPath: logPath)
         try process.run()
@@ -128,6 +128,7 @@ final class SpawnerProcess: @unchecked Sendable {
 
 /// Runs `body` with a fresh spawner and always tears it down; fails the test if a runnerd
 /// outlived the teardown.
+@discardableResult
 func withSpawner<T>(
     environment: [String: String] = [:], sourceLocation: SourceLocation = #_sourceLocation,
     _ body: (SpawnerProcess) async throws -> T

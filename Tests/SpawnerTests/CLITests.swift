@@ -1,0 +1,115 @@
+import Foundation
+import RunnerProtocol
+import Testing
+
+/// The `spawner` client commands, run as a user would, against a real spawner.
+@Suite struct CLITests {
+    struct Outcome {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// Runs `spawner ARGS…` with SPAWNER_URL and SPAWNER_SECRET of `spawner`.
+    static func cli(_ spawner: SpawnerProcess, _ arguments: [String], secret: String? = nil, stdin: String? = nil) async throws -> Outcome {
+        let scratch = TestPaths.makeTempDir("spawner-cli")
+        defer { TestPaths.remove(scratch) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: TestPaths.spawner)
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SPAWNER_") }
+        environment["SPAWNER_URL"] = spawner.baseURL
+        environment["SPAWNER_SECRET"] = secret ?? spawner.secret
+        process.environment = environment
+        // Files, not pipes: nothing to drain while waiting.
+        let out = scratch + "/out", err = scratch + "/err"
+        _ = FileManager.default.createFile(atPath: out, contents: nil)
+        _ = FileManager.default.createFile(atPath: err, contents: nil)
+        process.standardOutput = FileHandle(forWritingAtPath: out)
+        process.standardError = FileHandle(forWritingAtPath: err)
+        if let stdin {
+            let input = scratch + "/in"
+            try stdin.write(toFile: input, atomically: true, encoding: .utf8)
+            process.standardInput = FileHandle(forReadingAtPath: input)
+        } else {
+            process.standardInput = FileHandle.nullDevice
+        }
+        try process.run()
+        while process.isRunning { try await Task.sleep(for: .milliseconds(10)) }
+        return Outcome(
+            status: process.terminationStatus, stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
+            stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
+    }
+
+    @Test func execExitsWithTheCommandsStatusAndStreamsBothOutputs() async throws {
+        try await withSpawner { (spawner: SpawnerProcess) async throws in
+            let created = try await Self.cli(spawner, ["create", "cli", "--owner", "user:carol", "--org", "acme"])
+            #expect(created.status == 0)
+            #expect(created.stdout == "cli\n")
+
+            let run = try await Self.cli(spawner, ["exec", "cli", "--", "sh", "-c", "echo to-out; echo to-err >&2; exit 7"])
+            #expect(run.status == 7)
+            #expect(run.stdout == "to-out\n")
+            #expect(run.stderr == "to-err\n")
+
+            #expect(try await Self.cli(spawner, ["exec", "cli", "--", "true"]).status == 0)
+            let killed = try await Self.cli(spawner, ["exec", "cli", "--shell", "--", "kill -TERM $$"])
+            #expect(killed.status == 128 + 15)
+            let missing = try await Self.cli(spawner, ["exec", "cli", "--", "/no/such/binary"])
+            #expect(missing.status == 127)
+        }
+    }
+
+    @Test func sessionEnvCopyAndAttachCommands() async throws {
+        try await withSpawner { (spawner: SpawnerProcess) async throws in
+            #expect(try await Self.cli(spawner, ["create", "tools"]).status == 0)
+            let listed = try await Self.cli(spawner, ["ls"])
+            #expect(listed.status == 0)
+            #expect(listed.stdout.contains("tools"))
+            #expect(listed.stdout.contains("ready"))
+
+            #expect(try await Self.cli(spawner, ["env", "tools", "COLOR=green"]).status == 0)
+            let denied = try await Self.cli(spawner, ["env", "tools", "PATH=/nope"])
+            #expect(denied.status == 1)
+            #expect(denied.stderr.contains("PATH"))
+            let echoed = try await Self.cli(spawner, ["exec", "tools", "--exec-id", "colors", "--shell", "--", "echo $COLOR"])
+            #expect(echoed.stdout == "green\n")
+            let attached = try await Self.cli(spawner, ["attach", "tools", "colors"])
+            #expect(attached.status == 0)
+            #expect(attached.stdout == "green\n")
+
+            let piped = try await Self.cli(spawner, ["exec", "tools", "-i", "--", "tr", "a-z", "A-Z"], stdin: "shout\n")
+            #expect(piped.stdout == "SHOUT\n")
+
+            #expect(try await Self.cli(spawner, ["rm", "tools"]).status == 0)
+            #expect(try await Self.cli(spawner, ["ls", "--json"]).stdout.contains(#""sessions":[]"#))
+            #expect(try await Self.cli(spawner, ["rm", "tools"]).status == 0)
+        }
+    }
+
+    @Test func clientErrorsExit125() async throws {
+        try await withSpawner { (spawner: SpawnerProcess) async throws in
+            let wrong = try await Self.cli(spawner, ["ls"], secret: TestPaths.makeSecret())
+            #expect(wrong.status == 125)
+            #expect(wrong.stderr.contains("unauthorized"))
+            let missing = try await Self.cli(spawner, ["exec", "nope", "--", "true"])
+            #expect(missing.status == 125)
+            #expect(missing.stderr.contains("404"))
+            let short = try await Self.cli(spawner, ["ls"], secret: "too-short")
+            #expect(short.status != 0)
+            #expect(short.stderr.contains("32"))
+        }
+    }
+
+    @Test func helpReadsWell() async throws {
+        try await withSpawner { (spawner: SpawnerProcess) async throws in
+            let help = try await Self.cli(spawner, ["--help"])
+            #expect(help.status == 0)
+            for command in ["serve", "create", "ls", "rm", "exec", "attach", "env", "cp"] {
+                #expect(help.stdout.contains("  \(command) "), "no \(command) in --help")
+            }
+            let exec = try await Self.cli(spawner, ["exec", "--help"])
+            #expect(exec.stdout.contains("127") && exec.stdout.contains("125") && exec.stdout.contains("--shell"))
+        }
+    }
+}

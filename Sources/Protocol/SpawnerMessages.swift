@@ -142,24 +142,38 @@ public enum SpawnerErrorKind {
 /// its `seq`, `data:` = the event's JSON line, exactly as runnerd wrote it.
 public enum SSEFrame {
     /// The SSE message for one NDJSON event line (without its newline), or nil when the line
-    /// is not an event (no `t`/`seq`).
-    public static func encode(line: ByteBuffer, allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer? {
+    /// is not an event (no `t`/`seq`). One allocation of the exact size: output lines are
+    /// tens of KB, and a buffer that grows copies them twice.
+    public static func encode(line: ByteBuffer) -> ByteBuffer? {
         guard let (kind, seq) = kindAndSeq(of: line) else { return nil }
-        var out = allocator.buffer(capacity: line.readableBytes + kind.utf8.count + 40)
-        out.writeStaticString("event: ")
-        out.writeString(kind)
-        out.writeStaticString("\nid: ")
-        out.writeString(String(seq))
-        out.writeStaticString("\ndata: ")
-        out.writeImmutableBuffer(line)
-        out.writeStaticString("\n\n")
-        return out
+        var message = start(kind: kind, seq: seq, capacity: line.readableBytes + 2)
+        message.writeImmutableBuffer(line)
+        message.writeStaticString(end)
+        return message
+    }
+
+    /// A message's first bytes, `event: KIND\nid: SEQ\ndata: `, in a buffer with room for
+    /// `capacity` more: the line and `end` follow.
+    public static func start(kind: String, seq: UInt64, capacity: Int) -> ByteBuffer {
+        let head = "event: \(kind)\nid: \(seq)\ndata: "
+        var message = ByteBufferAllocator().buffer(capacity: head.utf8.count + capacity)
+        message.writeString(head)
+        return message
+    }
+
+    /// What ends a message after its line.
+    public static let end: StaticString = "\n\n"
+
+    /// `t` and `seq` from the canonical prefix alone (nil for any other shape): usable on the
+    /// first bytes of a line whose end has not arrived yet.
+    public static func canonicalKindAndSeq(of lineStart: ByteBuffer) -> (kind: String, seq: UInt64)? {
+        lineStart.withUnsafeReadableBytes(scanCanonicalPrefix)
     }
 
     /// `t` and `seq` of an event line, found by a scan of the canonical prefix
     /// `{"seq":N,"t":"KIND"` that `EventWriter` writes; a line of any other shape is decoded.
     public static func kindAndSeq(of line: ByteBuffer) -> (kind: String, seq: UInt64)? {
-        if let fast = line.withUnsafeReadableBytes(scanCanonicalPrefix) { return fast }
+        if let fast = canonicalKindAndSeq(of: line) { return fast }
         guard let header = try? WireJSON.decode(EventHeader.self, from: line.readableBytesView) else { return nil }
         return (header.t, header.seq)
     }

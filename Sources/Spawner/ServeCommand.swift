@@ -1,6 +1,7 @@
 import ArgumentParser
 import Hummingbird
 import Logging
+import ServiceLifecycle
 import SpawnerCore
 
 /// `spawner serve`: the session service.
@@ -36,6 +37,8 @@ struct ServeCommand: AsyncParsableCommand {
     var readyTimeoutMs: Int64?
     @Option(help: ArgumentHelp("Time between sweeps for TTL, idle and dead sessions (SPAWNER_SWEEP_INTERVAL_MS, default 5000).", valueName: "ms"))
     var sweepIntervalMs: Int64?
+    @Option(help: ArgumentHelp("How long SIGTERM waits for open exec streams before cutting them; clients resume with Last-Event-ID (SPAWNER_SHUTDOWN_GRACE_MS, default 10000).", valueName: "ms"))
+    var shutdownGraceMs: Int64?
     @Option(help: ArgumentHelp("ttlMs of a session that gives none (SPAWNER_DEFAULT_TTL_MS, default 86400000).", valueName: "ms"))
     var defaultTtlMs: Int64?
     @Option(help: ArgumentHelp("idleTimeoutMs of a session that gives none; 0 never (SPAWNER_DEFAULT_IDLE_TIMEOUT_MS, default 1800000).", valueName: "ms"))
@@ -48,7 +51,7 @@ struct ServeCommand: AsyncParsableCommand {
     var logLevel: String?
 
     func run() async throws {
-        ProcessHygiene.markInheritedDescriptorsCloseOnExec()
+        MallocTuning.apply()
         var flags = SpawnerConfig.Flags()
         flags.listen = listen
         flags.secretFile = secretFile
@@ -59,6 +62,7 @@ struct ServeCommand: AsyncParsableCommand {
         flags.maxSessionsPerOwner = maxSessionsPerOwner
         flags.readyTimeoutMs = readyTimeoutMs
         flags.sweepIntervalMs = sweepIntervalMs
+        flags.shutdownGraceMs = shutdownGraceMs
         flags.defaultTTLMs = defaultTtlMs
         flags.defaultIdleTimeoutMs = defaultIdleTimeoutMs
         flags.runnerdPath = runnerdPath
@@ -89,7 +93,10 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("cannot use the data directory \(config.dataDir): \(error)")
         }
-        try await buildApplication(components).runService()
+        var group = ServiceGroupConfiguration(
+            services: [buildApplication(components)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        group.maximumGracefulShutdownDuration = .milliseconds(config.shutdownGraceMs)
+        try await ServiceGroup(configuration: group).run()
         logger.info("spawner stopped; sessions keep running and are adopted at the next start")
     }
 }

@@ -75,6 +75,41 @@ import Testing
         #expect(await current.tearDown().isEmpty)
     }
 
+    @Test func gracefulStopCutsAnIdleStreamAfterItsGraceAndTheExecResumes() async throws {
+        let first = try await SpawnerProcess.start(environment: ["SPAWNER_SHUTDOWN_GRACE_MS": "500"])
+        var current = first
+        do {
+            let client = first.client
+            _ = try await client.create("streaming")
+            // An exec that is silent for a while: its stream is idle when SIGTERM comes.
+            let script = "echo before; sleep 3; echo after"
+            var seen: [ExecEvent] = []
+            let stream = try await client.exec("streaming", ExecRequest(execId: "quiet", shell: script, timeoutMs: 60_000))
+            let reader = Task {
+                var events: [ExecEvent] = []
+                do { for try await event in stream { events.append(event) } } catch {}
+                return events
+            }
+            #expect(try await eventually { try await client.execStatus("streaming", "quiet").state == .running })
+            let stopped = ContinuousClock.now
+            #expect(await first.stop() == 0)
+            // The grace is half a second: the spawner did not wait for the command.
+            #expect(ContinuousClock.now - stopped < .seconds(15))
+            seen = await reader.value
+            #expect(seen.last?.isTerminal != true)
+
+            current = try await first.restart()
+            var rest: [ExecEvent] = []
+            for try await event in try await current.client.attach("streaming", "quiet", lastEventId: seen.last?.seq ?? 0) { rest.append(event) }
+            #expect((seen + rest).stdoutText == "before\nafter\n")
+            #expect(rest.exit?.exitCode == 0)
+        } catch {
+            await current.tearDown()
+            throw error
+        }
+        #expect(await current.tearDown().isEmpty)
+    }
+
     @Test func secondSpawnerOnTheSameDataDirIsRefused() async throws {
         try await withSpawner { (spawner: SpawnerProcess) async throws in
             await #expect(throws: SpawnerProcess.StartFailure.self) {

@@ -24,6 +24,9 @@ import Testing
             let token = HMACSigner(secret: Array(spawner.secret.utf8)).runnerdToken(sessionId: "life-1")
             #expect(!argv.joined(separator: " ").contains(token))
             #expect(!argv.joined(separator: " ").contains(spawner.secret))
+            // Nor does it hold any of the spawner's descriptors (its listening socket above all).
+            let shared = ProcessScan.descriptorTargets(pids[0]).intersection(ProcessScan.descriptorTargets(spawner.pid))
+            #expect(shared.filter { $0.hasPrefix("socket:") || $0.hasPrefix("pipe:") }.isEmpty, "runnerd inherited \(shared)")
 
             // The env seeded at create reaches execs; the spawner secret does not.
             let events = try await client.runShell("life-1", "e1", "echo $GREETING; env")

@@ -22,16 +22,16 @@ import Testing
     @Test func idleSessionIsDestroyedButARunningExecKeepsOneAlive() async throws {
         try await withSpawner(environment: Self.environment) { (spawner: SpawnerProcess) async throws in
             let client = spawner.client
+            _ = try await client.create("busy", idleTimeoutMs: 3_000)
+            async let busyExec = client.run("busy", ExecRequest(execId: "long", command: ["sleep", "8"], timeoutMs: 60_000))
+            #expect(try await eventually { try await client.execStatus("busy", "long").state == .running })
+            let running = ContinuousClock.now
             _ = try await client.create("idle", idleTimeoutMs: 1_500)
-            _ = try await client.create("busy", idleTimeoutMs: 1_500)
-            let started = ContinuousClock.now
-            async let busyExec = client.run("busy", ExecRequest(execId: "long", command: ["sleep", "6"], timeoutMs: 60_000))
 
             #expect(try await eventually(timeout: .seconds(30)) { try await client.status(.GET, "/v1/sessions/idle").0 == 404 })
             // Well past its idle timeout, the busy session is still there: its exec runs.
-            try await Task.sleep(until: started + .seconds(4), clock: .continuous)
-            let busy = try await client.session("busy")
-            #expect(busy.state == .ready)
+            try await Task.sleep(until: running + .seconds(5), clock: .continuous)
+            #expect(try await client.session("busy").state == .ready)
             #expect(try await client.execStatus("busy", "long").state == .running)
 
             // Once the exec has ended, idleness counts again.

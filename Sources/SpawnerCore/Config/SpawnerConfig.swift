@@ -15,6 +15,8 @@ public struct SpawnerConfig: Sendable {
     /// One deadline for a create: start, runnerd `/readyz`, env seeding.
     public var readyTimeoutMs: Int64 = 15_000
     public var sweepIntervalMs: Int64 = 5_000
+    /// How long a graceful shutdown waits for open requests (exec streams) before cancelling them.
+    public var shutdownGraceMs: Int64 = 10_000
     public var defaultTTLMs: Int64 = 24 * 3_600_000
     public var defaultIdleTimeoutMs: Int64 = 30 * 60_000
     /// The runnerd binary the local backend starts.
@@ -44,6 +46,7 @@ public struct SpawnerConfig: Sendable {
         public var maxSessionsPerOwner: Int?
         public var readyTimeoutMs: Int64?
         public var sweepIntervalMs: Int64?
+        public var shutdownGraceMs: Int64?
         public var defaultTTLMs: Int64?
         public var defaultIdleTimeoutMs: Int64?
         public var runnerdPath: String?
@@ -101,6 +104,7 @@ public struct SpawnerConfig: Sendable {
         config.caps.perOwner = try number(flags.maxSessionsPerOwner.map(Int64.init), "SPAWNER_MAX_SESSIONS_PER_OWNER", minimum: 0).map(Int.init)
         if let ms = try number(flags.readyTimeoutMs, "SPAWNER_READY_TIMEOUT_MS", minimum: 1) { config.readyTimeoutMs = ms }
         if let ms = try number(flags.sweepIntervalMs, "SPAWNER_SWEEP_INTERVAL_MS", minimum: 10) { config.sweepIntervalMs = ms }
+        if let ms = try number(flags.shutdownGraceMs, "SPAWNER_SHUTDOWN_GRACE_MS", minimum: 0) { config.shutdownGraceMs = ms }
         if let ms = try number(flags.defaultTTLMs, "SPAWNER_DEFAULT_TTL_MS", minimum: 1) { config.defaultTTLMs = ms }
         if let ms = try number(flags.defaultIdleTimeoutMs, "SPAWNER_DEFAULT_IDLE_TIMEOUT_MS", minimum: 0) { config.defaultIdleTimeoutMs = ms }
         if let ms = try number(flags.runnerdKillGraceMs, "SPAWNER_RUNNERD_KILL_GRACE_MS", minimum: 0) { config.runnerdKillGraceMs = ms }

@@ -43,18 +43,24 @@ struct RunnerdForwarder: Sendable {
     /// flushed) on its own. A non-200 answer (unknown exec, malformed request) is relayed.
     func eventStream(_ upstream: HTTPClientResponse, sessionId: String, logger: Logger) -> Response {
         guard upstream.status == .ok else { return relay(upstream) }
-        let lines = NDJSONLineSequence(body: upstream.body)
         let metrics = self.metrics
         let body = ResponseBody { writer in
-            // On graceful shutdown the stream ends; the client resumes elsewhere with Last-Event-ID.
-            for try await line in lines.cancelOnGracefulShutdown() {
-                guard let frame = SSEFrame.encode(line: line) else {
-                    logger.warning("runnerd sent a line that is not an event", metadata: ["session": "\(sessionId)"])
-                    continue
+            var framer = SSEFramer()
+            var skipped = 0
+            // One upstream chunk at a time: runnerd is read no faster than the client takes
+            // the messages. On graceful shutdown the stream ends at its next chunk, or, when
+            // idle, once the shutdown's grace is over and the task is cancelled; the client
+            // resumes elsewhere with Last-Event-ID. (A per-chunk check: racing every chunk
+            // against the shutdown signal would cost a task switch per chunk.)
+            for try await chunk in upstream.body {
+                if Task.isShuttingDownGracefully { break }
+                for message in framer.append(chunk, skipped: &skipped) {
+                    metrics.proxied(toClient: message.readableBytes)
+                    try await writer.write(message)
                 }
-                metrics.proxied(toClient: frame.readableBytes)
-                try await writer.write(frame)
             }
+            if skipped > 0 { logger.warning("runnerd sent lines that are not events", metadata: ["session": "\(sessionId)", "lines": "\(skipped)"]) }
+            if framer.isMidLine && !Task.isShuttingDownGracefully { throw RunnerdClientError.truncatedStream }
             try await writer.finish(nil)
         }
         return Response(

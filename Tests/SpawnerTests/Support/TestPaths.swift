@@ -62,6 +62,13 @@ enum ProcessScan {
         }
     }
 
+    /// What each open descriptor of a process points to (`socket:[inode]`, a path, …).
+    static func descriptorTargets(_ pid: Int32) -> Set<String> {
+        let directory = "/proc/\(pid)/fd"
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return Set(entries.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: directory + "/" + $0) })
+    }
+
     /// Resident set size in KiB.
     static func rssKB(_ pid: Int32) -> Int? {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }

@@ -5,7 +5,8 @@ import SystemSupport
 /// Starts one session's runnerd: `posix_spawn` in a new session (so it outlives a spawner
 /// restart and a terminal's signals), on 127.0.0.1 port 0, its port learned from
 /// `--ready-file`, its token in a 0600 file passed as `RUNNERD_TOKEN_FILE` (never argv), its
-/// stdout and stderr appended to `runnerd.log` in the session directory.
+/// stdout and stderr appended to `runnerd.log` in the session directory, and no other
+/// descriptor of the spawner's.
 struct RunnerdLauncher: Sendable {
     let runnerdPath: String
     let killGraceMs: Int64
@@ -48,10 +49,13 @@ struct RunnerdLauncher: Sendable {
         defer { Syscall.close(devNull) }
         let workspace = try Syscall.openat(AT_FDCWD, paths.workspace, O_RDONLY | O_DIRECTORY)
         defer { Syscall.close(workspace) }
-        return try ProcessSpawner.spawn(
-            SpawnSpec(
-                argv: argv(paths), environment: environment(paths), cwdFD: workspace, stdin: devNull, stdout: log, stderr: log,
-                newSession: true))
+        var spec = SpawnSpec(
+            argv: argv(paths), environment: environment(paths), cwdFD: workspace, stdin: devNull, stdout: log, stderr: log,
+            newSession: true)
+        // Not one of the spawner's descriptors reaches runnerd (and so a sandbox): NIO's
+        // listening and accepted sockets are not close-on-exec.
+        spec.closeOtherDescriptors = true
+        return try ProcessSpawner.spawn(spec)
     }
 
     /// Waits until runnerd has written its address, it exits, or `deadline` passes.

@@ -1,0 +1,196 @@
+import Glibc
+import NIOCore
+import RunnerProtocol
+import RunnerdClient
+import SystemSupport
+
+/// The spawner's figures (issue 4), printed as `name value unit` lines:
+/// - `create_to_ready_p50_ms` (and `_p99_ms`): `POST /v1/sessions` until its `201`, local
+///   backend, `sessions` sessions created one after another;
+/// - `proxy_stream_mb_per_s`: `head -c streamBytes /dev/zero` streamed through the spawner's
+///   SSE proxy and decoded by the client; `direct_stream_mb_per_s`: the same stream straight
+///   from a runnerd in the same run; `proxy_overhead_ratio` = proxy / direct (the
+///   median of `rounds` alternated runs each); `spawner_cpu_ms_per_proxied_gb`: the spawner's
+///   CPU time (user + system) per GB of output proxied — steadier than throughput on a
+///   shared machine;
+/// - `spawner_idle_rss_kb` after boot, and `spawner_rss_after_runs_kb`.
+func measureSpawnerFigures(spawnerBinary: String, runnerdBinary: String, streamBytes: Int, sessions: Int = 50, rounds: Int = 5) async throws {
+    let scratch = "/tmp/spawner-bench-\(getpid())"
+    mkdir(scratch, 0o711)
+    defer { removeTree(scratch) }
+    let spawner = try await SpawnerUnderTest(binary: spawnerBinary, runnerdBinary: runnerdBinary, scratch: scratch)
+    defer { spawner.stop() }
+    try await Task.sleep(for: .milliseconds(300))
+    let idleRSS = residentKB(spawner.pid)
+
+    var createToReady = Sample()
+    for index in 0..<sessions {
+        let clock = ContinuousClock()
+        let start = clock.now
+        try await spawner.createSession("bench-\(index)")
+        createToReady.add((clock.now - start).milliseconds)
+    }
+    for index in 0..<sessions { try await spawner.deleteSession("bench-\(index)") }
+
+    try await spawner.createSession("stream")
+    let direct = try await RunnerdUnderTest(binary: runnerdBinary, workspace: scratch + "/direct", token: "bench-direct-token")
+    defer { direct.stop() }
+    // Alternated rounds, each figure the median: the two streams share the machine's cores
+    // with whatever else runs, and alternating spreads that noise over both.
+    var proxiedRuns: [Double] = []
+    var directRuns: [Double] = []
+    var spawnerCPU = Duration.zero
+    for round in 0..<rounds {
+        directRuns.append(try await throughput(streamBytes, execId: "direct-\(round)") { try await direct.client.exec($0) })
+        let cpuBefore = processCPUTime(spawner.pid)
+        proxiedRuns.append(try await throughput(streamBytes, execId: "proxied-\(round)") { try await spawner.exec("stream", $0) })
+        spawnerCPU += processCPUTime(spawner.pid) - cpuBefore
+    }
+    let proxied = median(proxiedRuns)
+    let straight = median(directRuns)
+    try await spawner.deleteSession("stream")
+    try await Task.sleep(for: .milliseconds(300))
+    let afterRSS = residentKB(spawner.pid)
+
+    report("create_to_ready_p50_ms", createToReady.percentile(50), "ms")
+    report("create_to_ready_p99_ms", createToReady.percentile(99), "ms")
+    report("proxy_stream_mb_per_s", proxied, "MB/s")
+    report("direct_stream_mb_per_s", straight, "MB/s")
+    report("proxy_overhead_ratio", proxied / straight, "x")
+    report("spawner_cpu_ms_per_proxied_gb", spawnerCPU.milliseconds / (Double(streamBytes * rounds) / 1e9), "ms")
+    report("spawner_idle_rss_kb", Double(idleRSS), "KiB")
+    report("spawner_rss_after_runs_kb", Double(afterRSS), "KiB")
+}
+
+/// MB/s of stdout delivered, decoded, by the events `open` returns for an exec of
+/// `head -c bytes /dev/zero`.
+private func throughput<Events: AsyncSequence>(
+    _ bytes: Int, execId: String, open: (ExecRequest) async throws -> Events
+) async throws -> Double where Events.Element == ExecEvent {
+    let request = ExecRequest(execId: execId, command: ["head", "-c", String(bytes), "/dev/zero"], timeoutMs: 0)
+    let clock = ContinuousClock()
+    let start = clock.now
+    var received = 0
+    for try await event in try await open(request) {
+        if case .stdout(let chunk) = event.body { received += chunk.count }
+    }
+    let seconds = (clock.now - start).milliseconds / 1000
+    guard received == bytes else { throw BenchError("\(execId) delivered \(received) of \(bytes) bytes") }
+    return Double(bytes) / 1_000_000 / seconds
+}
+
+/// A release `spawner serve` with the local backend, on a loopback port it announces.
+private final class SpawnerUnderTest: @unchecked Sendable {
+    let pid: pid_t
+    let client: RunnerdClient
+    let signer: HMACSigner
+
+    init(binary: String, runnerdBinary: String, scratch: String) async throws {
+        let secret = (0..<32).map { _ in String(UInt8.random(in: 0...255), radix: 16) }.joined()
+        signer = HMACSigner(secret: Array(secret.utf8))
+        let readyFile = scratch + "/spawner-ready.json"
+        let environment = Syscall.environment().filter { !$0.hasPrefix("SPAWNER_") && !$0.hasPrefix("RUNNERD_") } + [
+            "SPAWNER_SECRET=\(secret)", "SPAWNER_LISTEN=127.0.0.1:0", "SPAWNER_DATA_DIR=\(scratch)/data",
+            "SPAWNER_READY_FILE=\(readyFile)", "SPAWNER_RUNNERD_PATH=\(runnerdBinary)", "SPAWNER_LOG_LEVEL=warning",
+            "SPAWNER_RUNNERD_LOG_LEVEL=warning",
+        ]
+        let devNull = open("/dev/null", O_RDWR)
+        defer { close(devNull) }
+        pid = try ProcessSpawner.spawn(
+            SpawnSpec(argv: [binary, "serve"], environment: environment, cwdFD: nil, stdin: devNull, stdout: devNull, stderr: 2))
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            if let bytes = try? Syscall.readFile(readyFile), let announcement = try? WireJSON.decode(ListenAnnouncement.self, from: bytes) {
+                client = RunnerdClient(baseURL: "http://127.0.0.1:\(announcement.port)", token: nil)
+                return
+            }
+            var status: CInt = 0
+            if waitpid(pid, &status, WNOHANG) == pid { throw BenchError("spawner exited during boot (status \(status))") }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        kill(pid, SIGKILL)
+        throw BenchError("spawner did not announce its port within 30 s")
+    }
+
+    /// The spawner's signature headers for a request.
+    private func signed(_ method: String, _ path: String, _ body: [UInt8]) -> [(String, String)] {
+        signer.headers(method: method, pathWithQuery: path, body: body, nowMs: Syscall.nowMs())
+    }
+
+    func createSession(_ sessionId: String) async throws {
+        let request = CreateSessionRequest(sessionId: sessionId, owner: SessionOwner(kind: "user", id: "bench"), orgId: "bench")
+        let body = try WireJSON.encode(request)
+        let (status, _) = try await client.call(.POST, "/v1/sessions", body: body, headers: signed("POST", "/v1/sessions", body))
+        guard status == 201 else { throw BenchError("create \(sessionId): HTTP \(status)") }
+    }
+
+    func deleteSession(_ sessionId: String) async throws {
+        let path = "/v1/sessions/\(sessionId)"
+        let (status, _) = try await client.call(.DELETE, path, headers: signed("DELETE", path, []))
+        guard status == 204 else { throw BenchError("delete \(sessionId): HTTP \(status)") }
+    }
+
+    /// The exec's events from the SSE stream: each `data:` line decoded as the client does.
+    func exec(_ sessionId: String, _ request: ExecRequest) async throws -> SSEDataEvents {
+        let path = "/v1/sessions/\(sessionId)/exec"
+        let body = try WireJSON.encode(request)
+        let response = try await client.send(.POST, path, body: body, headers: signed("POST", path, body), timeout: .hours(1))
+        guard response.status.code == 200 else { throw BenchError("exec: HTTP \(response.status.code)") }
+        return SSEDataEvents(lines: NDJSONLineSequence(body: response.body))
+    }
+
+    func stop() {
+        kill(pid, SIGTERM)
+        var status: CInt = 0
+        waitpid(pid, &status, 0)
+    }
+}
+
+/// Exec events of an SSE body: its `data: ` lines, decoded by `EventReader`.
+private struct SSEDataEvents: AsyncSequence {
+    typealias Element = ExecEvent
+    let lines: NDJSONLineSequence<RunnerdClient.Body>
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        var lines: NDJSONLineSequence<RunnerdClient.Body>.AsyncIterator
+        mutating func next() async throws -> ExecEvent? {
+            while var line = try await lines.next() {
+                guard line.readableBytesView.starts(with: "data: ".utf8) else { continue }
+                line.moveReaderIndex(forwardBy: 6)
+                return try EventReader.decode(line)
+            }
+            return nil
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(lines: lines.makeAsyncIterator()) }
+}
+
+private func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    return sorted.isEmpty ? .nan : sorted[sorted.count / 2]
+}
+
+/// User plus system CPU time of a process so far (`/proc/PID/stat` fields 14 and 15).
+private func processCPUTime(_ pid: pid_t) -> Duration {
+    guard let stat = try? Syscall.readFile("/proc/\(pid)/stat"), let close = stat.lastIndex(of: UInt8(ascii: ")")) else { return .zero }
+    let fields = stat[(close + 2)...].split(separator: UInt8(ascii: " "))
+    guard fields.count > 12, let user = Int(String(decoding: fields[11], as: UTF8.self)),
+        let system = Int(String(decoding: fields[12], as: UTF8.self))
+    else { return .zero }
+    let ticksPerSecond = sysconf(Int32(_SC_CLK_TCK))
+    return .milliseconds((user + system) * 1000 / max(ticksPerSecond, 1))
+}
+
+/// VmRSS of a process, in KiB (-1 when unknown).
+private func residentKB(_ pid: pid_t) -> Int {
+    guard let status = try? Syscall.readFile("/proc/\(pid)/status") else { return -1 }
+    let line = String(decoding: status, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
+    return line.flatMap { Int($0.dropFirst(6).trimmingPrefix(while: { $0 == " " || $0 == "\t" }).prefix(while: \.isNumber)) } ?? -1
+}
+
+private func removeTree(_ path: String) {
+    let pid = try? ProcessSpawner.spawn(SpawnSpec(argv: ["rm", "-rf", path], environment: Syscall.environment(), cwdFD: nil, stdin: 0, stdout: 1, stderr: 2))
+    var status: CInt = 0
+    if let pid { waitpid(pid, &status, 0) }
+}

@@ -9,6 +9,10 @@ int rd_posix_spawn_file_actions_addfchdir(posix_spawn_file_actions_t *actions, i
     return posix_spawn_file_actions_addfchdir_np(actions, fd);
 }
 
+int rd_posix_spawn_file_actions_addclosefrom(posix_spawn_file_actions_t *actions, int from) {
+    return posix_spawn_file_actions_addclosefrom_np(actions, from);
+}
+
 int rd_set_pipe_size(int fd, int size) { return fcntl(fd, F_SETPIPE_SZ, size); }
 
 

@@ -14,6 +14,9 @@ public struct SpawnSpec: Sendable {
     public var newSession: Bool
     /// More descriptors for the child: `(fd here, fd number in the child)`.
     public var extraFDs: [(CInt, CInt)] = []
+    /// Close every other descriptor in the child, close-on-exec or not (a library's socket
+    /// that lacks the flag would otherwise leak into it).
+    public var closeOtherDescriptors = false
 
     public init(argv: [String], environment: [String], cwdFD: CInt?, stdin: CInt, stdout: CInt, stderr: CInt, newSession: Bool = true) {
         self.argv = argv
@@ -51,6 +54,10 @@ public enum ProcessSpawner {
         }
         if let cwd = spec.cwdFD {
             rd_posix_spawn_file_actions_addfchdir(&actions, cwd)
+        }
+        // Last: the cwd descriptor must still be open for the fchdir above.
+        if spec.closeOtherDescriptors {
+            rd_posix_spawn_file_actions_addclosefrom(&actions, (spec.extraFDs.map(\.1).max() ?? 2) + 1)
         }
 
         var flags = Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)

@@ -12,6 +12,10 @@ short rd_posix_spawn_setsid_flag(void);
 /// so the cwd that was validated is the cwd that is used (no path re-resolution).
 int rd_posix_spawn_file_actions_addfchdir(posix_spawn_file_actions_t *actions, int fd);
 
+/// posix_spawn_file_actions_addclosefrom_np (glibc 2.34+): the child closes every
+/// descriptor from `from` up, whether or not it is close-on-exec.
+int rd_posix_spawn_file_actions_addclosefrom(posix_spawn_file_actions_t *actions, int from);
+
 /// fcntl(fd, F_SETPIPE_SZ, size); returns the new size or -1.
 int rd_set_pipe_size(int fd, int size);
 

@@ -5,10 +5,6 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
-// `RUNNERD_ONLY=1` leaves the spawner out of the graph (for working on runnerd in a separate
-// scratch path while the spawner is mid-change).
-let runnerdOnly = Context.environment["RUNNERD_ONLY"] != nil
-
 let package = Package(
     name: "runnerd",
     platforms: [.macOS(.v15)],
@@ -174,9 +170,3 @@ let package = Package(
         ),
     ]
 )
-
-if runnerdOnly {
-    let spawnerTargets: Set<String> = ["SpawnerCore", "SpawnerClient", "Spawner", "SpawnerTests"]
-    package.targets.removeAll { spawnerTargets.contains($0.name) }
-    package.products.removeAll { $0.name == "spawner" }
-}

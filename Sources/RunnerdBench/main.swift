@@ -6,7 +6,7 @@ import RunnerdCore
 import SystemSupport
 
 // runnerd-bench: starts a release runnerd and prints its figures as `name value unit` lines.
-// Usage: runnerd-bench [--runnerd PATH] [--iterations N] [--stream-bytes N]
+// Usage: runnerd-bench [--runnerd PATH] [--spawner PATH] [--iterations N] [--stream-bytes N]
 
 func option(_ name: String) -> String? {
     let arguments = CommandLine.arguments.dropFirst()
@@ -105,3 +105,11 @@ report("stream_mb_per_s", Double(streamBytes) / 1_000_000 / streamSeconds, "MB/s
 report("idle_rss_kb", Double(bootRSS), "KiB")
 report("idle_rss_after_runs_kb", Double(afterRSS), "KiB")
 report("boot_to_ready_ms", runnerd.bootToReady.milliseconds, "ms")
+
+// 5. The spawner's figures, when the spawner was built next to this benchmark.
+let spawnerBinary = option("--spawner") ?? binDir + "/spawner"
+if Syscall.isExecutable(spawnerBinary) {
+    try await measureSpawnerFigures(spawnerBinary: spawnerBinary, runnerdBinary: runnerdBinary, streamBytes: streamBytes)
+} else {
+    print("spawner not found at \(spawnerBinary): spawner figures skipped (swift build -c release --static-swift-stdlib --product spawner)")
+}

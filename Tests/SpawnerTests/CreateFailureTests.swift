@@ -41,17 +41,27 @@ import Testing
         #expect(await spawner.tearDown().isEmpty)
     }
 
-    /// A runnerd that never listens: the shared deadline passes, `504`, and the process is gone.
-    @Test func readyDeadlineRemovesAStuckRunnerd() async throws {
+    /// A `runnerd` that is a shell script.
+    static func withFakeRunnerd(_ script: String, environment: [String: String] = [:], _ body: (SpawnerProcess) async throws -> Void) async throws {
         let scratch = TestPaths.makeTempDir("fake-runnerd")
         defer { TestPaths.remove(scratch) }
         let fake = scratch + "/runnerd"
-        try "#!/bin/sh\nwhile true; do sleep 1; done\n".write(toFile: fake, atomically: true, encoding: .utf8)
+        try ("#!/bin/sh\n" + script).write(toFile: fake, atomically: true, encoding: .utf8)
         chmod(fake, 0o755)
-        let environment = ["SPAWNER_RUNNERD_PATH": fake, "SPAWNER_READY_TIMEOUT_MS": "1500"]
-        try await withSpawner(environment: environment) { (spawner: SpawnerProcess) async throws in
-            let request = CreateSessionRequest(sessionId: "stuck", owner: SessionOwner(kind: "user", id: "a"), orgId: "o")
-            let (status, body) = try await spawner.client.status(.POST, "/v1/sessions", body: try WireJSON.encode(request))
+        try await withSpawner(environment: environment.merging(["SPAWNER_RUNNERD_PATH": fake]) { $1 }) { (spawner: SpawnerProcess) async throws in
+            try await body(spawner)
+        }
+    }
+
+    static func create(_ sessionId: String, on spawner: SpawnerProcess) async throws -> (Int, ErrorBody?) {
+        let request = CreateSessionRequest(sessionId: sessionId, owner: SessionOwner(kind: "user", id: "a"), orgId: "o")
+        return try await spawner.client.status(.POST, "/v1/sessions", body: try WireJSON.encode(request))
+    }
+
+    /// A runnerd that never listens: the shared deadline passes, `504`, and the process is gone.
+    @Test func readyDeadlineRemovesAStuckRunnerd() async throws {
+        try await Self.withFakeRunnerd("while true; do sleep 1; done\n", environment: ["SPAWNER_READY_TIMEOUT_MS": "1500"]) { spawner in
+            let (status, body) = try await Self.create("stuck", on: spawner)
             #expect(status == 504)
             #expect(body?.error == SpawnerErrorKind.createFailed)
             #expect(await eventually { spawner.runnerdProcesses.isEmpty })
@@ -62,14 +72,8 @@ import Testing
 
     /// A runnerd that exits at once: the start step fails with its log, nothing stays.
     @Test func runnerdThatExitsAtOnce() async throws {
-        let scratch = TestPaths.makeTempDir("fake-runnerd")
-        defer { TestPaths.remove(scratch) }
-        let fake = scratch + "/runnerd"
-        try "#!/bin/sh\necho 'refusing to run' >&2\nexit 3\n".write(toFile: fake, atomically: true, encoding: .utf8)
-        chmod(fake, 0o755)
-        try await withSpawner(environment: ["SPAWNER_RUNNERD_PATH": fake]) { (spawner: SpawnerProcess) async throws in
-            let request = CreateSessionRequest(sessionId: "quitter", owner: SessionOwner(kind: "user", id: "a"), orgId: "o")
-            let (status, body) = try await spawner.client.status(.POST, "/v1/sessions", body: try WireJSON.encode(request))
+        try await Self.withFakeRunnerd("echo 'refusing to run' >&2\nexit 3\n") { spawner in
+            let (status, body) = try await Self.create("quitter", on: spawner)
             #expect(status == 500)
             #expect(body?.message?.contains("refusing to run") == true, "message: \(body?.message ?? "none")")
             #expect(spawner.sessionDirectories.isEmpty)

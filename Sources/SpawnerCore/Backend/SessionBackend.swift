@@ -119,6 +119,20 @@ public struct CreateFailure: Error, CustomStringConvertible, Sendable {
     }
 
     public var description: String { "\(step.rawValue): \(message)" }
+
+    /// Runs one step of a create: any error becomes a failure of `step` (one that already is
+    /// a `CreateFailure` passes through).
+    public static func during<T>(
+        _ step: CreateStep, isolation: isolated (any Actor)? = #isolation, _ body: () async throws -> T
+    ) async throws(CreateFailure) -> T {
+        do {
+            return try await body()
+        } catch let failure as CreateFailure {
+            throw failure
+        } catch {
+            throw CreateFailure(step, "\(error)")
+        }
+    }
 }
 
 /// Test-only failure injection: a create fails right after the named step did its work, so

@@ -54,22 +54,13 @@ public actor LocalBackend: SessionBackend {
     public func create(_ spec: SandboxSpec, deadline: ContinuousClock.Instant) async throws -> RunnerdEndpoint {
         let paths = store.paths(spec.labels.sessionId)
         var record = LocalRecord(labels: spec.labels, runnerdPath: launcher.runnerdPath)
-        do {
+        try await CreateFailure.during(.allocate) {
             try store.makeDirectories(paths)
             try store.write(record)
-        } catch let failure as CreateFailure {
-            throw failure
-        } catch {
-            throw CreateFailure(.allocate, "\(error)")
         }
         try faults.check(.allocate)
 
-        let pid: pid_t
-        do {
-            pid = try launcher.launch(paths, token: spec.runnerdToken)
-        } catch {
-            throw CreateFailure(.start, "cannot start \(launcher.runnerdPath): \(error)")
-        }
+        let pid = try await CreateFailure.during(.start) { try launcher.launch(paths, token: spec.runnerdToken) }
         let sessionId = spec.labels.sessionId
         reaper.register(pid, sessionId: sessionId)
         record.pid = pid
@@ -77,21 +68,17 @@ public actor LocalBackend: SessionBackend {
         record.bootId = ProcessTable.bootID
         record.startedAtMs = Syscall.nowMs()
         started[sessionId] = record
-        do {
+        let announcement = try await CreateFailure.during(.start) {
             try store.write(record)
-            let announcement = try await launcher.waitForAnnouncement(
+            return try await launcher.waitForAnnouncement(
                 paths, pid: pid, isRunning: { [reaper] in reaper.isRunning(pid, sessionId: sessionId) ?? false }, deadline: deadline)
-            // runnerd has read its token before it listens: the file has done its job.
-            try? FileManager.default.removeItem(atPath: paths.token)
-            record.host = announcement.host
-            record.port = announcement.port
-            started[sessionId] = record
-            try store.write(record)
-        } catch let failure as CreateFailure {
-            throw failure
-        } catch {
-            throw CreateFailure(.start, "\(error)")
         }
+        // runnerd has read its token before it listens: the file has done its job.
+        try? FileManager.default.removeItem(atPath: paths.token)
+        record.host = announcement.host
+        record.port = announcement.port
+        started[sessionId] = record
+        try await CreateFailure.during(.start) { try store.write(record) }
         try faults.check(.start)
         return record.endpoint!
     }

@@ -76,7 +76,7 @@ struct ExecLifecycleTests {
         let raw = try RawConnection(port: runnerd.port)
         raw.post("/execs", token: runnerd.token, json: #"{"execId":"orphan","shell":"sleep 0.5; echo done","timeoutMs":0,"stdoutMaxBytes":0,"stderrMaxBytes":0}"#)
         _ = raw.readSome(timeout: 1)  // the head and the start event
-        close(raw.fd)
+        raw.hangUp()
         let status = try await runnerd.client.waitUntilExited("orphan")
         #expect(status.exitCode == 0)
         let replay = try await runnerd.client.attachAll("orphan")

@@ -3,7 +3,7 @@ import Foundation
 /// A bare TCP connection to loopback, for what an HTTP client library will not do on purpose:
 /// send a request and then never read, send garbage, or hang up mid-stream.
 final class RawConnection {
-    let fd: Int32
+    private(set) var fd: Int32
 
     init(port: Int, receiveBuffer: Int32? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -24,7 +24,14 @@ final class RawConnection {
         }
     }
 
-    deinit { close(fd) }
+    deinit { hangUp() }
+
+    /// Closes the connection (once: a second close could hit a descriptor reused by someone else).
+    func hangUp() {
+        guard fd >= 0 else { return }
+        close(fd)
+        fd = -1
+    }
 
     func send(_ text: String) {
         var bytes = Array(text.utf8)

@@ -56,15 +56,17 @@ struct ExecLifecycleTests {
     @Test func statusIsRunningThenExitedThenGone() async throws {
         let runnerd = try await RunnerdProcess.start()
         let client = runnerd.client
-        let streaming = Task { try await client.run("st", ["sh", "-c", "sleep 2; exit 5"]) }
+        let streaming = Task { try await client.run("st", ["sh", "-c", "sleep 60; exit 5"]) }
         #expect(try await eventually { try await client.status("st").state == .running })
         let running = try await client.status("st")
         #expect(running.startedAtMs != nil)
         #expect(try await client.health().liveExecs == 1)
+        #expect(try await client.cancel("st").killed)
         _ = try await streaming.value
         let exited = try await client.status("st")
         #expect(exited.state == .exited)
-        #expect(exited.exitCode == 5)
+        #expect(exited.exitCode == 143)
+        #expect(exited.cancelled == true)
         let (code, body) = try await client.call(.GET, "/execs/never-was")
         #expect(code == 404)
         #expect(try WireJSON.decode(ExecStatus.self, from: body) == ExecStatus(execId: "never-was", state: .gone))

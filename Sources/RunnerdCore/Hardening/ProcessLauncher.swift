@@ -32,6 +32,9 @@ public struct ProcessLauncher: Sendable {
     public func launch(_ spec: SpawnSpec, onExit: @escaping ProcessReaper.ExitHandler) throws(Failure) -> pid_t {
         var spec = spec
         spec.argv = hardening.wrap(spec.argv)
+        // Nothing of runnerd's may reach an agent: not its listening socket, not a client's
+        // connection, whatever flags a library opened them with.
+        spec.closeOtherDescriptors = true
         var status: (read: CInt, write: CInt)?
         if hardening.enabled {
             do { status = try Syscall.pipe() } catch { throw .system(error) }

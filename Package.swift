@@ -41,9 +41,14 @@ let package = Package(
         ),
         // The handful of libc entry points Swift's Glibc module does not expose.
         .target(name: "CRunnerdShim", path: "Sources/CRunnerdShim"),
-        // The one thin wrapper over libc shared by runnerd and the spawner: syscalls with EINTR
-        // retry and errno errors, posix_spawn, wait statuses.
-        .target(name: "SystemSupport", dependencies: ["CRunnerdShim"], swiftSettings: strict),
+        // What runnerd and the spawner share below the wire level: the one thin wrapper over
+        // libc (syscalls with EINTR retry and errno errors, posix_spawn, wait statuses), listen
+        // addresses and the stderr logging setup.
+        .target(
+            name: "SystemSupport",
+            dependencies: ["CRunnerdShim", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
         // runnerd's engine: OS layer, exec supervisor, event log, HTTP server.
         .target(
             name: "RunnerdCore",
@@ -119,6 +124,7 @@ let package = Package(
                 "RunnerProtocol",
                 "SpawnerCore",
                 "SpawnerClient",
+                "SystemSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

@@ -59,12 +59,7 @@ struct RunnerdCommand: ParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        let level = Logger.Level(rawValue: config.logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        StandardErrorLogging.bootstrap(level: config.logLevel)
         let logger = Logger(label: "runnerd")
         if config.token == nil { logger.warning("authentication is disabled (--insecure-no-auth)") }
         try RunnerdServer(config: config, logger: logger).run()

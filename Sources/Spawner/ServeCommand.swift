@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import ServiceLifecycle
 import SpawnerCore
+import SystemSupport
 
 /// `spawner serve`: the session service.
 struct ServeCommand: AsyncParsableCommand {
@@ -77,12 +78,7 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        let level = Logger.Level(rawValue: config.logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        StandardErrorLogging.bootstrap(level: config.logLevel)
         let logger = Logger(label: "spawner")
         guard ProcessEnvironment.isExecutable(config.runnerdPath) else {
             throw ValidationError("runnerd not found at \(config.runnerdPath) (build it, or set SPAWNER_RUNNERD_PATH)")

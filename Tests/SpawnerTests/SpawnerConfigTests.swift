@@ -1,3 +1,4 @@
+import SystemSupport
 import NIOCore
 import RunnerProtocol
 import SpawnerClient

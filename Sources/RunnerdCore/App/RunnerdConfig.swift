@@ -1,4 +1,5 @@
 import RunnerProtocol
+import SystemSupport
 
 /// runnerd's resolved configuration: environment first, flags override, then validated.
 public struct RunnerdConfig: Sendable {
@@ -144,13 +145,8 @@ public struct RunnerdConfig: Sendable {
     public var resolvedStateDir: String { stateDir ?? workspace + "/.runnerd" }
 
     static func parseListen(_ listen: String) throws -> (String, Int) {
-        guard let colon = listen.lastIndex(of: ":") else { throw Invalid("RUNNERD_LISTEN must be host:port, got \(listen)") }
-        var host = String(listen[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        guard let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else {
-            throw Invalid("RUNNERD_LISTEN has a bad port: \(listen)")
-        }
-        return (host.isEmpty ? "0.0.0.0" : host, port)
+        guard let address = ListenAddress(listen) else { throw Invalid("RUNNERD_LISTEN must be host:port, got \(listen)") }
+        return (address.host, address.port)
     }
 
     /// Names removed from the environment children inherit.

@@ -114,22 +114,6 @@ public struct SpawnerConfig: Sendable {
     }
 }
 
-/// `host:port` (IPv6 hosts in brackets); port 0 lets the kernel choose.
-public struct ListenAddress: Equatable, Sendable {
-    public var host: String
-    public var port: Int
-
-    public init?(_ text: String) {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
-            return nil
-        }
-        var host = Substring(text[..<colon])
-        if host.first == "[", host.last == "]" { host = host.dropFirst().dropLast() }
-        self.host = host.isEmpty ? "0.0.0.0" : String(host)
-        self.port = port
-    }
-}
-
 extension SpawnerConfig.Defaults {
     /// This machine's defaults: the data directory by user (`$XDG_STATE_HOME/spawner` or
     /// `~/.local/state/spawner`; `/var/lib/spawner` as root) and the `runnerd` next to this executable.

@@ -164,25 +164,12 @@ public final class WorkspaceFiles: Sendable {
     private static func removeTree(_ parent: CInt, _ name: String) -> String? {
         let fd: CInt
         do { fd = try Syscall.openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW) } catch { return "\(error)" }
-        guard let directory = fdopendir(fd) else {
-            Syscall.close(fd)
-            return "\(SystemError("fdopendir"))"
+        defer { Syscall.close(fd) }
+        let children: [String]
+        do { children = try Syscall.listDirectory(fd: fd) } catch { return "\(error)" }
+        for child in children where unlinkat(fd, child, 0) != 0 {
+            if errno == EISDIR || errno == EPERM, let reason = removeTree(fd, child) { return reason }
         }
-        var children: [String] = []
-        while let entry = readdir(directory) {
-            let child = withUnsafePointer(to: entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
-            if child != "." && child != ".." { children.append(child) }
-        }
-        let dirFD = dirfd(directory)
-        for child in children where unlinkat(dirFD, child, 0) != 0 {
-            if errno == EISDIR || errno == EPERM, let reason = removeTree(dirFD, child) {
-                closedir(directory)
-                return reason
-            }
-        }
-        closedir(directory)
         guard unlinkat(parent, name, AT_REMOVEDIR) == 0 else { return "\(SystemError("rmdir"))" }
         return nil
     }
@@ -197,19 +184,13 @@ public final class WorkspaceFiles: Sendable {
             } catch {
                 return .failure(Self.failure(error))
             }
-            guard let directory = fdopendir(fd) else {
-                Syscall.close(fd)
-                return .failure(.system("\(SystemError("fdopendir"))"))
-            }
-            defer { closedir(directory) }
+            defer { Syscall.close(fd) }
+            let names: [String]
+            do { names = try Syscall.listDirectory(fd: fd) } catch { return .failure(.system("\(error)")) }
             var entries: [DirectoryEntry] = []
-            while let entry = readdir(directory) {
-                let name = withUnsafePointer(to: entry.pointee.d_name) {
-                    $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-                }
-                if name == "." || name == ".." { continue }
+            for name in names {
                 var info = stat()
-                guard fstatat(dirfd(directory), name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
+                guard fstatat(fd, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
                 let type: DirectoryEntry.EntryType =
                     switch info.st_mode & S_IFMT {
                     case S_IFREG: .file

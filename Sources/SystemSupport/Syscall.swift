@@ -195,17 +195,6 @@ public enum Syscall {
         _ = Glibc.fsync(fd)
     }
 
-    /// A process's start time (clock ticks since boot, `/proc/PID/stat` field 22): with the pid
-    /// it identifies a process across pid reuse. nil when the process does not exist.
-    public static func processStartTime(_ pid: pid_t) -> UInt64? {
-        guard let bytes = try? readFile("/proc/\(pid)/stat", limit: 4096) else { return nil }
-        let text = String(decoding: bytes, as: UTF8.self)
-        guard let close = text.lastIndex(of: ")") else { return nil }
-        let fields = text[text.index(after: close)...].split(separator: " ")
-        // fields[0] is field 3 (state); the start time is field 22.
-        return fields.count > 19 ? UInt64(fields[19]) : nil
-    }
-
     /// Writes `bytes` to `path` atomically (temp file + rename).
     public static func writeFileAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws(SystemError) {
         let temp = path + ".tmp.\(getpid())"

@@ -165,7 +165,7 @@ public final class ExecJournal {
 
     private func markLost(_ item: Recovered) -> Recovered {
         var item = item
-        if let pid = item.record.pid, let recorded = item.record.pidStartTime, Syscall.processStartTime(pid) == recorded {
+        if let pid = item.record.pid, let recorded = item.record.pidStartTime, ProcessTable.stat(pid)?.startTime == recorded {
             // Still running from before the restart, unsupervised: end it.
             Syscall.signalGroup(pid, SIGKILL)
             logger.warning("journal: killed an exec left running by a previous runnerd", metadata: ["execId": "\(item.record.execId)", "pid": "\(pid)"])
@@ -212,7 +212,7 @@ final class ExecJournalWriter {
 
     func spawned(pid: pid_t) {
         record.pid = pid
-        record.pidStartTime = Syscall.processStartTime(pid)
+        record.pidStartTime = ProcessTable.stat(pid)?.startTime
         saveRecord()
     }
 

@@ -1,23 +1,23 @@
 import Glibc
 import SystemSupport
 
-/// What `/proc` says about processes: the fields of `stat` the spawner needs, command lines,
-/// the boot id, and the list of pids. Reads only; every answer is a snapshot.
-enum ProcessTable {
+/// What `/proc` says about processes: the fields of `stat` runnerd and the spawner need,
+/// command lines, the boot id, and the list of pids. Reads only; every answer is a snapshot.
+public enum ProcessTable {
     /// Fields of `/proc/PID/stat`.
-    struct Stat: Equatable, Sendable {
+    public struct Stat: Equatable, Sendable {
         /// `R`, `S`, `D`, `Z` (zombie), `T`, …
-        var state: UInt8
-        var parent: pid_t
-        var session: pid_t
+        public var state: UInt8
+        public var parent: pid_t
+        public var session: pid_t
         /// Clock ticks after boot at which the process started: with the boot id, it tells a
         /// process from a later one that got the same pid.
-        var startTime: UInt64
+        public var startTime: UInt64
 
-        var isZombie: Bool { state == UInt8(ascii: "Z") || state == UInt8(ascii: "X") }
+        public var isZombie: Bool { state == UInt8(ascii: "Z") || state == UInt8(ascii: "X") }
     }
 
-    static func stat(_ pid: pid_t) -> Stat? {
+    public static func stat(_ pid: pid_t) -> Stat? {
         guard let bytes = try? Syscall.readFile("/proc/\(pid)/stat", limit: 4096),
             let close = bytes.lastIndex(of: UInt8(ascii: ")"))
         else { return nil }
@@ -33,33 +33,24 @@ enum ProcessTable {
     }
 
     /// The argv of a process (empty for a zombie or a kernel thread).
-    static func commandLine(_ pid: pid_t) -> [String]? {
+    public static func commandLine(_ pid: pid_t) -> [String]? {
         guard let bytes = try? Syscall.readFile("/proc/\(pid)/cmdline", limit: 1 << 16) else { return nil }
         return bytes.split(separator: 0, omittingEmptySubsequences: false).dropLast().map { String(decoding: $0, as: UTF8.self) }
     }
 
     /// This boot's id: start times only compare within one boot.
-    static let bootID: String = {
+    public static let bootID: String = {
         let bytes = (try? Syscall.readFile("/proc/sys/kernel/random/boot_id", limit: 128)) ?? []
         return String(decoding: bytes, as: UTF8.self).trimmingWhitespace()
     }()
 
     /// Every pid in `/proc`.
-    static func allPIDs() -> [pid_t] {
-        guard let dir = opendir("/proc") else { return [] }
-        defer { closedir(dir) }
-        var pids: [pid_t] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
-            if let pid = pid_t(name) { pids.append(pid) }
-        }
-        return pids
+    public static func allPIDs() -> [pid_t] {
+        ((try? Syscall.listDirectory("/proc")) ?? []).compactMap { pid_t($0) }
     }
 
     /// Sessions led by the children of `parent`: runnerd starts every exec as a session leader.
-    static func sessionsLedByChildren(of parent: pid_t) -> Set<pid_t> {
+    public static func sessionsLedByChildren(of parent: pid_t) -> Set<pid_t> {
         var sessions: Set<pid_t> = []
         for pid in allPIDs() {
             guard let info = stat(pid), info.parent == parent else { continue }
@@ -70,7 +61,7 @@ enum ProcessTable {
     }
 
     /// Processes (not zombies) whose session is one of `sessions`.
-    static func members(ofSessions sessions: Set<pid_t>) -> [pid_t] {
+    public static func members(ofSessions sessions: Set<pid_t>) -> [pid_t] {
         guard !sessions.isEmpty else { return [] }
         return allPIDs().filter { pid in
             guard let info = stat(pid) else { return false }
@@ -80,7 +71,8 @@ enum ProcessTable {
 }
 
 extension String {
-    func trimmingWhitespace() -> String {
+    /// The string without leading and trailing whitespace (FoundationEssentials-free).
+    public func trimmingWhitespace() -> String {
         let scalars = unicodeScalars
         guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
             let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })

@@ -231,9 +231,6 @@ public final class ExecSupervisor {
         }
         return promise.futureResult
     }
-
-    /// Consumers dropped and gaps served over all retained execs (observability).
-    public var liveExecs: [Exec] { Array(live.values) }
 }
 
 /// The `hold`-mode stdin rule: one complete JSON line per write.

@@ -12,8 +12,6 @@ public final class ProcessReaper: Sendable {
     public typealias ExitHandler = @Sendable (WaitStatus) -> Void
 
     private let handlers = Mutex<[pid_t: ExitHandler]>([:])
-    /// Statuses of reaped processes nobody owned (orphans), for observability.
-    private let orphanCount = Atomic<Int>(0)
 
     public init() {}
 
@@ -29,18 +27,8 @@ public final class ProcessReaper: Sendable {
     /// Reaps every child that has exited; called on SIGCHLD.
     public func reapAvailable() {
         while let (pid, status) = Syscall.reapOne() {
-            let handler = handlers.withLock { $0.removeValue(forKey: pid) }
-            if let handler {
-                handler(status)
-            } else {
-                orphanCount.add(1, ordering: .relaxed)
-            }
+            // An orphan re-parented to PID 1 has no handler: reaping it is all there is to do.
+            handlers.withLock { $0.removeValue(forKey: pid) }?(status)
         }
     }
-
-    /// Orphans (processes runnerd did not start itself) reaped so far.
-    public var orphansReaped: Int { orphanCount.load(ordering: .relaxed) }
-
-    /// Processes whose exit has not been seen yet.
-    public var pending: Int { handlers.withLock { $0.count } }
 }

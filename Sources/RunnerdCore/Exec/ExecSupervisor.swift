@@ -127,7 +127,8 @@ public final class ExecSupervisor {
         }
     }
 
-    private func reject(_ consumer: any EventConsumer, _ code: ExecFailCode, _ message: String) {
+    /// Answers an exec request that is refused before anything starts: one `fail` event (seq 1).
+    func reject(_ consumer: any EventConsumer, _ code: ExecFailCode, _ message: String) {
         metrics.execFailed(code)
         consumer.deliver(EventWriter.line(ExecEvent(seq: 1, .fail(.init(code: code, message: message)))))
         consumer.flush()

@@ -91,10 +91,7 @@ final class RunnerdRouter {
         case .failure(.invalid(let message)):
             // JSON of the wrong shape is still an exec request: it fails as an event.
             guard let stream = responder.beginEventStream() else { return }
-            let fail = ExecEvent(seq: 1, .fail(.init(code: .badRequest, message: message)))
-            stream.deliver(EventWriter.line(fail))
-            stream.flush()
-            stream.finish()
+            supervisor.reject(stream, .badRequest, message)
             return
         }
         guard let stream = responder.beginEventStream() else { return }

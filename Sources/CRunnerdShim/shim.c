@@ -1,4 +1,5 @@
 #define _GNU_SOURCE
+#include <sys/signalfd.h>
 #include "CRunnerdShim.h"
 #include <fcntl.h>
 #include <unistd.h>
@@ -21,3 +22,10 @@ int rd_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 int rd_o_path(void) { return O_PATH; }
 
 int rd_syncfs(int fd) { return syncfs(fd); }
+
+int rd_signalfd_sigchld(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}

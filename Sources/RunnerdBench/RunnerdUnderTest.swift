@@ -9,11 +9,13 @@ final class RunnerdUnderTest: @unchecked Sendable {
     let pid: pid_t
     let port: Int
     let client: RunnerdClient
+    let token: String
     let bootToReady: Duration
 
     /// Starts `binary` on a free loopback port and waits until `/readyz` answers.
     init(binary: String, workspace: String, token: String, environment extra: [String] = []) async throws {
         port = try Self.freePort()
+        self.token = token
         let environment = Syscall.environment().filter { !$0.hasPrefix("RUNNERD_") } + [
             "RUNNERD_TOKEN=\(token)", "RUNNERD_LISTEN=127.0.0.1:\(port)", "RUNNERD_WORKSPACE=\(workspace)",
             "RUNNERD_LOG_LEVEL=warning",

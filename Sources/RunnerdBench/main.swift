@@ -1,5 +1,6 @@
 import Glibc
 import NIOCore
+import NIOPosix
 import RunnerProtocol
 import RunnerdClient
 import RunnerdCore
@@ -37,8 +38,17 @@ for _ in 0..<iterations {
     spawn.add((clock.now - start).milliseconds)
 }
 
-/// `iterations` sequential `["/bin/true"]` execs until `exit` over a kept-alive connection.
+let clientGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+
+/// `iterations` sequential `["/bin/true"]` execs until `exit` over a kept-alive connection,
+/// driven from the client's event loop (`RoundTripDriver`).
 func roundTrips(_ runnerd: RunnerdUnderTest, prefix: String) async throws -> Sample {
+    try await RoundTripDriver.measure(
+        group: clientGroup, port: runnerd.port, token: runnerd.token, command: ["/bin/true"], prefix: prefix, count: iterations)
+}
+
+/// The same through `RunnerdClient` (async-http-client): what a Swift application sees.
+func clientRoundTrips(_ runnerd: RunnerdUnderTest, prefix: String) async throws -> Sample {
     var sample = Sample()
     for index in 0..<(iterations + 20) {
         let clock = ContinuousClock()
@@ -72,6 +82,7 @@ for index in 0..<(iterations + 20) {
 
 // 2. Exec round trip.
 let roundTrip = try await roundTrips(runnerd, prefix: "rt")
+let clientRoundTrip = try await clientRoundTrips(runnerd, prefix: "crt")
 
 // 3. Stream throughput: head -c N /dev/zero, every chunk decoded by this client.
 let clock = ContinuousClock()
@@ -99,6 +110,7 @@ report("http_get_p50_ms", httpGet.percentile(50), "ms")
 report("exec_roundtrip_p50_ms", roundTrip.percentile(50), "ms")
 report("exec_roundtrip_p99_ms", roundTrip.percentile(99), "ms")
 report("exec_roundtrip_over_spawn_ratio", roundTrip.percentile(50) / spawn.percentile(50), "x")
+report("exec_roundtrip_runnerd_client_p50_ms", clientRoundTrip.percentile(50), "ms")
 report("exec_roundtrip_hardened_p50_ms", hardenedRoundTrip.percentile(50), "ms")
 report("exec_roundtrip_hardened_p99_ms", hardenedRoundTrip.percentile(99), "ms")
 report("stream_mb_per_s", Double(streamBytes) / 1_000_000 / streamSeconds, "MB/s")

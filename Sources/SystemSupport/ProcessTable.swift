@@ -17,6 +17,16 @@ public enum ProcessTable {
         public var isZombie: Bool { state == UInt8(ascii: "Z") || state == UInt8(ascii: "X") }
     }
 
+    /// The `startTime` ticks of a process started at `bootTimeNs` (`Syscall.bootTimeNs`): a
+    /// spawn bracketed by two readings of the clock has its start time between their ticks,
+    /// without reading `/proc` on the spawn path.
+    public static func startTicks(bootTimeNs: UInt64) -> UInt64 {
+        bootTimeNs / (1_000_000_000 / clockTicksPerSecond)
+    }
+
+    /// `sysconf(_SC_CLK_TCK)`: the unit of `startTime`.
+    public static let clockTicksPerSecond = UInt64(max(1, sysconf(Int32(_SC_CLK_TCK))))
+
     public static func stat(_ pid: pid_t) -> Stat? {
         guard let bytes = try? Syscall.readFile("/proc/\(pid)/stat", limit: 4096),
             let close = bytes.lastIndex(of: UInt8(ascii: ")"))

@@ -33,6 +33,11 @@ public enum Syscall {
     }
 
     /// Best effort: a larger pipe buffer means fewer wake-ups for chatty processes.
+    /// A non-blocking signalfd for SIGCHLD, which must be blocked in every thread.
+    public static func childSignalFD() throws(SystemError) -> CInt {
+        try retrying("signalfd") { rd_signalfd_sigchld() }
+    }
+
     public static func setPipeSize(_ fd: CInt, _ size: Int) {
         _ = rd_set_pipe_size(fd, CInt(size))
     }
@@ -81,6 +86,13 @@ public enum Syscall {
     }
 
     /// Wall-clock epoch milliseconds (the contract's time unit).
+    /// Nanoseconds since boot (`CLOCK_BOOTTIME`, the clock of a process's start time).
+    public static func bootTimeNs() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_BOOTTIME, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+
     public static func nowMs() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
@@ -193,6 +205,11 @@ public enum Syscall {
 
     public static func fsync(_ fd: CInt) {
         _ = Glibc.fsync(fd)
+    }
+
+    /// Truncates (or extends) the open file `fd` to `length` bytes.
+    public static func truncate(_ fd: CInt, to length: Int) throws(SystemError) {
+        _ = try retrying("ftruncate") { ftruncate(fd, off_t(length)) }
     }
 
     /// Writes `bytes` to `path` atomically (temp file + rename).

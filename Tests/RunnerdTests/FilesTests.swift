@@ -852,15 +852,15 @@ struct FilesTests {
         let client = fixture.client
         #expect(try await client.run("probe", ["true"]).exit?.exitCode == 0)
         let state = ws + "/.runnerd"
-        let journalFile = state + "/execs/probe.json"
-        #expect(Disk.isRegular(journalFile), "the journal has the exec's record")
+        let journalFile = state + "/execs/slot-0.ndjson"
+        #expect(Disk.isRegular(journalFile), "the journal has the exec's slot")
         Disk.symlink(".runnerd", at: ws + "/sd")
         Disk.symlink(state, at: ws + "/sd-abs")
         Disk.symlink(".runnerd/execs", at: ws + "/sd-execs")
         let stateBefore = Disk.snapshot(state)
 
         // Stage: nothing is written into the state dir, whatever the spelling.
-        let stagePaths = [".runnerd/new", ".runnerd/execs/probe.json", ".runnerd/execs/evil.json", state + "/execs/x", "sd/new", "sd-abs/execs/x", "sd-execs/probe.json", "./.runnerd/x", "in/../.runnerd/x"]
+        let stagePaths = [".runnerd/new", ".runnerd/execs/slot-0.ndjson", ".runnerd/execs/slot-9.ndjson", state + "/execs/x", "sd/new", "sd-abs/execs/x", "sd-execs/slot-0.ndjson", "./.runnerd/x", "in/../.runnerd/x"]
         let staged = try await client.stage(stagePaths.map { StageFile(path: $0, contentBase64: Base64.encode(Array("EVIL".utf8))) })
         #expect(staged.staged.isEmpty)
         #expect(staged.skipped == stagePaths.map { SkippedPath(path: $0, reason: SkipReason.reserved) })
@@ -874,7 +874,7 @@ struct FilesTests {
             #expect(listing == nil)
             #expect(error?.message == SkipReason.reserved, "list \(path) says why: \(error?.message ?? "")")
         }
-        for path in [".runnerd/execs/probe.json", ".runnerd/execs/probe.ndjson", "sd/execs/probe.json", "sd-execs/probe.json", journalFile] {
+        for path in [".runnerd/execs/slot-0.ndjson", "sd/execs/slot-0.ndjson", "sd-execs/slot-0.ndjson", journalFile] {
             let (status, body) = try await client.readFile(path)
             #expect(status == 400, "read \(path)")
             #expect(!String(decoding: body, as: UTF8.self).contains("argvDigest"), "read \(path) leaked the journal")
@@ -882,7 +882,7 @@ struct FilesTests {
         }
 
         // Delete: refused for the state dir itself and everything in it, by every spelling.
-        let deletePaths = [".runnerd/execs/probe.json", ".runnerd/execs", "sd/execs", "sd-execs/probe.json", state + "/execs", ".runnerd", state, "./.runnerd"]
+        let deletePaths = [".runnerd/execs/slot-0.ndjson", ".runnerd/execs", "sd/execs", "sd-execs/slot-0.ndjson", state + "/execs", ".runnerd", state, "./.runnerd"]
         let deleted = try await client.deletePaths(deletePaths)
         #expect(deleted.deleted.isEmpty, "deleted from the state dir: \(deleted.deleted)")
         #expect(deleted.skipped == deletePaths.map { SkippedPath(path: $0, reason: SkipReason.reserved) })
@@ -900,8 +900,8 @@ struct FilesTests {
         let client = runnerd.client
         #expect(try await client.run("probe", ["true"]).exit?.exitCode == 0)
         let attempts = [
-            "ls .runnerd", "ls .runnerd/execs", "cat .runnerd/execs/probe.json", "touch .runnerd/x",
-            "echo x > .runnerd/execs/probe.json", "cat .runnerd/execs/probe.ndjson",
+            "ls .runnerd", "ls .runnerd/execs", "cat .runnerd/execs/slot-0.ndjson", "touch .runnerd/x",
+            "echo x > .runnerd/execs/slot-0.ndjson", "echo x > .runnerd/execs/slot-7.ndjson",
         ]
         for (index, script) in attempts.enumerated() {
             let result = try await client.run("try-\(index)", ["sh", "-c", script])
@@ -934,26 +934,27 @@ struct FilesTests {
         // The agent moves the real state dir away and plants symlinks where journal files go.
         let plant = [
             "mv .runnerd .stolen", "mkdir -p .runnerd/execs",
-            "ln -s \(victimDir)/victim.txt .runnerd/execs/pwn.ndjson",
-            "ln -s \(victimDir)/victim2.txt .runnerd/execs/pwn.json",
-            "for i in 1 2 3; do ln -s \(victimDir)/victim.txt .runnerd/execs/.pwn.json.tmp-$i; done",
+            "for i in 0 1 2 3 4 5; do ln -s \(victimDir)/victim.txt .runnerd/execs/slot-$i.ndjson; done",
+            "for i in 0 1 2 3 4 5; do ln -s \(victimDir)/victim2.txt .runnerd/execs/.slot-$i.ndjson.compact; done",
         ].joined(separator: " && ")
         #expect(try await client.run("hijack", ["sh", "-c", plant]).exit?.exitCode == 0)
         // runnerd goes on journaling in its own directory, never through the agent's links.
         let pwn = try await client.run("pwn", ["echo", "written by root through the agent's symlink"])
         #expect(pwn.exit?.exitCode == 0)
         #expect(Disk.snapshot(victimDir) == victimBefore, "runnerd wrote outside the workspace: \(Disk.text(victimDir + "/victim.txt") ?? "")")
-        #expect(Disk.isRegular(workspace + "/.stolen/execs/pwn.json"), "the journal is still written where runnerd opened it")
+        // "before" took slot 0, "hijack" slot 1, "pwn" slot 2, in the directory runnerd opened.
+        #expect(Disk.isRegular(workspace + "/.stolen/execs/slot-2.ndjson"), "the journal is still written where runnerd opened it")
         #expect(try await client.status("pwn").exitCode == 0)
         // The agent cannot read the real journal where it moved it.
-        let peek = try await client.run("peek", ["sh", "-c", "cat .stolen/execs/pwn.json"])
+        let peek = try await client.run("peek", ["sh", "-c", "cat .stolen/execs/slot-2.ndjson"])
         #expect(peek.exit?.exitCode != 0)
         await runnerd.stop()
 
         // Next boot: the planted directory is not runnerd's; it is moved aside, never used.
         let restarted = try await RunnerdProcess.start(workspace: workspace)
         #expect(Disk.lstat(state).map { $0.st_uid == 0 && $0.st_mode & 0o777 == 0o700 } == true, "a fresh, private state dir")
-        #expect(!Disk.exists(state + "/execs/pwn.ndjson"), "the agent's links are not in runnerd's state dir")
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: state + "/execs")) ?? []
+        #expect(entries.allSatisfy { Disk.isRegular(state + "/execs/" + $0) }, "the agent's links are not in runnerd's state dir: \(entries)")
         #expect(try await restarted.client.run("after", ["echo", "x"]).exit?.exitCode == 0)
         #expect(Disk.snapshot(victimDir) == victimBefore)
         await restarted.stop()

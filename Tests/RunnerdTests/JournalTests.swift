@@ -68,8 +68,10 @@ struct JournalTests {
         let stateDir = workspace + "/.runnerd"
         let attributes = try FileManager.default.attributesOfItem(atPath: stateDir)
         #expect((attributes[.posixPermissions] as? Int) == 0o700)
-        let records = try FileManager.default.contentsOfDirectory(atPath: stateDir + "/execs").filter { $0.hasSuffix(".json") }
-        #expect(records.count == 64, "the journal keeps the last 64 execs, found \(records.count)")
+        let slots = try FileManager.default.contentsOfDirectory(atPath: stateDir + "/execs")
+        #expect(slots.allSatisfy { $0.hasPrefix("slot-") && $0.hasSuffix(".ndjson") }, "\(slots)")
+        // 64 kept execs, plus the slot the last prune freed (the next exec reuses it).
+        #expect(slots.count == 65, "the journal keeps the last 64 execs in reused slots, found \(slots.count) files")
 
         let second = try await RunnerdProcess.start(token: first.token, workspace: workspace)
         #expect(try await second.client.status("e5").state == .gone, "pruned")

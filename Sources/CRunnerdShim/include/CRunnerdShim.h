@@ -28,4 +28,8 @@ int rd_syncfs(int fd);
 /// O_PATH (a GNU flag Swift's Glibc module does not expose).
 int rd_o_path(void);
 
+/// signalfd(-1, {SIGCHLD}, SFD_NONBLOCK | SFD_CLOEXEC): SIGCHLD (blocked in every thread) as a
+/// readable descriptor. Swift's Glibc module does not expose <sys/signalfd.h>.
+int rd_signalfd_sigchld(void);
+
 #endif

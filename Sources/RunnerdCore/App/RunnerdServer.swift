@@ -69,6 +69,8 @@ public final class RunnerdServer: Sendable {
             owner: hardening.switchesUser ? .init(uid: hardening.agentUID, gid: hardening.agentGID) : nil,
             fetcher: URLFetcher(hardening: hardening, reaper: reaper, environment: baseEnvironment),
             threadPool: threadPool)
+        // Children are reaped on the loop (SIGCHLD through a signalfd), before anything spawns.
+        _ = try ChildExitWatcher.start(on: loop, reaper: reaper).wait()
         let core = try loop.submit {
             let journal = try ExecJournal(stateDirectory: stateFD, logger: logger)
             let recovered = journal.recoverAll()
@@ -111,7 +113,7 @@ public final class RunnerdServer: Sendable {
 
         let stopped = loop.makePromise(of: Void.self)
         let grace = TimeAmount.milliseconds(config.killGraceMs)
-        let signals = SignalLoop(reaper: reaper) { signal in
+        let signals = SignalLoop { signal in
             loop.execute {
                 let supervisor = core.value.0
                 guard !supervisor.isDraining else { return }

@@ -55,19 +55,43 @@ public struct EnvStore: Sendable {
     /// A child's environment: `base` (runnerd's own, token removed) overlaid by the store,
     /// overlaid by the request's `env`; denied names in either overlay are ignored.
     public func childEnvironment(base: [String], request: [String: String]?) -> [String] {
-        var merged: [String: String] = [:]
-        var order: [String] = []
-        func put(_ name: String, _ value: String) {
-            if merged.updateValue(value, forKey: name) == nil { order.append(name) }
-        }
+        template(base: base).overlay(request)
+    }
+
+    /// `base` overlaid by the store, for many `overlay`s: build it once per store change.
+    public func template(base: [String]) -> EnvironmentTemplate {
+        var template = EnvironmentTemplate()
         for entry in base {
             guard let equals = entry.utf8.firstIndex(of: UInt8(ascii: "=")) else { continue }
-            put(String(entry[..<equals]), String(entry[entry.index(after: equals)...]))
+            template.put(String(entry[..<equals]), entry)
         }
-        for (name, value) in entries.sorted(by: { $0.key < $1.key }) { put(name, value) }
-        for (name, value) in (request ?? [:]).sorted(by: { $0.key < $1.key }) where EnvPolicy.isAllowed(name) {
-            put(name, value)
+        for (name, value) in entries.sorted(by: { $0.key < $1.key }) { template.put(name, "\(name)=\(value)") }
+        return template
+    }
+}
+
+/// A merged environment (`NAME=value` entries, first-seen order) with its name index, so a
+/// request's few variables are overlaid without re-parsing the rest.
+public struct EnvironmentTemplate: Sendable {
+    public private(set) var entries: [String] = []
+    private var index: [String: Int] = [:]
+
+    mutating func put(_ name: String, _ entry: String) {
+        if let position = index[name] {
+            entries[position] = entry
+        } else {
+            index[name] = entries.count
+            entries.append(entry)
         }
-        return order.map { "\($0)=\(merged[$0]!)" }
+    }
+
+    /// The entries overlaid by a request's `env` (denied names ignored).
+    public func overlay(_ request: [String: String]?) -> [String] {
+        guard let request, !request.isEmpty else { return entries }
+        var merged = self
+        for (name, value) in request.sorted(by: { $0.key < $1.key }) where EnvPolicy.isAllowed(name) {
+            merged.put(name, "\(name)=\(value)")
+        }
+        return merged.entries
     }
 }

@@ -18,7 +18,8 @@ public final class EventLog {
     public private(set) var gapsServed = 0
     /// Consumers dropped for falling behind (observability).
     public private(set) var consumersDropped = 0
-    /// The durable copy: every line is written there before any client is flushed.
+    /// The durable copy: every line is written there before any client is flushed; released
+    /// with the terminal event.
     var journal: ExecJournalWriter?
     var metrics: RunnerdMetrics?
 
@@ -36,15 +37,16 @@ public final class EventLog {
         bytes.withContiguousStorageIfAvailable { raw in
             EventWriter.writeOutput(seq: seq, stderr: stderr, bytes: UnsafeRawBufferPointer(raw), into: &line)
         } ?? Array(bytes).withUnsafeBytes { EventWriter.writeOutput(seq: seq, stderr: stderr, bytes: $0, into: &line) }
-        commit(seq: seq, line: line, terminal: false)
+        commit(seq: seq, line: line, terminal: false, endedAtMs: 0)
     }
 
     /// Appends any event; its `seq` is assigned here. Returns the event as logged.
+    /// - endedAtMs: for the terminal event, when the exec ended (the journal's trailer).
     @discardableResult
-    public func append(_ body: ExecEvent.Body) -> ExecEvent {
+    public func append(_ body: ExecEvent.Body, endedAtMs: Int64 = 0) -> ExecEvent {
         precondition(!isFinished, "event appended after the terminal event")
         let event = ExecEvent(seq: lastSeq + 1, body)
-        commit(seq: event.seq, line: EventWriter.line(event), terminal: event.isTerminal)
+        commit(seq: event.seq, line: EventWriter.line(event), terminal: event.isTerminal, endedAtMs: endedAtMs)
         return event
     }
 
@@ -57,13 +59,14 @@ public final class EventLog {
         isFinished = finished
     }
 
-    private func commit(seq: UInt64, line: ByteBuffer, terminal: Bool) {
+    private func commit(seq: UInt64, line: ByteBuffer, terminal: Bool, endedAtMs: Int64) {
         lastSeq = seq
         ring.append(seq: seq, line: line)
         journal?.append(line)
         if terminal {
             isFinished = true
-            journal?.sync(ring: ring.all)
+            journal?.finish(endedAtMs: endedAtMs, ring: ring.all)
+            journal = nil
         }
         var dropped: [ObjectIdentifier] = []
         for (key, consumer) in consumers {
@@ -87,7 +90,9 @@ public final class EventLog {
 
     /// Replays retained lines after `seq` (preceded by a `gap` if some are gone), then keeps the
     /// consumer live until the log ends. A finished log just replays and finishes.
-    public func subscribe(_ consumer: any EventConsumer, after seq: UInt64) {
+    /// - flush: false when an event is about to be flushed anyway (a new exec's `start`): the
+    ///   response head then goes out with it instead of waking the client on its own.
+    public func subscribe(_ consumer: any EventConsumer, after seq: UInt64, flush: Bool = true) {
         let replay = ring.replay(after: seq)
         if let missing = replay.missing {
             gapsServed += 1
@@ -96,7 +101,7 @@ public final class EventLog {
             consumer.deliver(EventWriter.line(gap))
         }
         for entry in replay.lines { consumer.deliver(entry.line) }
-        consumer.flush()
+        if flush || isFinished { consumer.flush() }
         if isFinished {
             consumer.finish()
         } else if consumer.unsentBytes > maxUnsentBytes {

@@ -108,12 +108,18 @@ public final class Exec {
                 stdin: input.read, stdout: output.write, stderr: error.write)
             let bound = NIOLoopBound(self, eventLoop: loop)
             let loop = self.loop
+            let before = Syscall.bootTimeNs()
             pid = try launcher.launch(spec) { status in
-                loop.execute { bound.value.processExited(status) }
+                // Reaped on this loop (`ChildExitWatcher`): handled in the same wakeup.
+                if loop.inEventLoop {
+                    bound.value.processExited(status)
+                } else {
+                    loop.execute { bound.value.processExited(status) }
+                }
             }
+            log.journal?.spawned(pid: pid, between: before...Syscall.bootTimeNs())
             for fd in [input.read, output.write, error.write] { Syscall.close(fd) }
             opened = []
-            log.journal?.spawned(pid: pid)
             log.append(.start(.init(execId: id, startedAtMs: startedAtMs, pid: pid)))
             log.flush()
             attachStdin(input.write)
@@ -131,9 +137,7 @@ public final class Exec {
         failure = .init(code: code, message: message)
         state = .exited
         endedAtMs = Syscall.nowMs()
-        log.append(.fail(failure!))
-        log.journal?.finished(exit: nil, fail: failure, endedAtMs: endedAtMs!, ring: log.retained)
-        log.journal = nil
+        log.append(.fail(failure!), endedAtMs: endedAtMs!)
         onFinished?(self)
     }
 
@@ -327,9 +331,7 @@ public final class Exec {
             cancelled: cancelled,
             signal: status.terminatingSignal.map(SignalName.name))
         exitEvent = exit
-        log.append(.exit(exit))
-        log.journal?.finished(exit: exit, fail: nil, endedAtMs: endedAtMs!, ring: log.retained)
-        log.journal = nil
+        log.append(.exit(exit), endedAtMs: endedAtMs!)
         onFinished?(self)
         return true
     }

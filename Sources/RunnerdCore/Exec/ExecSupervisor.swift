@@ -38,7 +38,11 @@ public final class ExecSupervisor {
     public let bootedAtMs = Syscall.nowMs()
     public private(set) var lastActivityAtMs = Syscall.nowMs()
     public private(set) var isDraining = false
-    public var envStore: EnvStore
+    public var envStore: EnvStore {
+        didSet { envTemplate = nil }
+    }
+    /// runnerd's environment overlaid by the store, rebuilt after a store change.
+    private var envTemplate: EnvironmentTemplate?
     private let settings: Settings
     private let launcher: ProcessLauncher
     private let logger: Logger
@@ -112,8 +116,11 @@ public final class ExecSupervisor {
         let argv = request.command ?? (settings.shellPrefix + [request.shell ?? ""])
         exec.log.journal = journal?.started(execId: exec.id, argv: argv, startedAtMs: exec.startedAtMs)
         exec.log.metrics = metrics
-        exec.log.subscribe(consumer, after: 0)
-        let environment = envStore.childEnvironment(base: settings.baseEnvironment, request: request.env)
+        // The start (or fail) event that follows within this call flushes the response head.
+        exec.log.subscribe(consumer, after: 0, flush: false)
+        let template = envTemplate ?? envStore.template(base: settings.baseEnvironment)
+        envTemplate = template
+        let environment = template.overlay(request.env)
         do {
             try exec.launch(command: argv, environment: environment, cwdFD: cwdFD, launcher: launcher)
             metrics.execStarted()

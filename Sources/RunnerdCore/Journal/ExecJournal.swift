@@ -4,14 +4,17 @@ import NIOCore
 import RunnerProtocol
 import SystemSupport
 
-/// The durable exec journal: every exec's record and its retained events, under the state dir.
+/// The durable exec journal: every exec's header, retained events and outcome, under the state
+/// dir, so that status and attach answer across a runnerd restart.
 ///
-/// Layout: `<stateDir>/execs/<execId>.json` (the record, replaced atomically) and
-/// `<stateDir>/execs/<execId>.ndjson` (the events, in wire form). Events are appended before
-/// they are flushed to any client, so whatever a client saw is on disk (in the page cache: it
-/// survives runnerd's death, which is what a container restart is). The events file is
-/// compacted to the replay ring when it grows past a few rings and when the exec ends; the
-/// journal keeps the last `maxExecs` execs. Loop-confined, like the supervisor.
+/// Layout: `<stateDir>/execs/slot-N.ndjson`, one exec per slot file (`JournalFile`). Slots are
+/// reused: a new exec truncates the slot of the exec pruned before it, so the steady state
+/// allocates no inode, renames nothing and writes no record file — an exec costs one open, its
+/// event writes and one close. Events are written before any client is flushed, so whatever a
+/// client saw is on disk (in the page cache: it survives runnerd's death, which is what a
+/// container restart is). A slot file is compacted to the replay ring when it grows past a few
+/// rings and when the exec ends. The journal keeps the `maxExecs` execs that finished last;
+/// live execs are always kept. Loop-confined, like the supervisor.
 public final class ExecJournal {
     /// The `execs` directory, held open: every journal file is reached relative to it, never by
     /// a path the agent could redirect (see `StateDirectory`).
@@ -19,8 +22,18 @@ public final class ExecJournal {
     public let maxExecs: Int
     private let logger: Logger
     private var nextOrdinal: UInt64 = 1
-    /// Finished execs on disk, oldest first.
-    private var finishedOrder: [(ordinal: UInt64, execId: String)] = []
+    private var nextFinishOrder: UInt64 = 1
+    /// The slot of every exec on disk (live, or finished and not yet pruned).
+    private var slots: [String: Int] = [:]
+    /// Slots whose exec was pruned (or never used): the next execs take these first.
+    private var freeSlots: [Int] = []
+    private var slotCount = 0
+    /// Finished execs on disk, in finish order.
+    private var finishedOrder = CircularBuffer<String>()
+    /// Slot files stay open once used (at most `maxExecs` + the live execs): reusing a slot is
+    /// one truncate, with no open or close on the exec path (on ext4 the close of a truncated
+    /// and rewritten file forces its blocks out).
+    private var slotFDs: [Int: CInt] = [:]
 
     /// - stateDirectory: the trusted state dir fd from `StateDirectory.open` (not taken over).
     public init(stateDirectory: CInt, maxExecs: Int = 64, logger: Logger) throws(SystemError) {
@@ -29,74 +42,99 @@ public final class ExecJournal {
         self.logger = logger
     }
 
-    deinit { Syscall.close(directoryFD) }
-
-    private func recordName(_ id: String) -> String { "\(id).json" }
-    private func eventsName(_ id: String) -> String { "\(id).ndjson" }
-
-    private func remove(_ execId: String) {
-        Syscall.unlink(at: directoryFD, recordName(execId))
-        Syscall.unlink(at: directoryFD, eventsName(execId))
+    deinit {
+        for fd in slotFDs.values { Syscall.close(fd) }
+        Syscall.close(directoryFD)
     }
+
+    static func slotName(_ slot: Int) -> String { "slot-\(slot).ndjson" }
+
+    static func slotNumber(_ name: String) -> Int? {
+        guard name.hasPrefix("slot-"), name.hasSuffix(".ndjson") else { return nil }
+        guard let number = Int(name.dropFirst(5).dropLast(7)), (0..<65536).contains(number), slotName(number) == name else { return nil }
+        return number
+    }
+
+    /// Whether `execId` is on disk (its id stays taken).
+    public func contains(_ execId: String) -> Bool { slots[execId] != nil }
 
     // MARK: Writing
 
-    /// A new exec: an empty events file kept open for appends, and its record.
-    func started(execId: String, argv: [String], startedAtMs: Int64) -> ExecJournalWriter? {
-        let record = JournalRecord(
-            execId: execId, argvDigest: JournalRecord.digest(argv), startedAtMs: startedAtMs, state: .running,
-            ordinal: nextOrdinal)
+    /// A new exec: takes a slot. Its file is emptied with the first write (`openSlot`), after
+    /// the process was spawned, so the spawn does not wait on the filesystem.
+    func started(execId: String, argv: [String], startedAtMs: Int64) -> ExecJournalWriter {
+        let slot = freeSlots.popLast() ?? { slotCount += 1; return slotCount - 1 }()
+        slots[execId] = slot
+        let header = JournalHeader(
+            execId: execId, argvDigest: JournalRecord.digest(argv), startedAtMs: startedAtMs, ordinal: nextOrdinal)
         nextOrdinal += 1
-        do {
-            // The directory is runnerd's own (no planted links); a stale file of the same id is
-            // truncated.
-            let fd = try Syscall.openat(directoryFD, eventsName(execId), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW, 0o600)
-            // The record is first written once the process exists (`spawned`) or the exec
-            // ends (`finished`): one record write per start instead of two.
-            return ExecJournalWriter(journal: self, record: record, fd: fd)
-        } catch {
-            logger.error("journal: cannot start a record", metadata: ["execId": "\(execId)", "error": "\(error)"])
-            return nil
-        }
+        return ExecJournalWriter(journal: self, slot: slot, header: header)
     }
 
-    func save(_ record: JournalRecord) {
-        do {
-            try Syscall.writeFileAtomically(at: directoryFD, recordName(record.execId), try WireJSON.encode(record))
-        } catch {
-            logger.error("journal: cannot write a record", metadata: ["execId": "\(record.execId)", "error": "\(error)"])
+    /// The slot's file, emptied and open for appends.
+    func openSlot(_ slot: Int) throws(SystemError) -> CInt {
+        if let open = slotFDs[slot] {
+            try Syscall.truncate(open, to: 0)
+            return open
         }
+        // The directory is runnerd's own: no planted links, and O_NOFOLLOW besides.
+        let fd = try Syscall.openat(directoryFD, Self.slotName(slot), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW, 0o600)
+        slotFDs[slot] = fd
+        return fd
     }
 
-    /// Replaces an exec's events file by `lines` (the replay ring); returns the new file, open
-    /// for appends.
-    func compact(_ execId: String, lines: [EventRing.Entry]) -> CInt? {
-        let temp = ".\(eventsName(execId)).compact-\(UInt64.random(in: 0...UInt64.max))"
+    /// Replaces a slot file by `header` + `lines` (+ `trailer`) through a temp file and a
+    /// rename; returns the slot's new file, open for appends.
+    func compact(slot: Int, header: JournalHeader, lines: [EventRing.Entry], trailer: JournalTrailer?) -> CInt? {
+        guard let fd = rewrite(slot: slot, header: header, lines: lines, trailer: trailer) else { return nil }
+        if let old = slotFDs.updateValue(fd, forKey: slot) { Syscall.close(old) }
+        return fd
+    }
+
+    private func rewrite(slot: Int, header: JournalHeader, lines: [EventRing.Entry], trailer: JournalTrailer?) -> CInt? {
+        let temp = ".\(Self.slotName(slot)).compact"
         do {
-            let fd = try Syscall.openat(directoryFD, temp, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW, 0o600)
+            let fd = try Syscall.openat(directoryFD, temp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW, 0o600)
             do {
-                for entry in lines {
-                    try entry.line.withUnsafeReadableBytes { bytes throws(SystemError) in try Syscall.writeAll(fd, bytes) }
-                }
-                try Syscall.retrying("renameat") { renameat(directoryFD, temp, directoryFD, eventsName(execId)) }
+                var content = JournalFile.headerLine(header)
+                for entry in lines { content.writeImmutableBuffer(entry.line) }
+                if let trailer { content.writeImmutableBuffer(JournalFile.trailerLine(trailer)) }
+                try content.withUnsafeReadableBytes { bytes throws(SystemError) in try Syscall.writeAll(fd, bytes) }
+                try Syscall.retrying("renameat") { renameat(directoryFD, temp, directoryFD, Self.slotName(slot)) }
             } catch {
                 Syscall.close(fd)
                 throw error
             }
             return fd
         } catch {
-            logger.error("journal: cannot compact events", metadata: ["execId": "\(execId)", "error": "\(error)"])
+            logger.error("journal: cannot compact a slot", metadata: ["execId": "\(header.execId)", "error": "\(error)"])
             Syscall.unlink(at: directoryFD, temp)
             return nil
         }
     }
 
-    /// An exec ended: remember it for pruning, and drop the oldest beyond `maxExecs`.
-    func finished(_ record: JournalRecord) {
-        finishedOrder.append((record.ordinal, record.execId))
+    /// The next finish order (the trailer of an exec that ends now).
+    func takeFinishOrder() -> UInt64 {
+        defer { nextFinishOrder += 1 }
+        return nextFinishOrder
+    }
+
+    /// An exec ended: remember it for pruning, and free the slots of the oldest beyond `maxExecs`.
+    func finished(_ execId: String) {
+        finishedOrder.append(execId)
         while finishedOrder.count > maxExecs {
-            remove(finishedOrder.removeFirst().execId)
+            if let slot = slots.removeValue(forKey: finishedOrder.removeFirst()) { freeSlots.append(slot) }
         }
+    }
+
+    /// A journal write failed (disk full, or the slot could not be opened): the exec is no
+    /// longer journaled and its half-written slot is removed, so a restart does not find it.
+    func writeFailed(_ execId: String, _ error: SystemError) {
+        logger.error("journal: write failed; the exec is no longer journaled", metadata: ["execId": "\(execId)", "error": "\(error)"])
+        guard let slot = slots.removeValue(forKey: execId) else { return }
+        Syscall.unlink(at: directoryFD, Self.slotName(slot))
+        if let fd = slotFDs.removeValue(forKey: slot) { Syscall.close(fd) }
+        freeSlots.append(slot)
     }
 
     /// Shutdown: everything written so far reaches the disk.
@@ -112,155 +150,82 @@ public final class ExecJournal {
         public var lines: [(seq: UInt64, line: ByteBuffer)]
     }
 
+    private func read(slot: Int) -> JournalFile.Contents? {
+        guard let bytes = try? Syscall.readFile(at: directoryFD, Self.slotName(slot), limit: 64 << 20) else { return nil }
+        return JournalFile.parse(bytes)
+    }
+
     /// Loads one exec from disk.
     public func load(_ execId: String) -> Recovered? {
-        guard Identifier.isValidExecID(execId),
-            let recordBytes = try? Syscall.readFile(at: directoryFD, recordName(execId)),
-            let record = try? WireJSON.decode(JournalRecord.self, from: recordBytes)
-        else { return nil }
-        let bytes = (try? Syscall.readFile(at: directoryFD, eventsName(execId), limit: 64 << 20)) ?? []
-        var ring = EventRing(capacityBytes: Limits.replayRingBytes)
-        var buffer = ByteBuffer(bytes: bytes)
-        while let newline = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) {
-            let length = newline - buffer.readerIndex + 1
-            let line = buffer.readSlice(length: length)!
-            // A line cut by a crash mid-write is not an event; nothing after it can be either.
-            guard let event = try? EventReader.decode(line.getSlice(at: line.readerIndex, length: length - 1)!) else { break }
-            ring.append(seq: event.seq, line: line)
-        }
-        return Recovered(record: record, lines: ring.all.map { ($0.seq, $0.line) })
+        guard let slot = slots[execId], let contents = read(slot: slot), contents.header.execId == execId else { return nil }
+        return Recovered(record: contents.record, lines: contents.lines)
     }
 
-    /// At boot: every exec on disk, oldest first. Execs that were running when runnerd died get
-    /// a final `exit` with `lost: true` (their processes, if still alive, are killed).
+    /// At boot: every exec on disk, in finish order. Execs that were running when runnerd died
+    /// get a final `exit` with `lost: true` (their processes, if still alive, are killed).
     public func recoverAll() -> [Recovered] {
-        let names = (try? Syscall.listDirectory(fd: directoryFD)) ?? []
-        // Leftovers of a crash: temp files, and events of an exec whose process never started.
-        let records = Set(names.filter { $0.hasSuffix(".json") }.map { $0.dropLast(5) })
-        for name in names where !name.hasSuffix(".json") {
-            if name.hasSuffix(".ndjson") && records.contains(name.dropLast(7)) { continue }
-            Syscall.unlink(at: directoryFD, name)
-        }
-        var recovered: [Recovered] = []
-        for name in names where name.hasSuffix(".json") {
-            let id = String(name.dropLast(5))
-            guard var item = load(id) else {
-                logger.warning("journal: unreadable record skipped", metadata: ["file": "\(name)"])
+        var found: [(slot: Int, contents: JournalFile.Contents)] = []
+        for name in (try? Syscall.listDirectory(fd: directoryFD)) ?? [] {
+            // Leftovers of a crash (compaction temp files) or of an older layout.
+            guard let slot = Self.slotNumber(name) else {
+                Syscall.unlink(at: directoryFD, name)
                 continue
             }
-            if item.record.state == .running {
-                item = markLost(item)
-            }
-            recovered.append(item)
+            slotCount = max(slotCount, slot + 1)
+            if let contents = read(slot: slot) { found.append((slot, contents)) }
         }
-        recovered.sort { $0.record.ordinal < $1.record.ordinal }
-        nextOrdinal = (recovered.last?.record.ordinal ?? 0) + 1
-        finishedOrder = recovered.map { ($0.record.ordinal, $0.record.execId) }
-        while finishedOrder.count > maxExecs {
-            remove(finishedOrder.removeFirst().execId)
-            recovered.removeFirst()
+        nextOrdinal = (found.map(\.contents.header.ordinal).max() ?? 0) + 1
+        nextFinishOrder = (found.compactMap(\.contents.trailer?.finishOrder).max() ?? 0) + 1
+        // Ended before the crash, in finish order; then the ones that end now, in start order.
+        let ended = found.filter { $0.contents.trailer != nil }.sorted { $0.contents.trailer!.finishOrder < $1.contents.trailer!.finishOrder }
+        let ending = found.filter { $0.contents.trailer == nil }.sorted { $0.contents.header.ordinal < $1.contents.header.ordinal }
+        var recovered: [(slot: Int, item: Recovered)] = ended.map { ($0.slot, Recovered(record: $0.contents.record, lines: $0.contents.lines)) }
+        for (slot, contents) in ending {
+            recovered.append((slot, endAtBoot(slot: slot, contents)))
         }
-        return recovered
+        // An id reused after its first exec was pruned: the later one is the exec.
+        var seen: Set<String> = []
+        recovered = recovered.reversed().filter { seen.insert($0.item.record.execId).inserted }.reversed()
+        recovered = Array(recovered.suffix(maxExecs))
+        for (slot, item) in recovered {
+            slots[item.record.execId] = slot
+            finishedOrder.append(item.record.execId)
+        }
+        let used = Set(slots.values)
+        freeSlots = (0..<slotCount).filter { !used.contains($0) }.reversed()
+        return recovered.map(\.item)
     }
 
-    private func markLost(_ item: Recovered) -> Recovered {
-        var item = item
-        if let pid = item.record.pid, let recorded = item.record.pidStartTime, ProcessTable.stat(pid)?.startTime == recorded {
-            // Still running from before the restart, unsupervised: end it.
-            Syscall.signalGroup(pid, SIGKILL)
-            logger.warning("journal: killed an exec left running by a previous runnerd", metadata: ["execId": "\(item.record.execId)", "pid": "\(pid)"])
-        }
+    /// An exec found without a trailer: running when runnerd died (it gets `exit` with
+    /// `lost: true`), or its trailer was cut off. The file is rewritten whole, so nothing is
+    /// appended after a line a crash may have torn.
+    private func endAtBoot(slot: Int, _ contents: JournalFile.Contents) -> Recovered {
+        var contents = contents
+        let header = contents.header
         let now = Syscall.nowMs()
-        let exit = ExecEvent.Exit(
-            exitCode: -1, durationMs: max(0, now - item.record.startedAtMs), truncated: .init(stdout: false, stderr: false),
-            timedOut: false, cancelled: false, lost: true)
-        let event = ExecEvent(seq: (item.lines.last?.seq ?? 0) + 1, .exit(exit))
-        let line = EventWriter.line(event)
-        if let fd = try? Syscall.openat(directoryFD, eventsName(item.record.execId), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0o600) {
-            _ = try? line.withUnsafeReadableBytes { bytes throws(SystemError) in try Syscall.writeAll(fd, bytes) }
-            Syscall.close(fd)
-        }
-        item.lines.append((event.seq, line))
-        item.record.state = .exited
-        item.record.exit = exit
-        item.record.endedAtMs = now
-        save(item.record)
-        return item
-    }
-}
-
-/// The journal side of one exec: its open events file and its record.
-final class ExecJournalWriter {
-    private let journal: ExecJournal
-    private(set) var record: JournalRecord
-    private var fd: CInt?
-    private var pending = ByteBuffer()
-    /// Bytes in the events file.
-    private var fileBytes = 0
-
-    init(journal: ExecJournal, record: JournalRecord, fd: CInt) {
-        self.journal = journal
-        self.record = record
-        self.fd = fd
-    }
-
-    deinit {
-        if let fd { Syscall.close(fd) }
-    }
-
-    func saveRecord() { journal.save(record) }
-
-    func spawned(pid: pid_t) {
-        record.pid = pid
-        record.pidStartTime = ProcessTable.stat(pid)?.startTime
-        saveRecord()
-    }
-
-    /// Queues a line; `sync` writes what is queued (before clients are flushed).
-    func append(_ line: ByteBuffer) {
-        var line = line
-        pending.writeBuffer(&line)
-    }
-
-    /// Writes the queued lines; compacts to `ring` once the file grew past four rings.
-    func sync(ring: @autoclosure () -> [EventRing.Entry]) {
-        guard pending.readableBytes > 0, let fd else { return }
-        let count = pending.readableBytes
-        _ = try? pending.withUnsafeReadableBytes { bytes throws(SystemError) in try Syscall.writeAll(fd, bytes) }
-        pending.clear()
-        fileBytes += count
-        if fileBytes > 4 * Limits.replayRingBytes {
-            let lines = ring()
-            if let compacted = journal.compact(record.execId, lines: lines) {
-                Syscall.close(fd)
-                self.fd = compacted
-                fileBytes = lines.reduce(0) { $0 + $1.line.readableBytes }
+        var endedAtMs = now
+        switch contents.terminal {
+        case .exit(let exit):
+            endedAtMs = header.startedAtMs + exit.durationMs
+        case .fail:
+            endedAtMs = header.startedAtMs
+        default:
+            if let pid = header.pid, header.isStillRunning(ProcessTable.stat(pid)) {
+                // Still running from before the restart, unsupervised: end it.
+                Syscall.signalGroup(pid, SIGKILL)
+                logger.warning("journal: killed an exec left running by a previous runnerd", metadata: ["execId": "\(header.execId)", "pid": "\(pid)"])
             }
+            let exit = ExecEvent.Exit(
+                exitCode: -1, durationMs: max(0, now - header.startedAtMs), truncated: .init(stdout: false, stderr: false),
+                timedOut: false, cancelled: false, lost: true)
+            let event = ExecEvent(seq: (contents.lines.last?.seq ?? 0) + 1, .exit(exit))
+            contents.lines.append((event.seq, EventWriter.line(event)))
+            contents.terminal = event.body
         }
-    }
-
-    /// The exec ended: final events compacted to the ring, record saved, file closed.
-    func finished(exit: ExecEvent.Exit?, fail: ExecEvent.Fail?, endedAtMs: Int64, ring: [EventRing.Entry]) {
-        sync(ring: ring)
-        if let fd {
-            Syscall.close(fd)
-            self.fd = nil
-        }
-        // The file holds exactly the ring unless the ring evicted since the last compaction.
-        let ringBytes = ring.reduce(0) { $0 + $1.line.readableBytes }
-        if fileBytes != ringBytes, let compacted = journal.compact(record.execId, lines: ring) {
-            Syscall.close(compacted)
-        }
-        record.state = fail == nil ? .exited : .failed
-        record.exit = exit
-        record.fail = fail
-        record.endedAtMs = endedAtMs
-        saveRecord()
-        journal.finished(record)
-    }
-
-    /// Shutdown: make what was written durable.
-    func flushToDisk() {
-        if let fd { Syscall.fsync(fd) }
+        let trailer = JournalTrailer(endedAtMs: endedAtMs, finishOrder: takeFinishOrder())
+        contents.trailer = trailer
+        let entries = contents.lines.map { EventRing.Entry(seq: $0.seq, line: $0.line) }
+        if let fd = rewrite(slot: slot, header: header, lines: entries, trailer: trailer) { Syscall.close(fd) }
+        return Recovered(record: contents.record, lines: contents.lines)
     }
 }

@@ -2,11 +2,13 @@ import Glibc
 
 /// Signal handling without async-signal-safety hazards: SIGCHLD, SIGTERM, SIGINT and SIGHUP are
 /// blocked in every thread (call `blockHandledSignals()` first thing in `main`, before any thread
-/// exists) and a dedicated thread takes them with `sigwaitinfo`.
+/// exists). A dedicated thread takes the termination signals with `sigwaitinfo`; SIGCHLD is read
+/// on the event loop through a signalfd (`ChildExitWatcher`).
 public final class SignalLoop: @unchecked Sendable {
     public static let handled: [CInt] = [SIGCHLD, SIGTERM, SIGINT, SIGHUP]
+    /// What the thread waits for.
+    static let termination: [CInt] = [SIGTERM, SIGINT, SIGHUP]
 
-    private let reaper: ProcessReaper
     private let onTerminate: @Sendable (CInt) -> Void
     private var thread = pthread_t()
 
@@ -18,15 +20,14 @@ public final class SignalLoop: @unchecked Sendable {
         signal(SIGPIPE, SIG_IGN)
     }
 
-    private static func handledSet() -> sigset_t {
+    private static func handledSet(_ signals: [CInt] = handled) -> sigset_t {
         var set = sigset_t()
         sigemptyset(&set)
-        for signal in handled { sigaddset(&set, signal) }
+        for signal in signals { sigaddset(&set, signal) }
         return set
     }
 
-    public init(reaper: ProcessReaper, onTerminate: @escaping @Sendable (CInt) -> Void) {
-        self.reaper = reaper
+    public init(onTerminate: @escaping @Sendable (CInt) -> Void) {
         self.onTerminate = onTerminate
     }
 
@@ -43,19 +44,12 @@ public final class SignalLoop: @unchecked Sendable {
     }
 
     private func run() {
-        var set = Self.handledSet()
-        // Children that exited before the thread started.
-        reaper.reapAvailable()
+        var set = Self.handledSet(Self.termination)
         while true {
             var info = siginfo_t()
             let signal = sigwaitinfo(&set, &info)
             if signal == -1 { continue }  // EINTR
-            switch signal {
-            case SIGCHLD:
-                reaper.reapAvailable()
-            default:
-                onTerminate(signal)
-            }
+            onTerminate(signal)
         }
     }
 }

@@ -1,0 +1,85 @@
+import NIOCore
+import RunnerProtocol
+
+/// The on-disk form of one exec in the journal: a header line, the exec's events in wire form
+/// (the oldest compacted away once they left the replay ring), then — once the exec ended — a
+/// trailer line written together with the terminal event.
+///
+/// Header and trailer are JSON objects keyed `"j"`; events always start with `{"seq":`. A line
+/// cut short by a crash ends the file: nothing after it is trusted.
+public enum JournalFile {
+    /// What a file holds.
+    public struct Contents {
+        public var header: JournalHeader
+        /// The retained events (at most one replay ring's worth), oldest first.
+        public var lines: [(seq: UInt64, line: ByteBuffer)]
+        public var trailer: JournalTrailer?
+        public var terminal: ExecEvent.Body?
+
+        public var record: JournalRecord {
+            var record = JournalRecord(header: header, trailer: trailer)
+            switch terminal {
+            case .exit(let exit): record.exit = exit
+            case .fail(let fail): record.fail = fail
+            default: break
+            }
+            return record
+        }
+    }
+
+    public static func headerLine(_ header: JournalHeader) -> ByteBuffer {
+        var json = JSONObjectWriter(buffer: ByteBufferAllocator().buffer(capacity: 256))
+        json.field("j", header.j)
+        json.field("execId", header.execId)
+        json.field("argvDigest", header.argvDigest)
+        json.field("startedAtMs", header.startedAtMs)
+        json.field("ordinal", header.ordinal)
+        if let pid = header.pid { json.field("pid", Int64(pid)) }
+        if let start = header.pidStartTime { json.field("pidStartTime", start) }
+        if let start = header.pidStartTimeMax { json.field("pidStartTimeMax", start) }
+        var line = json.finish()
+        line.writeStaticString("\n")
+        return line
+    }
+
+    public static func trailerLine(_ trailer: JournalTrailer) -> ByteBuffer {
+        var json = JSONObjectWriter(buffer: ByteBufferAllocator().buffer(capacity: 64))
+        json.field("j", trailer.j)
+        json.field("endedAtMs", trailer.endedAtMs)
+        json.field("finishOrder", trailer.finishOrder)
+        var line = json.finish()
+        line.writeStaticString("\n")
+        return line
+    }
+
+    private static let trailerPrefix = Array(#"{"j":"end""#.utf8)
+
+    /// Parses a file; nil when it has no valid header (empty, torn at the first line, foreign).
+    public static func parse(_ bytes: [UInt8], ringBytes: Int = Limits.replayRingBytes) -> Contents? {
+        var buffer = ByteBuffer(bytes: bytes)
+        func nextLine() -> ByteBuffer? {
+            guard let newline = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else { return nil }
+            return buffer.readSlice(length: newline - buffer.readerIndex + 1)
+        }
+        guard let first = nextLine(),
+            let header = try? WireJSON.decode(JournalHeader.self, from: first.readableBytesView.dropLast()),
+            header.j == "exec"
+        else { return nil }
+        var contents = Contents(header: header, lines: [], trailer: nil, terminal: nil)
+        var ring = EventRing(capacityBytes: ringBytes)
+        while let line = nextLine() {
+            let body = line.getSlice(at: line.readerIndex, length: line.readableBytes - 1)!
+            if body.readableBytesView.starts(with: trailerPrefix) {
+                if contents.terminal != nil, let trailer = try? WireJSON.decode(JournalTrailer.self, from: body.readableBytesView) {
+                    contents.trailer = trailer
+                }
+                break
+            }
+            guard contents.terminal == nil, let event = try? EventReader.decode(body) else { break }
+            ring.append(seq: event.seq, line: line)
+            if event.isTerminal { contents.terminal = event.body }
+        }
+        contents.lines = ring.all.map { ($0.seq, $0.line) }
+        return contents
+    }
+}

@@ -1,4 +1,5 @@
 import Glibc
+import NIOCore
 import RunnerProtocol
 import RunnerdClient
 import RunnerdCore
@@ -13,7 +14,7 @@ final class RunnerdUnderTest: @unchecked Sendable {
     let bootToReady: Duration
 
     /// Starts `binary` on a free loopback port and waits until `/readyz` answers.
-    init(binary: String, workspace: String, token: String, environment extra: [String] = []) async throws {
+    init(binary: String, workspace: String, token: String, environment extra: [String] = [], probeGroup: any EventLoopGroup) async throws {
         port = try Self.freePort()
         self.token = token
         let environment = Syscall.environment().filter { !$0.hasPrefix("RUNNERD_") } + [
@@ -32,7 +33,7 @@ final class RunnerdUnderTest: @unchecked Sendable {
             if waitpid(pid, &status, WNOHANG) == pid { throw BenchError("runnerd exited during boot (status \(status))") }
             usleep(200)
         }
-        guard try await client.ready() else { throw BenchError("/readyz did not answer 200") }
+        guard try await ReadyProbe.status(group: probeGroup, port: port) == 200 else { throw BenchError("/readyz did not answer 200") }
         bootToReady = clock.now - started
     }
 

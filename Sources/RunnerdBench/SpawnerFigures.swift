@@ -33,7 +33,7 @@ func measureSpawnerFigures(spawnerBinary: String, runnerdBinary: String, streamB
     for index in 0..<sessions { try await spawner.deleteSession("bench-\(index)") }
 
     try await spawner.createSession("stream")
-    let direct = try await RunnerdUnderTest(binary: runnerdBinary, workspace: scratch + "/direct", token: "bench-direct-token")
+    let direct = try await RunnerdUnderTest(binary: runnerdBinary, workspace: scratch + "/direct", token: "bench-direct-token", probeGroup: clientGroup)
     defer { direct.stop() }
     // Alternated rounds, each figure the median: the two streams share the machine's cores
     // with whatever else runs, and alternating spreads that noise over both.

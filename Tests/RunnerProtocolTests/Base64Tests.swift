@@ -108,6 +108,41 @@ func randomBytes(_ count: Int, _ rng: inout SplitMix64) -> [UInt8] {
         #expect(Base64.decode(input) == nil)
     }
 
+    /// The word-at-a-time paths: an invalid character anywhere in a long input, including the
+    /// fast loop's every lane and the tail, makes the whole decode fail.
+    @Test func invalidCharacterAtAnyPositionOfALongInputIsRejected() {
+        var rng = SplitMix64(seed: 7)
+        for length in [30, 31, 32, 33, 64, 65, 66, 100] {
+            let encoded = Array(Base64.encode(randomBytes(length, &rng)).utf8)
+            let dataEnd = encoded.firstIndex(of: UInt8(ascii: "=")) ?? encoded.count
+            for position in 0..<dataEnd {
+                // "=" in one of the last two data places can make a valid shorter encoding.
+                for bad in [UInt8(ascii: "*"), 0, 0x80, 0xFF] + (position < dataEnd - 2 ? [UInt8(ascii: "=")] : []) {
+                    var corrupt = encoded
+                    corrupt[position] = bad
+                    #expect(corrupt.withUnsafeBytes { Base64.decode($0) } == nil, "length \(length) position \(position) byte \(bad)")
+                }
+            }
+        }
+    }
+
+    /// Encoding from an unaligned, odd-length slice of a larger buffer reads nothing outside it.
+    @Test func encodeOfSlicesMatchesFoundation() {
+        var rng = SplitMix64(seed: 9)
+        let big = randomBytes(4096, &rng)
+        for start in 0..<9 {
+            for length in [0, 1, 5, 6, 7, 8, 13, 1000, 4087 - start] {
+                let slice = Array(big[start..<(start + length)])
+                let encoded = big.withUnsafeBytes { raw -> String in
+                    var buffer = ByteBufferAllocator().buffer(capacity: 0)
+                    Base64.encode(UnsafeRawBufferPointer(rebasing: raw[start..<(start + length)]), into: &buffer)
+                    return String(buffer: buffer)
+                }
+                #expect(encoded == Data(slice).base64EncodedString(), "start \(start) length \(length)")
+            }
+        }
+    }
+
     @Test func emptyInputDecodesToEmpty() {
         #expect(Base64.decode("") == [])
     }

@@ -224,6 +224,65 @@ import Testing
     }
 }
 
+extension ExecJournalTests {
+    /// Output beyond the write budget is journaled as seq marks: the file stays small, a crash
+    /// then recovers a contiguous tail with a `gap` before it (never a reused seq), and the end
+    /// of the exec writes the exact ring.
+    @Test func outputOverTheWriteBudgetIsMarkedAndTheEndRestoresTheRing() throws {
+        let (state, fd) = try Self.stateDirectory()
+        defer { close(fd) }
+        let journal = try ExecJournal(stateDirectory: fd, logger: Self.logger)
+        let chunk = [UInt8](repeating: 0x62, count: 64 << 10)
+        // 16 MiB in one go: far past the burst budget.
+        let log = Self.run(journal, "fast", output: Array(repeating: chunk, count: 256), finish: false)
+        let path = state + "/execs/slot-0.ndjson"
+        let bytes = try Syscall.readFile(path, limit: 64 << 20)
+        #expect(bytes.count < ExecJournalWriter.budgetBurstBytes + ExecJournalWriter.compactionThreshold, "journaled \(bytes.count) bytes of 16 MiB")
+        #expect(String(decoding: bytes, as: UTF8.self).contains(#"{"j":"mark","seq":"#))
+        let contents = try #require(JournalFile.parse(bytes))
+        #expect(contents.lastSeq == log.lastSeq, "the marks carry the log's last seq")
+        #expect(contents.lines.last.map { $0.seq <= log.lastSeq } ?? true)
+
+        // A crash now: the recovered exec ends after the last seq the log had.
+        let recovered = try #require(try ExecJournal(stateDirectory: fd, logger: Self.logger).recoverAll().first)
+        #expect(recovered.record.exit?.lost == true)
+        #expect(recovered.lines.last?.seq == log.lastSeq + 1)
+        let restored = EventLog()
+        restored.restore(lines: recovered.lines, finished: true)
+        let consumer = FakeConsumer()
+        restored.subscribe(consumer, after: 0)
+        let replay = try consumer.delivered.map { try EventReader.decode($0.getSlice(at: $0.readerIndex, length: $0.readableBytes - 1)!) }
+        if case .gap(let gap) = replay.first?.body {
+            #expect(gap.fromSeq == 1)
+            #expect(gap.toSeq + 1 == replay.dropFirst().first?.seq)
+        } else {
+            Issue.record("a replay of a marked journal starts with a gap: \(replay.first.map { "\($0)" } ?? "nothing")")
+        }
+        #expect(replay.map(\.seq).dropFirst().elementsEqual((replay.dropFirst().first?.seq ?? 0)...(log.lastSeq + 1)))
+
+        // The exec ends (in the first journal): the file is exactly the ring again.
+        log.append(Self.exitEvent(0), endedAtMs: 5)
+        let ended = try #require(journal.load("fast"))
+        #expect(ended.lines.map(\.seq) == log.retained.map(\.seq))
+        #expect(ended.lines.map { Array($0.line.readableBytesView) } == log.retained.map { Array($0.line.readableBytesView) })
+    }
+
+    @Test func markLinesParse() throws {
+        var file = JournalFile.headerLine(JournalHeader(execId: "x", argvDigest: "d", startedAtMs: 1, ordinal: 1))
+        file.writeImmutableBuffer(EventWriter.line(ExecEvent(seq: 1, .stdout([1]))))
+        file.writeImmutableBuffer(JournalFile.markLine(seq: 9))
+        file.writeImmutableBuffer(EventWriter.line(ExecEvent(seq: 10, .stdout([2]))))
+        var contents = try #require(JournalFile.parse(Array(file.readableBytesView)))
+        #expect(contents.lines.map(\.seq) == [10], "lines before a mark are not contiguous with what follows")
+        #expect(contents.lastSeq == 10)
+        // A mark going backwards, or an event not after the mark, ends the file.
+        file.writeImmutableBuffer(JournalFile.markLine(seq: 4))
+        file.writeImmutableBuffer(EventWriter.line(ExecEvent(seq: 11, .stdout([3]))))
+        contents = try #require(JournalFile.parse(Array(file.readableBytesView)))
+        #expect(contents.lines.map(\.seq) == [10])
+    }
+}
+
 private enum Disk {
     static func write(_ path: String, _ text: String) {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)

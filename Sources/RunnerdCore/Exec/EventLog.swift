@@ -62,7 +62,7 @@ public final class EventLog {
     private func commit(seq: UInt64, line: ByteBuffer, terminal: Bool, endedAtMs: Int64) {
         lastSeq = seq
         ring.append(seq: seq, line: line)
-        journal?.append(line)
+        journal?.append(line, seq: seq)
         if terminal {
             isFinished = true
             journal?.finish(endedAtMs: endedAtMs, ring: ring.all)

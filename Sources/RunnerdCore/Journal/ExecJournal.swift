@@ -218,7 +218,7 @@ public final class ExecJournal {
             let exit = ExecEvent.Exit(
                 exitCode: -1, durationMs: max(0, now - header.startedAtMs), truncated: .init(stdout: false, stderr: false),
                 timedOut: false, cancelled: false, lost: true)
-            let event = ExecEvent(seq: (contents.lines.last?.seq ?? 0) + 1, .exit(exit))
+            let event = ExecEvent(seq: contents.lastSeq + 1, .exit(exit))
             contents.lines.append((event.seq, EventWriter.line(event)))
             contents.terminal = event.body
         }

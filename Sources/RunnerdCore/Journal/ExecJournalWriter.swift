@@ -7,21 +7,35 @@ import SystemSupport
 /// event log is.
 ///
 /// The header goes out with the first write, the trailer with the terminal event, so a
-/// `/bin/true` exec costs two writes. A write that fails (disk full) ends the exec's journaling:
+/// `/bin/true` exec costs two writes. Output is journaled within a write budget
+/// (`budgetBytesPerSecond`): an exec that streams faster has its batches recorded as a seq mark
+/// instead (`JournalFile`), so a runaway writer cannot turn runnerd into a disk copier. What the
+/// marks skipped is restored at the next compaction, which writes the live ring, and always when
+/// the exec ends; a crash in between loses that part of the ring, which a replay then reports
+/// as a `gap` — never a reused seq. A write that fails (disk full) ends the exec's journaling:
 /// the slot is given up rather than left half-written, and the exec goes on in memory.
 final class ExecJournalWriter {
     /// Past this many event bytes the file is rewritten to just the replay ring.
     static let compactionThreshold = 8 * Limits.replayRingBytes
+    /// Sustained journal writes per exec; bursts up to `budgetBurstBytes`.
+    static let budgetBytesPerSecond = 16 << 20
+    static let budgetBurstBytes = 4 << 20
 
     private unowned let journal: ExecJournal
     private let slot: Int
     private(set) var header: JournalHeader
     private var fd: CInt?
-    private var pending = ByteBuffer()
+    /// Lines queued since the last sync (shared with the ring: no copy until written).
+    private var pending: [ByteBuffer] = []
+    private var pendingBytes = 0
+    private var pendingLastSeq: UInt64 = 0
     private var headerWritten = false
     private var gaveUp = false
-    /// Event bytes in the file.
+    /// Event bytes in the file, and whether they are exactly the ring's lines (no mark).
     private var eventBytes = 0
+    private var marked = false
+    private var budget = Double(budgetBurstBytes)
+    private var budgetRefilledAt = NIODeadline.now()
 
     init(journal: ExecJournal, slot: Int, header: JournalHeader) {
         self.journal = journal
@@ -38,28 +52,38 @@ final class ExecJournalWriter {
     }
 
     /// Queues a line; `sync` writes what is queued (before clients are flushed).
-    func append(_ line: ByteBuffer) {
-        var line = line
-        eventBytes += line.readableBytes
-        pending.writeBuffer(&line)
+    func append(_ line: ByteBuffer, seq: UInt64) {
+        pending.append(line)
+        pendingBytes += line.readableBytes
+        pendingLastSeq = seq
     }
 
-    /// Writes the queued lines; compacts to `ring` once the file grew past the threshold.
+    /// Writes the queued lines — or, over budget, a mark of how far the log got — and compacts
+    /// to `ring` once the file grew past the threshold.
     func sync(ring: @autoclosure () -> [EventRing.Entry]) {
-        guard pending.readableBytes > 0 else { return }
-        write(trailer: nil)
-        if eventBytes > Self.compactionThreshold, fd != nil {
+        guard pendingBytes > 0 else { return }
+        refillBudget()
+        if headerWritten && Double(pendingBytes) > budget {
+            pending.removeAll(keepingCapacity: true)
+            pendingBytes = 0
+            marked = true
+            return write(JournalFile.markLine(seq: pendingLastSeq))
+        }
+        budget -= Double(pendingBytes)
+        write(nil)
+        if eventBytes > Self.compactionThreshold {
             let lines = ring()
+            budget -= Double(lines.reduce(0) { $0 + $1.line.readableBytes })
             replace(lines: lines, trailer: nil)
         }
     }
 
     /// The exec ended (its terminal event is queued): the events and the trailer are written
-    /// in one go, the file is compacted to `ring` if it holds more, and closed.
+    /// in one go, then the file is compacted to `ring` unless it already holds exactly that.
     func finish(endedAtMs: Int64, ring: [EventRing.Entry]) {
         let trailer = JournalTrailer(endedAtMs: endedAtMs, finishOrder: journal.takeFinishOrder())
-        write(trailer: trailer)
-        if fd != nil, eventBytes != ring.reduce(0, { $0 + $1.line.readableBytes }) {
+        write(JournalFile.trailerLine(trailer))
+        if fd != nil, marked || eventBytes != ring.reduce(0, { $0 + $1.line.readableBytes }) {
             replace(lines: ring, trailer: trailer)
         }
         guard !gaveUp else { return }
@@ -67,11 +91,18 @@ final class ExecJournalWriter {
         journal.finished(header.execId)
     }
 
-    private func write(trailer: JournalTrailer?) {
-        var out: ByteBuffer
-        if headerWritten {
-            out = pending
-        } else {
+    private func refillBudget() {
+        let now = NIODeadline.now()
+        let seconds = Double((now - budgetRefilledAt).nanoseconds) / 1e9
+        budget = min(Double(Self.budgetBurstBytes), budget + seconds * Double(Self.budgetBytesPerSecond))
+        budgetRefilledAt = now
+    }
+
+    /// Writes the queued lines followed by `trailing` (a mark or the trailer), with the header
+    /// first on the first write, in one `write`.
+    private func write(_ trailing: ByteBuffer?) {
+        var out = ByteBuffer()
+        if !headerWritten {
             guard !gaveUp else { return }
             do {
                 fd = try journal.openSlot(slot)
@@ -79,12 +110,19 @@ final class ExecJournalWriter {
                 return giveUp(error)
             }
             out = JournalFile.headerLine(header)
-            out.writeImmutableBuffer(pending)
             headerWritten = true
         }
         guard let fd else { return }
-        if let trailer { out.writeImmutableBuffer(JournalFile.trailerLine(trailer)) }
-        pending.clear()
+        if pending.count == 1 && out.readableBytes == 0 && trailing == nil {
+            out = pending[0]
+        } else {
+            out.reserveCapacity(minimumWritableBytes: pendingBytes + (trailing?.readableBytes ?? 0))
+            for line in pending { out.writeImmutableBuffer(line) }
+            if let trailing { out.writeImmutableBuffer(trailing) }
+        }
+        eventBytes += pendingBytes
+        pending.removeAll(keepingCapacity: true)
+        pendingBytes = 0
         do {
             try out.withUnsafeReadableBytes { bytes throws(SystemError) in try Syscall.writeAll(fd, bytes) }
         } catch {
@@ -96,6 +134,7 @@ final class ExecJournalWriter {
         guard let compacted = journal.compact(slot: slot, header: header, lines: lines, trailer: trailer) else { return }
         fd = compacted
         eventBytes = lines.reduce(0) { $0 + $1.line.readableBytes }
+        marked = false
     }
 
     private func giveUp(_ error: SystemError) {

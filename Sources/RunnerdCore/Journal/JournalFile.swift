@@ -5,8 +5,12 @@ import RunnerProtocol
 /// (the oldest compacted away once they left the replay ring), then — once the exec ended — a
 /// trailer line written together with the terminal event.
 ///
-/// Header and trailer are JSON objects keyed `"j"`; events always start with `{"seq":`. A line
-/// cut short by a crash ends the file: nothing after it is trusted.
+/// A mark line (`{"j":"mark","seq":N}`) stands for events up to N that were not journaled
+/// (`ExecJournalWriter`'s write budget): events before it are dropped on reading, so the ring
+/// read back is contiguous and a replay reports the missing seqs as a `gap`.
+///
+/// Header, mark and trailer are JSON objects keyed `"j"`; events always start with `{"seq":`.
+/// A line cut short by a crash ends the file: nothing after it is trusted.
 public enum JournalFile {
     /// What a file holds.
     public struct Contents {
@@ -15,6 +19,8 @@ public enum JournalFile {
         public var lines: [(seq: UInt64, line: ByteBuffer)]
         public var trailer: JournalTrailer?
         public var terminal: ExecEvent.Body?
+        /// The last seq the exec logged, as far as the file knows (a mark may be past the lines).
+        public var lastSeq: UInt64 = 0
 
         public var record: JournalRecord {
             var record = JournalRecord(header: header, trailer: trailer)
@@ -52,7 +58,21 @@ public enum JournalFile {
         return line
     }
 
+    public static func markLine(seq: UInt64) -> ByteBuffer {
+        var json = JSONObjectWriter(buffer: ByteBufferAllocator().buffer(capacity: 40))
+        json.field("j", "mark")
+        json.field("seq", seq)
+        var line = json.finish()
+        line.writeStaticString("\n")
+        return line
+    }
+
     private static let trailerPrefix = Array(#"{"j":"end""#.utf8)
+    private static let markPrefix = Array(#"{"j":"mark""#.utf8)
+
+    private struct Mark: Decodable {
+        var seq: UInt64
+    }
 
     /// Parses a file; nil when it has no valid header (empty, torn at the first line, foreign).
     public static func parse(_ bytes: [UInt8], ringBytes: Int = Limits.replayRingBytes) -> Contents? {
@@ -75,8 +95,17 @@ public enum JournalFile {
                 }
                 break
             }
-            guard contents.terminal == nil, let event = try? EventReader.decode(body) else { break }
+            if body.readableBytesView.starts(with: markPrefix) {
+                guard contents.terminal == nil, let mark = try? WireJSON.decode(Mark.self, from: body.readableBytesView),
+                    mark.seq >= contents.lastSeq
+                else { break }
+                ring = EventRing(capacityBytes: ringBytes)
+                contents.lastSeq = mark.seq
+                continue
+            }
+            guard contents.terminal == nil, let event = try? EventReader.decode(body), event.seq > contents.lastSeq else { break }
             ring.append(seq: event.seq, line: line)
+            contents.lastSeq = event.seq
             if event.isTerminal { contents.terminal = event.body }
         }
         contents.lines = ring.all.map { ($0.seq, $0.line) }

@@ -1,6 +1,11 @@
 #define _GNU_SOURCE
 #include <sys/signalfd.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include "CRunnerdShim.h"
+#include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -28,4 +33,16 @@ int rd_signalfd_sigchld(void) {
     sigemptyset(&set);
     sigaddset(&set, SIGCHLD);
     return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+int rd_install_seccomp_filter(const void *instructions, unsigned short count) {
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -1;
+    struct sock_fprog program = {.len = count, .filter = (struct sock_filter *)instructions};
+    long rc = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &program);
+    // TSYNC answers the id of a thread it could not synchronise (> 0).
+    if (rc > 0) {
+        errno = ESRCH;
+        return -1;
+    }
+    return rc == 0 ? 0 : -1;
 }

@@ -11,6 +11,7 @@
 // usage: runnerd-exec-shim [--status-fd N] [--uid N --gid N] [--rlimit NAME=SOFT:HARD]...
 //                          [--drop-caps | --drop-caps-if-permitted] [--no-new-privs] [--seccomp]
 //                          -- COMMAND [ARG]...
+//        runnerd-exec-shim --export-seccomp-bpf    (the filter as raw BPF on stdout)
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -101,7 +102,7 @@ static void clear_capabilities(void) {
     cap_free(empty);
 }
 
-static void install_seccomp(void) {
+static scmp_filter_ctx build_seccomp_filter(void) {
     scmp_filter_ctx filter = seccomp_init(SCMP_ACT_ALLOW);
     if (filter == NULL) fail("seccomp-init", ENOMEM);
     int rc;
@@ -125,14 +126,32 @@ static void install_seccomp(void) {
     if (clone3 != __NR_SCMP_ERROR && (rc = seccomp_rule_add(filter, SCMP_ACT_ERRNO(ENOSYS), clone3, 0)) != 0) {
         fail("seccomp-rule", -rc);
     }
+    return filter;
+}
+
+static void install_seccomp(void) {
+    scmp_filter_ctx filter = build_seccomp_filter();
+    int rc;
     if ((rc = seccomp_load(filter)) != 0) fail("seccomp-load", -rc);
     seccomp_release(filter);
+}
+
+// --export-seccomp-bpf: the filter as raw BPF (struct sock_filter[]) on stdout, for runnerd to
+// install on itself once at boot, so that every agent inherits it instead of attaching (and
+// JIT-compiling) its own at each exec.
+static int export_seccomp(void) {
+    scmp_filter_ctx filter = build_seccomp_filter();
+    int rc = seccomp_export_bpf(filter, STDOUT_FILENO);
+    seccomp_release(filter);
+    if (rc != 0) fail("seccomp-export", -rc);
+    return 0;
 }
 
 int main(int argc, char **argv) {
     unsigned long long uid = 0, gid = 0, value = 0;
     int has_uid = 0, has_gid = 0, drop_caps = 0, no_new_privs = 0, seccomp = 0;
     int index = 1;
+    if (argc == 2 && strcmp(argv[1], "--export-seccomp-bpf") == 0) return export_seccomp();
     // First pass: the status fd, so that every later failure can be reported.
     for (int i = 1; i + 1 < argc && strcmp(argv[i], "--") != 0; i++) {
         if (strcmp(argv[i], "--status-fd") == 0 && parse_number(argv[i + 1], &value) == 0 && value <= INT_MAX) {

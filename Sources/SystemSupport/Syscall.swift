@@ -33,6 +33,15 @@ public enum Syscall {
     }
 
     /// Best effort: a larger pipe buffer means fewer wake-ups for chatty processes.
+    /// Sets no_new_privs and installs `program` (classic BPF, 8 bytes per instruction) as a
+    /// seccomp filter on every thread of this process; every child inherits it.
+    public static func installSeccompFilter(_ program: [UInt8]) throws(SystemError) {
+        guard !program.isEmpty, program.count % 8 == 0, program.count / 8 <= Int(UInt16.max) else {
+            throw SystemError("seccomp filter of \(program.count) bytes", errno: EINVAL)
+        }
+        _ = try retrying("seccomp") { program.withUnsafeBytes { rd_install_seccomp_filter($0.baseAddress, UInt16(program.count / 8)) } }
+    }
+
     /// A non-blocking signalfd for SIGCHLD, which must be blocked in every thread.
     public static func childSignalFD() throws(SystemError) -> CInt {
         try retrying("signalfd") { rd_signalfd_sigchld() }
@@ -250,7 +259,8 @@ public enum Syscall {
         return try readAll(fd, limit: limit, what: path)
     }
 
-    private static func readAll(_ fd: CInt, limit: Int, what: String) throws(SystemError) -> [UInt8] {
+    /// Reads `fd` to its end, or to `limit` bytes.
+    public static func readAll(_ fd: CInt, limit: Int, what: String) throws(SystemError) -> [UInt8] {
         var result: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while result.count < limit {

@@ -92,12 +92,62 @@ struct HardeningTests {
         }
     }
 
+    /// `/proc/PID/status` of a process, as name → value.
+    static func procStatus(_ pid: Int32) throws -> [String: String] {
+        var fields: [String: String] = [:]
+        for line in try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8).split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            if parts.count == 2 { fields[String(parts[0])] = parts[1].trimmingCharacters(in: .whitespaces) }
+        }
+        return fields
+    }
+
+    /// runnerd carries the agents' filter itself, so agents inherit it instead of attaching
+    /// one per exec; runnerd goes on working under it (spawning, files, journal).
+    @Test func runnerdCarriesTheSeccompFilterItsAgentsInherit() async throws {
+        let runnerd = try await RunnerdProcess.start()
+        let own = try Self.procStatus(runnerd.pid)
+        #expect(own["Seccomp"] == "2", "runnerd's own filter")
+        #expect(own["NoNewPrivs"] == "1")
+        let log = try String(contentsOfFile: runnerd.stderrPath, encoding: .utf8)
+        #expect(log.contains("seccomp filter installed on runnerd"), "\(log)")
+        // The agent: the same filter (one level: inherited, not stacked by the shim).
+        let fields = try await Self.status(runnerd.client, "status")
+        #expect(fields["Seccomp"] == "2")
+        #expect(fields["Seccomp_filters"] == own["Seccomp_filters"], "agent \(fields["Seccomp_filters"] ?? "?"), runnerd \(own["Seccomp_filters"] ?? "?")")
+        let denied = try await runnerd.client.run("unshare", ["unshare", "-U", "true"])
+        #expect(denied.exit?.exitCode != 0)
+        #expect(try await runnerd.client.runShell("write", "printf x > f.txt && cat f.txt").stdoutText == "x")
+        #expect(try await runnerd.client.status("write").exitCode == 0)
+        await runnerd.stop()
+    }
+
+    /// A shim that cannot export the filter: runnerd stays unfiltered and the shim attaches the
+    /// filter at each exec, so agents are exactly as confined.
+    @Test func withoutAnExportableFilterTheShimAttachesItPerExec() async throws {
+        let scratch = RunnerdProcess.makeTempDir("shim-wrapper")
+        let realShim = URL(fileURLWithPath: RunnerdProcess.binary).deletingLastPathComponent().appendingPathComponent("runnerd-exec-shim").path
+        let wrapper = scratch + "/old-shim"
+        try "#!/bin/sh\n[ \"$1\" = --export-seccomp-bpf ] && exit 2\nexec \(realShim) \"$@\"\n".write(toFile: wrapper, atomically: true, encoding: .utf8)
+        chmod(wrapper, 0o755)
+        let runnerd = try await RunnerdProcess.start(environment: ["RUNNERD_EXEC_SHIM": wrapper])
+        #expect(try Self.procStatus(runnerd.pid)["Seccomp"] == "0")
+        let log = try String(contentsOfFile: runnerd.stderrPath, encoding: .utf8)
+        #expect(log.contains("the shim attaches it at each exec"), "\(log)")
+        let fields = try await Self.status(runnerd.client, "status")
+        #expect(fields["Seccomp"] == "2")
+        #expect(fields["NoNewPrivs"] == "1")
+        #expect(try await runnerd.client.run("unshare", ["unshare", "-U", "true"]).exit?.exitCode != 0)
+        await runnerd.stop()
+    }
+
     @Test func hardeningOffRunsAsRunnerdsOwnUser() async throws {
         let runnerd = try await RunnerdProcess.start(environment: ["RUNNERD_HARDENING": "off"])
         let fields = try await Self.status(runnerd.client, "status")
         #expect(fields["Uid"]?.hasPrefix("0") == true)
         #expect(fields["Seccomp"] == "0")
         #expect(fields["NoNewPrivs"] == "0")
+        #expect(try Self.procStatus(runnerd.pid)["Seccomp"] == "0", "no filter on runnerd either")
         await runnerd.stop()
     }
 

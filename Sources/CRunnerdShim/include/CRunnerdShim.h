@@ -32,4 +32,8 @@ int rd_o_path(void);
 /// readable descriptor. Swift's Glibc module does not expose <sys/signalfd.h>.
 int rd_signalfd_sigchld(void);
 
+/// Sets no_new_privs, then installs `count` classic BPF instructions (struct sock_filter) as a
+/// seccomp filter on every thread of the process (SECCOMP_FILTER_FLAG_TSYNC). 0 or -1/errno.
+int rd_install_seccomp_filter(const void *instructions, unsigned short count);
+
 #endif

@@ -31,7 +31,17 @@ public final class RunnerdServer: Sendable {
         let stateFD = try StateDirectory.open(stateDir, logger: logger)
         defer { Syscall.close(stateFD) }
         let workspace = try Workspace(path: config.workspace, reserving: stateFD)
-        let hardening = try hardeningPolicy()
+        var hardening = try hardeningPolicy()
+        if hardening.enabled {
+            // Before any agent exists: every one of them inherits the filter.
+            do {
+                let instructions = try InheritedSeccomp.install(shim: hardening.shimPath)
+                hardening.seccompInherited = true
+                logger.debug("seccomp filter installed on runnerd", metadata: ["instructions": "\(instructions)"])
+            } catch {
+                logger.warning("seccomp filter not installed on runnerd; the shim attaches it at each exec", metadata: ["error": "\(error)"])
+            }
+        }
         if hardening.switchesUser {
             // The agent must be able to write its workspace.
             try Syscall.chown(workspace.realPath, hardening.agentUID, hardening.agentGID)

@@ -5,7 +5,8 @@ import SystemSupport
 ///
 /// The shim (`runnerd-exec-shim`, C) runs between posix_spawn and the agent's exec: rlimits,
 /// capability bounding/ambient sets cleared, supplementary groups cleared, agent gid/uid, every
-/// capability cleared, no_new_privs, the seccomp filter. When runnerd is not root it cannot
+/// capability cleared, no_new_privs, the seccomp filter (inherited from runnerd when it installed
+/// it at boot, see `InheritedSeccomp`). When runnerd is not root it cannot
 /// change uid or the bounding set; it applies the rest and says once which measures are off.
 public struct HardeningPolicy: Sendable, Equatable {
     /// A soft:hard rlimit; nil means unlimited.
@@ -27,6 +28,9 @@ public struct HardeningPolicy: Sendable, Equatable {
     public var fsize: Limit
     /// Path of `runnerd-exec-shim`.
     public var shimPath: String
+    /// runnerd carries the seccomp filter itself (`InheritedSeccomp`): agents inherit it and
+    /// the shim does not attach its own.
+    public var seccompInherited = false
 
     /// The fd number the shim reports failures on.
     public static let statusFD: CInt = 3
@@ -62,7 +66,7 @@ public struct HardeningPolicy: Sendable, Equatable {
         } else {
             argv += ["--drop-caps-if-permitted"]
         }
-        argv += ["--no-new-privs", "--seccomp", "--"]
+        argv += seccompInherited ? ["--no-new-privs", "--"] : ["--no-new-privs", "--seccomp", "--"]
         return argv + command
     }
 

@@ -4,6 +4,8 @@ struct Sample {
 
     mutating func add(_ value: Double) { values.append(value) }
 
+    mutating func add(contentsOf other: Sample) { values += other.values }
+
     func percentile(_ p: Double) -> Double {
         guard !values.isEmpty else { return .nan }
         let sorted = values.sorted()

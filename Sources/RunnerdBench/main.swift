@@ -27,27 +27,31 @@ guard Syscall.isExecutable(runnerdBinary) else {
 SignalLoop.blockHandledSignals()
 
 // 1. The floor: posix_spawn + waitpid of /bin/true from this process.
-var spawn = Sample()
 let devNull = open("/dev/null", O_RDWR)
-for _ in 0..<iterations {
-    let clock = ContinuousClock()
-    let start = clock.now
-    let pid = try ProcessSpawner.spawn(SpawnSpec(argv: ["/bin/true"], environment: [], cwdFD: nil, stdin: devNull, stdout: devNull, stderr: devNull, newSession: true))
-    var status: CInt = 0
-    waitpid(pid, &status, 0)
-    spawn.add((clock.now - start).milliseconds)
+func spawnBaseline(_ count: Int) throws -> Sample {
+    var sample = Sample()
+    for _ in 0..<count {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let pid = try ProcessSpawner.spawn(SpawnSpec(argv: ["/bin/true"], environment: [], cwdFD: nil, stdin: devNull, stdout: devNull, stderr: devNull, newSession: true))
+        var status: CInt = 0
+        waitpid(pid, &status, 0)
+        sample.add((clock.now - start).milliseconds)
+    }
+    return sample
 }
 
 
-/// The bench's own client loop (started after the spawn baseline): round trips and the
+/// The bench's own client loop: round trips and the
 /// readiness probe run on it.
 let clientGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 
 /// `iterations` sequential `["/bin/true"]` execs until `exit` over a kept-alive connection,
 /// driven from the client's event loop (`RoundTripDriver`).
-func roundTrips(_ runnerd: RunnerdUnderTest, prefix: String) async throws -> Sample {
+func roundTrips(_ runnerd: RunnerdUnderTest, prefix: String, count: Int = iterations, warmUp: Int = 20) async throws -> Sample {
     try await RoundTripDriver.measure(
-        group: clientGroup, port: runnerd.port, token: runnerd.token, command: ["/bin/true"], prefix: prefix, count: iterations)
+        group: clientGroup, port: runnerd.port, token: runnerd.token, command: ["/bin/true"], prefix: prefix, count: count,
+        warmUp: warmUp)
 }
 
 /// The same through `RunnerdClient` (async-http-client): what a Swift application sees.
@@ -85,8 +89,15 @@ for index in 0..<(iterations + 20) {
     if index >= 20 { httpGet.add((clock.now - start).milliseconds) }
 }
 
-// 2. Exec round trip.
-let roundTrip = try await roundTrips(runnerd, prefix: "rt")
+// 2. Exec round trip, interleaved with the spawn baseline in five rounds: the ratio compares
+// the two under the same conditions of a shared machine, not a quiet minute against a busy one.
+var spawn = Sample()
+var roundTrip = Sample()
+let rounds = 5
+for round in 0..<rounds {
+    spawn.add(contentsOf: try spawnBaseline(iterations / rounds))
+    roundTrip.add(contentsOf: try await roundTrips(runnerd, prefix: "rt\(round)", count: iterations / rounds, warmUp: round == 0 ? 20 : 5))
+}
 let clientRoundTrip = try await clientRoundTrips(runnerd, prefix: "crt")
 
 // 3. Stream throughput: head -c N /dev/zero, every chunk decoded by this client.

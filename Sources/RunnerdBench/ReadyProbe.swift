@@ -9,16 +9,7 @@ enum ReadyProbe {
     static func status(group: any EventLoopGroup, port: Int) async throws -> UInt {
         let loop = group.next()
         let answered = loop.makePromise(of: HTTPResponseStatus.self)
-        let channel = try await ClientBootstrap(group: loop)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let sync = channel.pipeline.syncOperations
-                    try sync.addHTTPClientHandlers()
-                    try sync.addHandler(StatusReader(answered: answered))
-                }
-            }
-            .connect(host: "127.0.0.1", port: port).get()
+        let channel = try await HTTPClientChannel.connect(on: loop, port: port) { StatusReader(answered: answered) }
         defer { channel.close(promise: nil) }
         var headers = HTTPHeaders()
         headers.add(name: "host", value: "127.0.0.1")
@@ -44,5 +35,23 @@ enum ReadyProbe {
         func channelInactive(context: ChannelHandlerContext) {
             answered.fail(BenchError("runnerd closed the connection before answering /readyz"))
         }
+    }
+}
+
+/// A loopback HTTP/1.1 client channel: NIOHTTP1's codec, then the bench's own handler.
+enum HTTPClientChannel {
+    static func connect<Handler: ChannelInboundHandler>(
+        on loop: any EventLoop, port: Int, handler makeHandler: @escaping @Sendable () -> Handler
+    ) async throws -> any Channel where Handler.InboundIn == HTTPClientResponsePart {
+        try await ClientBootstrap(group: loop)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHTTPClientHandlers()
+                    try sync.addHandler(makeHandler())
+                }
+            }
+            .connect(host: "127.0.0.1", port: port).get()
     }
 }

@@ -40,17 +40,9 @@ final class RoundTripDriver: ChannelInboundHandler {
     ) async throws -> Sample {
         let loop = group.next()
         let done = loop.makePromise(of: Sample.self)
-        let channel = try await ClientBootstrap(group: loop)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let sync = channel.pipeline.syncOperations
-                    try sync.addHTTPClientHandlers()
-                    try sync.addHandler(
-                        RoundTripDriver(count: count, warmUp: warmUp, token: token, command: command, prefix: prefix, done: done))
-                }
-            }
-            .connect(host: "127.0.0.1", port: port).get()
+        let channel = try await HTTPClientChannel.connect(on: loop, port: port) {
+            RoundTripDriver(count: count, warmUp: warmUp, token: token, command: command, prefix: prefix, done: done)
+        }
         defer { channel.close(promise: nil) }
         return try await done.futureResult.get()
     }

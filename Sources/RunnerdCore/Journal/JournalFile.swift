@@ -34,34 +34,37 @@ public enum JournalFile {
     }
 
     public static func headerLine(_ header: JournalHeader) -> ByteBuffer {
-        var json = JSONObjectWriter(buffer: ByteBufferAllocator().buffer(capacity: 256))
-        json.field("j", header.j)
-        json.field("execId", header.execId)
-        json.field("argvDigest", header.argvDigest)
-        json.field("startedAtMs", header.startedAtMs)
-        json.field("ordinal", header.ordinal)
-        if let pid = header.pid { json.field("pid", Int64(pid)) }
-        if let start = header.pidStartTime { json.field("pidStartTime", start) }
-        if let start = header.pidStartTimeMax { json.field("pidStartTimeMax", start) }
-        var line = json.finish()
-        line.writeStaticString("\n")
-        return line
+        line(capacity: 256) { json in
+            json.field("j", header.j)
+            json.field("execId", header.execId)
+            json.field("argvDigest", header.argvDigest)
+            json.field("startedAtMs", header.startedAtMs)
+            json.field("ordinal", header.ordinal)
+            if let pid = header.pid { json.field("pid", Int64(pid)) }
+            if let start = header.pidStartTime { json.field("pidStartTime", start) }
+            if let start = header.pidStartTimeMax { json.field("pidStartTimeMax", start) }
+        }
     }
 
     public static func trailerLine(_ trailer: JournalTrailer) -> ByteBuffer {
-        var json = JSONObjectWriter(buffer: ByteBufferAllocator().buffer(capacity: 64))
-        json.field("j", trailer.j)
-        json.field("endedAtMs", trailer.endedAtMs)
-        json.field("finishOrder", trailer.finishOrder)
-        var line = json.finish()
-        line.writeStaticString("\n")
-        return line
+        line(capacity: 64) { json in
+            json.field("j", trailer.j)
+            json.field("endedAtMs", trailer.endedAtMs)
+            json.field("finishOrder", trailer.finishOrder)
+        }
     }
 
     public static func markLine(seq: UInt64) -> ByteBuffer {
-        var json = JSONObjectWriter(buffer: ByteBufferAllocator().buffer(capacity: 40))
-        json.field("j", "mark")
-        json.field("seq", seq)
+        line(capacity: 40) { json in
+            json.field("j", "mark")
+            json.field("seq", seq)
+        }
+    }
+
+    /// One JSON object and its newline.
+    private static func line(capacity: Int, _ fields: (inout JSONObjectWriter) -> Void) -> ByteBuffer {
+        var json = JSONObjectWriter(buffer: ByteBufferAllocator().buffer(capacity: capacity))
+        fields(&json)
         var line = json.finish()
         line.writeStaticString("\n")
         return line

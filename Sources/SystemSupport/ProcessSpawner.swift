@@ -31,7 +31,7 @@ public struct SpawnSpec: Sendable {
 
 /// `posix_spawnp` with the attributes every exec needs: its own session, default signal
 /// dispositions (runnerd ignores SIGPIPE; children must not inherit that) and an empty mask
-/// (runnerd blocks SIGCHLD/SIGTERM/SIGINT for its signal thread).
+/// (runnerd blocks SIGCHLD/SIGTERM/SIGINT/SIGHUP: a signalfd and a signal thread take them).
 public enum ProcessSpawner {
     static let resetSignals: [CInt] = [
         SIGPIPE, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGCHLD, SIGUSR1, SIGUSR2, SIGALRM, SIGTSTP, SIGTTIN, SIGTTOU, SIGXFSZ, SIGXCPU,

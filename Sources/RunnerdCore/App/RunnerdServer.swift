@@ -6,7 +6,7 @@ import NIOPosix
 import RunnerProtocol
 import SystemSupport
 
-/// runnerd assembled: workspace, supervisor, signal thread and the HTTP server, on one event
+/// runnerd assembled: workspace, supervisor, child reaper, signal thread and the HTTP server, on one event
 /// loop. `run()` serves until SIGTERM/SIGINT, then drains the execs and returns.
 public final class RunnerdServer: Sendable {
     public static let version = "0.1.0"

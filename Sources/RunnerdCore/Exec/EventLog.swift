@@ -132,6 +132,6 @@ public final class EventLog {
         consumers.values.contains { $0.isPacing(now: now) }
     }
 
-    /// Retained lines, oldest first (for the journal).
+    /// Retained lines, oldest first.
     public var retained: [EventRing.Entry] { ring.all }
 }

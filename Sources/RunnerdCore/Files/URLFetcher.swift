@@ -88,7 +88,7 @@ public struct URLFetcher: Sendable {
     }
 }
 
-/// A one-shot hand-off of a wait status from the reaper thread to a waiting thread.
+/// A one-shot hand-off of a wait status from the reaper (on the event loop) to a waiting thread.
 final class ConditionBox: Sendable {
     private let semaphore = DispatchSemaphore(value: 0)
     private let value = Mutex<WaitStatus?>(nil)

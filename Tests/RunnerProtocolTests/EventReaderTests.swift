@@ -1,6 +1,6 @@
 import Foundation
 import NIOCore
-import RunnerProtocol
+@testable import RunnerProtocol
 import Testing
 
 /// The canonical fast paths of `EventReader` agree with `JSONDecoder` on every line: the same
@@ -14,12 +14,27 @@ import Testing
         try? EventReader.decode(Array(text.utf8))
     }
 
-    @Test(arguments: EventWriterTests.events)
+    static let events = EventWriterTests.events + [
+        ExecEvent(seq: 20, .stderr(Array("err\n".utf8))),
+        ExecEvent(seq: 21, .exit(.init(exitCode: 137, durationMs: 1, truncated: .init(stdout: true, stderr: true),
+                                       timedOut: true, cancelled: true, signal: "SIGKILL", lost: false))),
+    ]
+
+    @Test(arguments: Self.events)
     func canonicalLinesDecodeLikeTheDecoder(_ event: ExecEvent) throws {
         var line = EventWriter.line(event)
         line.moveWriterIndex(to: line.writerIndex - 1)  // without the newline
         #expect(try EventReader.decode(line) == event)
         #expect(try EventReader.decode(line) == WireJSON.decode(ExecEvent.self, from: line.readableBytesView))
+        // Output, start and exit lines as runnerd writes them take the fast path; the rest
+        // (fail, gap) and strings that need escapes go to the decoder.
+        let fast = line.withUnsafeReadableBytes(EventReader.decodeCanonical)
+        switch event.body {
+        case .stdout, .stderr, .start, .exit:
+            #expect(fast == event, "the fast path decoded \(line.readableBytes) bytes")
+        case .fail, .gap:
+            #expect(fast == nil)
+        }
     }
 
     @Test(arguments: [

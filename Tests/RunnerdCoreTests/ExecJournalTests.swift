@@ -267,6 +267,38 @@ extension ExecJournalTests {
         #expect(ended.lines.map { Array($0.line.readableBytesView) } == log.retained.map { Array($0.line.readableBytesView) })
     }
 
+    /// A write that fails (here: the slot's descriptor swapped for /dev/full, ENOSPC) ends the
+    /// exec's journaling for good: its slot is removed and freed, nothing — not even a
+    /// compaction — recreates it, and the exec that takes the slot next is never touched.
+    @Test func aFailedWriteGivesTheSlotUpAndNeverTouchesItAgain() throws {
+        let (state, fd) = try Self.stateDirectory()
+        defer { close(fd) }
+        let journal = try ExecJournal(stateDirectory: fd, logger: Self.logger)
+        let doomed = Self.run(journal, "doomed", output: [Array("before\n".utf8)], finish: false)
+        #expect(Self.files(state) == ["slot-0.ndjson"])
+        let devFull = open("/dev/full", O_WRONLY)
+        defer { close(devFull) }
+        doomed.journal?.fd = devFull
+        let chunk = [UInt8](repeating: 0x63, count: 64 << 10)
+        for _ in 0..<48 {  // 3 MiB: past the compaction threshold
+            chunk.withUnsafeBytes { doomed.appendOutput(stderr: false, bytes: ByteBuffer(bytes: $0).readableBytesView) }
+            doomed.flush()
+        }
+        #expect(!journal.contains("doomed"))
+        #expect(journal.load("doomed") == nil)
+        #expect(Self.files(state).isEmpty, "the slot was removed and not recreated: \(Self.files(state))")
+        // The next exec takes the freed slot; the doomed exec's end leaves it alone.
+        let next = Self.run(journal, "next", output: [Array("mine\n".utf8)], finish: false)
+        doomed.append(Self.exitEvent(1), endedAtMs: 9)
+        next.append(Self.exitEvent(0), endedAtMs: 10)
+        #expect(Self.files(state) == ["slot-0.ndjson"])
+        let loaded = try #require(journal.load("next"))
+        #expect(loaded.record.exit?.exitCode == 0)
+        #expect(loaded.lines.map { Array($0.line.readableBytesView) } == next.retained.map { Array($0.line.readableBytesView) })
+        let recovered = try ExecJournal(stateDirectory: fd, logger: Self.logger).recoverAll()
+        #expect(recovered.map(\.record.execId) == ["next"])
+    }
+
     @Test func markLinesParse() throws {
         var file = JournalFile.headerLine(JournalHeader(execId: "x", argvDigest: "d", startedAtMs: 1, ordinal: 1))
         file.writeImmutableBuffer(EventWriter.line(ExecEvent(seq: 1, .stdout([1]))))

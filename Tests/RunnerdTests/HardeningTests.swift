@@ -114,7 +114,10 @@ struct HardeningTests {
         // The agent: the same filter (one level: inherited, not stacked by the shim).
         let fields = try await Self.status(runnerd.client, "status")
         #expect(fields["Seccomp"] == "2")
-        #expect(fields["Seccomp_filters"] == own["Seccomp_filters"], "agent \(fields["Seccomp_filters"] ?? "?"), runnerd \(own["Seccomp_filters"] ?? "?")")
+        // Kernels from 5.9 count the filters: the agent's are runnerd's, none stacked on top.
+        if let ownFilters = own["Seccomp_filters"] {
+            #expect(fields["Seccomp_filters"] == ownFilters, "agent \(fields["Seccomp_filters"] ?? "?"), runnerd \(ownFilters)")
+        }
         let denied = try await runnerd.client.run("unshare", ["unshare", "-U", "true"])
         #expect(denied.exit?.exitCode != 0)
         #expect(try await runnerd.client.runShell("write", "printf x > f.txt && cat f.txt").stdoutText == "x")

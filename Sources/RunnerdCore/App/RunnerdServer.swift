@@ -80,7 +80,7 @@ public final class RunnerdServer: Sendable {
             fetcher: URLFetcher(hardening: hardening, reaper: reaper, environment: baseEnvironment),
             threadPool: threadPool)
         // Children are reaped on the loop (SIGCHLD through a signalfd), before anything spawns.
-        _ = try ChildExitWatcher.start(on: loop, reaper: reaper).wait()
+        _ = try ChildExitWatcher.start(on: loop, reaper: reaper, logger: logger).wait()
         let core = try loop.submit {
             let journal = try ExecJournal(stateDirectory: stateFD, logger: logger)
             let recovered = journal.recoverAll()

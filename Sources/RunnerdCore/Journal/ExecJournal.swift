@@ -30,6 +30,9 @@ public final class ExecJournal {
     private var slotCount = 0
     /// Finished execs on disk, in finish order.
     private var finishedOrder = CircularBuffer<String>()
+    /// Execs ended at boot whose file could not be rewritten (disk full): served from here, so
+    /// the `exit` a client reads stays the same for the life of this runnerd.
+    private var endedInMemory: [String: Recovered] = [:]
     /// Slot files stay open once used (at most `maxExecs` + the live execs): reusing a slot is
     /// one truncate, with no open or close on the exec path (on ext4 the close of a truncated
     /// and rewritten file forces its blocks out).
@@ -84,18 +87,20 @@ public final class ExecJournal {
     }
 
     /// Replaces a slot file by `header` + `lines` (+ `trailer`) through a temp file and a
-    /// rename; returns the slot's new file, open for appends.
-    func compact(slot: Int, header: JournalHeader, lines: [EventRing.Entry], trailer: JournalTrailer?) -> CInt? {
-        guard let fd = rewrite(slot: slot, header: header, lines: lines, trailer: trailer) else { return nil }
+    /// rename; returns the slot's new file, open for appends. Only the exec that owns the slot
+    /// may compact it.
+    func compact(slot: Int, header: JournalHeader, lines: [EventRing.Entry], trailer: JournalTrailer?) throws(SystemError) -> CInt {
+        guard slots[header.execId] == slot else { throw SystemError("compact a slot of another exec", errno: EBADF) }
+        let fd = try rewrite(slot: slot, header: header, lines: lines, trailer: trailer)
         if let old = slotFDs.updateValue(fd, forKey: slot) { Syscall.close(old) }
         return fd
     }
 
-    private func rewrite(slot: Int, header: JournalHeader, lines: [EventRing.Entry], trailer: JournalTrailer?) -> CInt? {
+    private func rewrite(slot: Int, header: JournalHeader, lines: [EventRing.Entry], trailer: JournalTrailer?) throws(SystemError) -> CInt {
         let temp = ".\(Self.slotName(slot)).compact"
-        do {
+        do throws(SystemError) {
             let fd = try Syscall.openat(directoryFD, temp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW, 0o600)
-            do {
+            do throws(SystemError) {
                 var content = JournalFile.headerLine(header)
                 for entry in lines { content.writeImmutableBuffer(entry.line) }
                 if let trailer { content.writeImmutableBuffer(JournalFile.trailerLine(trailer)) }
@@ -109,7 +114,7 @@ public final class ExecJournal {
         } catch {
             logger.error("journal: cannot compact a slot", metadata: ["execId": "\(header.execId)", "error": "\(error)"])
             Syscall.unlink(at: directoryFD, temp)
-            return nil
+            throw error
         }
     }
 
@@ -123,15 +128,18 @@ public final class ExecJournal {
     func finished(_ execId: String) {
         finishedOrder.append(execId)
         while finishedOrder.count > maxExecs {
-            if let slot = slots.removeValue(forKey: finishedOrder.removeFirst()) { freeSlots.append(slot) }
+            let pruned = finishedOrder.removeFirst()
+            endedInMemory.removeValue(forKey: pruned)
+            if let slot = slots.removeValue(forKey: pruned) { freeSlots.append(slot) }
         }
     }
 
     /// A journal write failed (disk full, or the slot could not be opened): the exec is no
     /// longer journaled and its half-written slot is removed, so a restart does not find it.
-    func writeFailed(_ execId: String, _ error: SystemError) {
+    func writeFailed(_ execId: String, slot: Int, _ error: SystemError) {
         logger.error("journal: write failed; the exec is no longer journaled", metadata: ["execId": "\(execId)", "error": "\(error)"])
-        guard let slot = slots.removeValue(forKey: execId) else { return }
+        guard slots[execId] == slot else { return }
+        slots.removeValue(forKey: execId)
         Syscall.unlink(at: directoryFD, Self.slotName(slot))
         if let fd = slotFDs.removeValue(forKey: slot) { Syscall.close(fd) }
         freeSlots.append(slot)
@@ -150,13 +158,20 @@ public final class ExecJournal {
         public var lines: [(seq: UInt64, line: ByteBuffer)]
     }
 
+    /// Largest slot file read back: far above what the writer leaves (the compaction threshold
+    /// plus one budgeted batch); a larger file is not trusted, never read in part.
+    static let maxSlotBytes = 64 << 20
+
     private func read(slot: Int) -> JournalFile.Contents? {
-        guard let bytes = try? Syscall.readFile(at: directoryFD, Self.slotName(slot), limit: 64 << 20) else { return nil }
+        guard let bytes = try? Syscall.readFile(at: directoryFD, Self.slotName(slot), limit: Self.maxSlotBytes + 1),
+            bytes.count <= Self.maxSlotBytes
+        else { return nil }
         return JournalFile.parse(bytes)
     }
 
     /// Loads one exec from disk.
     public func load(_ execId: String) -> Recovered? {
+        if let ended = endedInMemory[execId] { return ended }
         guard let slot = slots[execId], let contents = read(slot: slot), contents.header.execId == execId else { return nil }
         return Recovered(record: contents.record, lines: contents.lines)
     }
@@ -225,7 +240,12 @@ public final class ExecJournal {
         let trailer = JournalTrailer(endedAtMs: endedAtMs, finishOrder: takeFinishOrder())
         contents.trailer = trailer
         let entries = contents.lines.map { EventRing.Entry(seq: $0.seq, line: $0.line) }
-        if let fd = rewrite(slot: slot, header: header, lines: entries, trailer: trailer) { Syscall.close(fd) }
-        return Recovered(record: contents.record, lines: contents.lines)
+        let recovered = Recovered(record: contents.record, lines: contents.lines)
+        do {
+            Syscall.close(try rewrite(slot: slot, header: header, lines: entries, trailer: trailer))
+        } catch {
+            endedInMemory[header.execId] = recovered
+        }
+        return recovered
     }
 }

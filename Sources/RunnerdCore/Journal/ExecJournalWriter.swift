@@ -24,7 +24,8 @@ final class ExecJournalWriter {
     private unowned let journal: ExecJournal
     private let slot: Int
     private(set) var header: JournalHeader
-    private var fd: CInt?
+    /// The slot file while this exec is journaled (tests swap in a failing descriptor).
+    var fd: CInt?
     /// Lines queued since the last sync (shared with the ring: no copy until written).
     private var pending: [ByteBuffer] = []
     private var pendingBytes = 0
@@ -71,7 +72,7 @@ final class ExecJournalWriter {
         }
         budget -= Double(pendingBytes)
         write(nil)
-        if eventBytes > Self.compactionThreshold {
+        if eventBytes > Self.compactionThreshold, fd != nil {
             let lines = ring()
             budget -= Double(lines.reduce(0) { $0 + $1.line.readableBytes })
             replace(lines: lines, trailer: nil)
@@ -101,9 +102,9 @@ final class ExecJournalWriter {
     /// Writes the queued lines followed by `trailing` (a mark or the trailer), with the header
     /// first on the first write, in one `write`.
     private func write(_ trailing: ByteBuffer?) {
+        guard !gaveUp else { return }
         var out = ByteBuffer()
         if !headerWritten {
-            guard !gaveUp else { return }
             do {
                 fd = try journal.openSlot(slot)
             } catch {
@@ -130,16 +131,25 @@ final class ExecJournalWriter {
         }
     }
 
+    /// Rewrites the slot to `lines`. A compaction that fails (disk full) ends the exec's
+    /// journaling: the file would otherwise grow past every bound.
     private func replace(lines: [EventRing.Entry], trailer: JournalTrailer?) {
-        guard let compacted = journal.compact(slot: slot, header: header, lines: lines, trailer: trailer) else { return }
-        fd = compacted
+        guard !gaveUp, fd != nil else { return }
+        do {
+            fd = try journal.compact(slot: slot, header: header, lines: lines, trailer: trailer)
+        } catch {
+            return giveUp(error)
+        }
         eventBytes = lines.reduce(0) { $0 + $1.line.readableBytes }
         marked = false
     }
 
     private func giveUp(_ error: SystemError) {
+        guard !gaveUp else { return }
         fd = nil
         gaveUp = true
-        journal.writeFailed(header.execId, error)
+        pending.removeAll()
+        pendingBytes = 0
+        journal.writeFailed(header.execId, slot: slot, error)
     }
 }

@@ -1,3 +1,4 @@
+import Logging
 import NIOCore
 import NIOPosix
 import SystemSupport
@@ -10,7 +11,7 @@ import SystemSupport
 /// which is most of what separates an exec round trip from a bare spawn.
 public enum ChildExitWatcher {
     /// Starts watching; children that exited before are reaped at once.
-    public static func start(on loop: any EventLoop, reaper: ProcessReaper) -> EventLoopFuture<any Channel> {
+    public static func start(on loop: any EventLoop, reaper: ProcessReaper, logger: Logger) -> EventLoopFuture<any Channel> {
         let fd: CInt
         do {
             fd = try Syscall.childSignalFD()
@@ -21,7 +22,7 @@ public enum ChildExitWatcher {
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 4096))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(SignalReader(reaper: reaper))
+                    try channel.pipeline.syncOperations.addHandler(SignalReader(reaper: reaper, logger: logger))
                 }
             }
             .takingOwnershipOfDescriptor(input: fd)
@@ -37,11 +38,32 @@ public enum ChildExitWatcher {
     private final class SignalReader: ChannelInboundHandler {
         typealias InboundIn = ByteBuffer
         let reaper: ProcessReaper
+        let logger: Logger
+        private var failed = false
 
-        init(reaper: ProcessReaper) { self.reaper = reaper }
+        init(reaper: ProcessReaper, logger: Logger) {
+            self.reaper = reaper
+            self.logger = logger
+        }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             reaper.reapAvailable()
+        }
+
+        /// Reaping must never stop: a descriptor that failed is replaced by a new one. (A plain
+        /// close is runnerd's shutdown, when nothing is to be replaced.)
+        func errorCaught(context: ChannelHandlerContext, error: any Error) {
+            logger.error("SIGCHLD descriptor failed; replacing it", metadata: ["error": "\(error)"])
+            failed = true
+            context.close(promise: nil)
+        }
+
+        func channelInactive(context: ChannelHandlerContext) {
+            guard failed else { return }
+            reaper.reapAvailable()
+            ChildExitWatcher.start(on: context.eventLoop, reaper: reaper, logger: logger).whenFailure { [logger] error in
+                logger.critical("SIGCHLD cannot be watched; exits are no longer reaped", metadata: ["error": "\(error)"])
+            }
         }
     }
 }

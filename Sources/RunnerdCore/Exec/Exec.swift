@@ -145,6 +145,8 @@ public final class Exec {
         let bound = NIOLoopBound(self, eventLoop: loop)
         NIOPipeBootstrap(group: loop)
             .channelOption(.autoRead, value: reading)
+            // Reads (so output events) of at most 64 KiB: ~87 KB lines, a few to a replay ring.
+            // Larger reads stream faster but a single line could crowd out the whole ring.
             .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16384, maximum: 65536))
             .channelOption(.maxMessagesPerRead, value: 8)
             .channelInitializer { channel in

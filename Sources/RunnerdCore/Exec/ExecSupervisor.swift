@@ -95,7 +95,8 @@ public final class ExecSupervisor {
         if isDraining {
             return reject(consumer, .shuttingDown, "runnerd is shutting down")
         }
-        if exec(request.execId) != nil {
+        // An id on disk stays taken even when its file cannot be read back.
+        if exec(request.execId) != nil || journal?.contains(request.execId) == true {
             return reject(consumer, .duplicateExec, "exec \(request.execId) already exists")
         }
         if live.count >= settings.maxLiveExecs {

@@ -231,13 +231,15 @@ extension ExecJournalTests {
     @Test func outputOverTheWriteBudgetIsMarkedAndTheEndRestoresTheRing() throws {
         let (state, fd) = try Self.stateDirectory()
         defer { close(fd) }
-        let journal = try ExecJournal(stateDirectory: fd, logger: Self.logger)
+        // A budget far below any machine's write speed: the test does not depend on timing.
+        let budget = ExecJournal.WriteBudget(bytesPerSecond: 64 << 10, burstBytes: 1 << 20)
+        let journal = try ExecJournal(stateDirectory: fd, writeBudget: budget, logger: Self.logger)
         let chunk = [UInt8](repeating: 0x62, count: 64 << 10)
-        // 16 MiB in one go: far past the burst budget.
-        let log = Self.run(journal, "fast", output: Array(repeating: chunk, count: 256), finish: false)
+        // 8 MiB in one go: far past the burst budget.
+        let log = Self.run(journal, "fast", output: Array(repeating: chunk, count: 128), finish: false)
         let path = state + "/execs/slot-0.ndjson"
         let bytes = try Syscall.readFile(path, limit: 64 << 20)
-        #expect(bytes.count < ExecJournalWriter.budgetBurstBytes + ExecJournalWriter.compactionThreshold, "journaled \(bytes.count) bytes of 16 MiB")
+        #expect(bytes.count < budget.burstBytes + 64 << 10, "journaled \(bytes.count) bytes of 8 MiB")
         #expect(String(decoding: bytes, as: UTF8.self).contains(#"{"j":"mark","seq":"#))
         let contents = try #require(JournalFile.parse(bytes))
         #expect(contents.lastSeq == log.lastSeq, "the marks carry the log's last seq")

@@ -20,6 +20,18 @@ public final class ExecJournal {
     /// a path the agent could redirect (see `StateDirectory`).
     private let directoryFD: CInt
     public let maxExecs: Int
+    /// How fast one exec's output may be written to the journal (`ExecJournalWriter`).
+    public struct WriteBudget: Sendable {
+        public var bytesPerSecond: Int
+        public var burstBytes: Int
+        /// 16 MiB/s sustained, 4 MiB bursts.
+        public static let standard = WriteBudget(bytesPerSecond: 16 << 20, burstBytes: 4 << 20)
+        public init(bytesPerSecond: Int, burstBytes: Int) {
+            self.bytesPerSecond = bytesPerSecond
+            self.burstBytes = burstBytes
+        }
+    }
+    public let writeBudget: WriteBudget
     private let logger: Logger
     private var nextOrdinal: UInt64 = 1
     private var nextFinishOrder: UInt64 = 1
@@ -39,9 +51,10 @@ public final class ExecJournal {
     private var slotFDs: [Int: CInt] = [:]
 
     /// - stateDirectory: the trusted state dir fd from `StateDirectory.open` (not taken over).
-    public init(stateDirectory: CInt, maxExecs: Int = 64, logger: Logger) throws(SystemError) {
+    public init(stateDirectory: CInt, maxExecs: Int = 64, writeBudget: WriteBudget = .standard, logger: Logger) throws(SystemError) {
         self.directoryFD = try StateDirectory.open("execs", in: stateDirectory)
         self.maxExecs = maxExecs
+        self.writeBudget = writeBudget
         self.logger = logger
     }
 

@@ -8,7 +8,7 @@ import SystemSupport
 ///
 /// The header goes out with the first write, the trailer with the terminal event, so a
 /// `/bin/true` exec costs two writes. Output is journaled within a write budget
-/// (`budgetBytesPerSecond`): an exec that streams faster has its batches recorded as a seq mark
+/// (`ExecJournal.WriteBudget`): an exec that streams faster has its batches recorded as a seq mark
 /// instead (`JournalFile`), so a runaway writer cannot turn runnerd into a disk copier. What the
 /// marks skipped is restored at the next compaction, which writes the live ring, and always when
 /// the exec ends; a crash in between loses that part of the ring, which a replay then reports
@@ -17,9 +17,6 @@ import SystemSupport
 final class ExecJournalWriter {
     /// Past this many event bytes the file is rewritten to just the replay ring.
     static let compactionThreshold = 8 * Limits.replayRingBytes
-    /// Sustained journal writes per exec; bursts up to `budgetBurstBytes`.
-    static let budgetBytesPerSecond = 16 << 20
-    static let budgetBurstBytes = 4 << 20
 
     private unowned let journal: ExecJournal
     private let slot: Int
@@ -35,13 +32,16 @@ final class ExecJournalWriter {
     /// Event bytes in the file, and whether they are exactly the ring's lines (no mark).
     private var eventBytes = 0
     private var marked = false
-    private var budget = Double(budgetBurstBytes)
+    private let writeBudget: ExecJournal.WriteBudget
+    private var budget: Double
     private var budgetRefilledAt = NIODeadline.now()
 
     init(journal: ExecJournal, slot: Int, header: JournalHeader) {
         self.journal = journal
         self.slot = slot
         self.header = header
+        self.writeBudget = journal.writeBudget
+        self.budget = Double(writeBudget.burstBytes)
     }
 
     /// The process exists: its pid and start time (between two readings of the boot clock,
@@ -95,7 +95,7 @@ final class ExecJournalWriter {
     private func refillBudget() {
         let now = NIODeadline.now()
         let seconds = Double((now - budgetRefilledAt).nanoseconds) / 1e9
-        budget = min(Double(Self.budgetBurstBytes), budget + seconds * Double(Self.budgetBytesPerSecond))
+        budget = min(Double(writeBudget.burstBytes), budget + seconds * Double(writeBudget.bytesPerSecond))
         budgetRefilledAt = now
     }
 

@@ -20,9 +20,9 @@ public enum InheritedSeccomp {
 
     /// Runs `shim --export-seccomp-bpf` and reads the program it writes.
     static func export(shim: String) throws(SystemError) -> [UInt8] {
-        let output = try Syscall.pipe()
         let devNull = try Syscall.open("/dev/null", O_RDWR)
         defer { Syscall.close(devNull) }
+        let output = try Syscall.pipe()
         let pid: pid_t
         do {
             pid = try ProcessSpawner.spawn(SpawnSpec(

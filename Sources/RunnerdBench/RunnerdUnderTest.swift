@@ -37,13 +37,7 @@ final class RunnerdUnderTest: @unchecked Sendable {
         bootToReady = clock.now - started
     }
 
-    var rssKB: Int {
-        guard let text = try? Syscall.readFile("/proc/\(pid)/status") else { return -1 }
-        for line in String(decoding: text, as: UTF8.self).split(separator: "\n") where line.hasPrefix("VmRSS:") {
-            return Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]) ?? -1
-        }
-        return -1
-    }
+    var rssKB: Int { residentKB(pid) }
 
     func stop() {
         kill(pid, SIGTERM)

@@ -182,13 +182,6 @@ private func processCPUTime(_ pid: pid_t) -> Duration {
     return .milliseconds((user + system) * 1000 / max(ticksPerSecond, 1))
 }
 
-/// VmRSS of a process, in KiB (-1 when unknown).
-private func residentKB(_ pid: pid_t) -> Int {
-    guard let status = try? Syscall.readFile("/proc/\(pid)/status") else { return -1 }
-    let line = String(decoding: status, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
-    return line.flatMap { Int($0.dropFirst(6).trimmingPrefix(while: { $0 == " " || $0 == "\t" }).prefix(while: \.isNumber)) } ?? -1
-}
-
 private func removeTree(_ path: String) {
     let pid = try? ProcessSpawner.spawn(SpawnSpec(argv: ["rm", "-rf", path], environment: Syscall.environment(), cwdFD: nil, stdin: 0, stdout: 1, stderr: 2))
     var status: CInt = 0

@@ -1,3 +1,6 @@
+import Glibc
+import SystemSupport
+
 /// Percentiles of a sample of durations in milliseconds.
 struct Sample {
     private(set) var values: [Double] = []
@@ -25,4 +28,11 @@ extension Duration {
 func report(_ name: String, _ value: Double, _ unit: String) {
     let rounded = (value * 1000).rounded() / 1000
     print("\(name) \(rounded) \(unit)")
+}
+
+/// VmRSS of a process, in KiB (-1 when unknown).
+func residentKB(_ pid: pid_t) -> Int {
+    guard let status = try? Syscall.readFile("/proc/\(pid)/status") else { return -1 }
+    let line = String(decoding: status, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
+    return line.flatMap { Int($0.dropFirst(6).trimmingPrefix(while: { $0 == " " || $0 == "\t" }).prefix(while: \.isNumber)) } ?? -1
 }

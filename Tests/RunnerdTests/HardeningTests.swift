@@ -9,12 +9,7 @@ struct HardeningTests {
     /// `/proc/self/status` of an exec, as name → value.
     static func status(_ client: RunnerdClient, _ id: String) async throws -> [String: String] {
         let result = try await client.run(id, ["cat", "/proc/self/status"])
-        var fields: [String: String] = [:]
-        for line in result.stdoutText.split(separator: "\n") {
-            let parts = line.split(separator: ":", maxSplits: 1)
-            if parts.count == 2 { fields[String(parts[0])] = parts[1].trimmingCharacters(in: .whitespaces) }
-        }
-        return fields
+        return ProcStatus.fields(result.stdoutText)
     }
 
     @Test func agentRunsUnprivilegedConfined() async throws {
@@ -94,12 +89,7 @@ struct HardeningTests {
 
     /// `/proc/PID/status` of a process, as name → value.
     static func procStatus(_ pid: Int32) throws -> [String: String] {
-        var fields: [String: String] = [:]
-        for line in try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8).split(separator: "\n") {
-            let parts = line.split(separator: ":", maxSplits: 1)
-            if parts.count == 2 { fields[String(parts[0])] = parts[1].trimmingCharacters(in: .whitespaces) }
-        }
-        return fields
+        try #require(ProcStatus.fields(pid: pid), "no /proc/\(pid)/status")
     }
 
     /// runnerd carries the agents' filter itself, so agents inherit it instead of attaching

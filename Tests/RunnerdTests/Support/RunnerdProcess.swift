@@ -162,12 +162,23 @@ final class RunnerdProcess: @unchecked Sendable {
 
 /// Reading `/proc`.
 enum ProcStatus {
-    static func field(_ name: String, pid: Int32) -> Int? {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix(name + ":") {
-            return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+    /// The `Name:\tvalue` lines of a `/proc/PID/status` text, as name → value (trimmed).
+    static func fields(_ text: String) -> [String: String] {
+        var fields: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            if parts.count == 2 { fields[String(parts[0])] = parts[1].trimmingCharacters(in: .whitespaces) }
         }
-        return nil
+        return fields
+    }
+
+    static func fields(pid: Int32) -> [String: String]? {
+        (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)).map(fields)
+    }
+
+    /// A numeric field (its first number: `VmRSS:  1234 kB` is 1234).
+    static func field(_ name: String, pid: Int32) -> Int? {
+        fields(pid: pid)?[name]?.split(separator: " ").first.flatMap { Int($0) }
     }
 
     static func stat(_ pid: Int32) -> [String]? {

@@ -65,7 +65,7 @@ public final class EventLog {
         journal?.append(line, seq: seq)
         if terminal {
             isFinished = true
-            journal?.finish(endedAtMs: endedAtMs, ring: ring.all)
+            journal?.finish(endedAtMs: endedAtMs, ring: ring)
             journal = nil
         }
         var dropped: [ObjectIdentifier] = []
@@ -84,7 +84,7 @@ public final class EventLog {
 
     /// Sends what was queued; called once per batch of appends.
     public func flush() {
-        journal?.sync(ring: ring.all)
+        journal?.sync(ring: ring)
         for consumer in consumers.values { consumer.flush() }
     }
 

@@ -81,10 +81,9 @@ public final class ExecJournal {
     func started(execId: String, argv: [String], startedAtMs: Int64) -> ExecJournalWriter {
         let slot = freeSlots.popLast() ?? { slotCount += 1; return slotCount - 1 }()
         slots[execId] = slot
-        let header = JournalHeader(
-            execId: execId, argvDigest: JournalRecord.digest(argv), startedAtMs: startedAtMs, ordinal: nextOrdinal)
+        let header = JournalHeader(execId: execId, argvDigest: "", startedAtMs: startedAtMs, ordinal: nextOrdinal)
         nextOrdinal += 1
-        return ExecJournalWriter(journal: self, slot: slot, header: header)
+        return ExecJournalWriter(journal: self, slot: slot, header: header, argv: argv)
     }
 
     /// The slot's file, emptied and open for appends.

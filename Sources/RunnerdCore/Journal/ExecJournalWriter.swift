@@ -36,10 +36,15 @@ final class ExecJournalWriter {
     private var budget: Double
     private var budgetRefilledAt = NIODeadline.now()
 
-    init(journal: ExecJournal, slot: Int, header: JournalHeader) {
+    /// The command, until its digest goes into the header with the first write (after the
+    /// spawn, not before it).
+    private var argv: [String]?
+
+    init(journal: ExecJournal, slot: Int, header: JournalHeader, argv: [String]) {
         self.journal = journal
         self.slot = slot
         self.header = header
+        self.argv = argv
         self.writeBudget = journal.writeBudget
         self.budget = Double(writeBudget.burstBytes)
     }
@@ -61,7 +66,7 @@ final class ExecJournalWriter {
 
     /// Writes the queued lines — or, over budget, a mark of how far the log got — and compacts
     /// to `ring` once the file grew past the threshold.
-    func sync(ring: @autoclosure () -> [EventRing.Entry]) {
+    func sync(ring: EventRing) {
         guard pendingBytes > 0 else { return }
         refillBudget()
         if headerWritten && Double(pendingBytes) > budget {
@@ -73,19 +78,18 @@ final class ExecJournalWriter {
         budget -= Double(pendingBytes)
         write(nil)
         if eventBytes > Self.compactionThreshold, fd != nil {
-            let lines = ring()
-            budget -= Double(lines.reduce(0) { $0 + $1.line.readableBytes })
-            replace(lines: lines, trailer: nil)
+            budget -= Double(ring.bytes)
+            replace(ring, trailer: nil)
         }
     }
 
     /// The exec ended (its terminal event is queued): the events and the trailer are written
     /// in one go, then the file is compacted to `ring` unless it already holds exactly that.
-    func finish(endedAtMs: Int64, ring: [EventRing.Entry]) {
+    func finish(endedAtMs: Int64, ring: EventRing) {
         let trailer = JournalTrailer(endedAtMs: endedAtMs, finishOrder: journal.takeFinishOrder())
         write(JournalFile.trailerLine(trailer))
-        if fd != nil, marked || eventBytes != ring.reduce(0, { $0 + $1.line.readableBytes }) {
-            replace(lines: ring, trailer: trailer)
+        if fd != nil, marked || eventBytes != ring.bytes {
+            replace(ring, trailer: trailer)
         }
         guard !gaveUp else { return }
         fd = nil
@@ -110,6 +114,8 @@ final class ExecJournalWriter {
             } catch {
                 return giveUp(error)
             }
+            if let argv { header.argvDigest = JournalRecord.digest(argv) }
+            argv = nil
             out = JournalFile.headerLine(header)
             headerWritten = true
         }
@@ -133,14 +139,14 @@ final class ExecJournalWriter {
 
     /// Rewrites the slot to `lines`. A compaction that fails (disk full) ends the exec's
     /// journaling: the file would otherwise grow past every bound.
-    private func replace(lines: [EventRing.Entry], trailer: JournalTrailer?) {
+    private func replace(_ ring: EventRing, trailer: JournalTrailer?) {
         guard !gaveUp, fd != nil else { return }
         do {
-            fd = try journal.compact(slot: slot, header: header, lines: lines, trailer: trailer)
+            fd = try journal.compact(slot: slot, header: header, lines: ring.all, trailer: trailer)
         } catch {
             return giveUp(error)
         }
-        eventBytes = lines.reduce(0) { $0 + $1.line.readableBytes }
+        eventBytes = ring.bytes
         marked = false
     }
 

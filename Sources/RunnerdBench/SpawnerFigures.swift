@@ -171,15 +171,10 @@ private func median(_ values: [Double]) -> Double {
     return sorted.isEmpty ? .nan : sorted[sorted.count / 2]
 }
 
-/// User plus system CPU time of a process so far (`/proc/PID/stat` fields 14 and 15).
+/// User plus system CPU time of a process so far.
 private func processCPUTime(_ pid: pid_t) -> Duration {
-    guard let stat = try? Syscall.readFile("/proc/\(pid)/stat"), let close = stat.lastIndex(of: UInt8(ascii: ")")) else { return .zero }
-    let fields = stat[(close + 2)...].split(separator: UInt8(ascii: " "))
-    guard fields.count > 12, let user = Int(String(decoding: fields[11], as: UTF8.self)),
-        let system = Int(String(decoding: fields[12], as: UTF8.self))
-    else { return .zero }
-    let ticksPerSecond = sysconf(Int32(_SC_CLK_TCK))
-    return .milliseconds((user + system) * 1000 / max(ticksPerSecond, 1))
+    guard let ticks = ProcessTable.stat(pid)?.cpuTicks else { return .zero }
+    return .milliseconds(Int64(ticks * 1000 / ProcessTable.clockTicksPerSecond))
 }
 
 private func removeTree(_ path: String) {

@@ -13,6 +13,8 @@ public enum ProcessTable {
         /// Clock ticks after boot at which the process started: with the boot id, it tells a
         /// process from a later one that got the same pid.
         public var startTime: UInt64
+        /// CPU time used so far, in clock ticks (`utime` + `stime`).
+        public var cpuTicks: UInt64
 
         public var isZombie: Bool { state == UInt8(ascii: "Z") || state == UInt8(ascii: "X") }
     }
@@ -24,7 +26,7 @@ public enum ProcessTable {
         bootTimeNs / (1_000_000_000 / clockTicksPerSecond)
     }
 
-    /// `sysconf(_SC_CLK_TCK)`: the unit of `startTime`.
+    /// `sysconf(_SC_CLK_TCK)`: the unit of `startTime` and `cpuTicks`.
     public static let clockTicksPerSecond = UInt64(max(1, sysconf(Int32(_SC_CLK_TCK))))
 
     public static func stat(_ pid: pid_t) -> Stat? {
@@ -37,9 +39,11 @@ public enum ProcessTable {
         guard fields.count > 19, let state = fields[0].first,
             let parent = Int32(String(decoding: fields[1], as: UTF8.self)),
             let session = Int32(String(decoding: fields[3], as: UTF8.self)),
-            let start = UInt64(String(decoding: fields[19], as: UTF8.self))
+            let start = UInt64(String(decoding: fields[19], as: UTF8.self)),
+            let user = UInt64(String(decoding: fields[11], as: UTF8.self)),
+            let system = UInt64(String(decoding: fields[12], as: UTF8.self))
         else { return nil }
-        return Stat(state: state, parent: parent, session: session, startTime: start)
+        return Stat(state: state, parent: parent, session: session, startTime: start, cpuTicks: user + system)
     }
 
     /// The argv of a process (empty for a zombie or a kernel thread).

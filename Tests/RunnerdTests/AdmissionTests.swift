@@ -27,9 +27,12 @@ struct AdmissionTests {
     @Test func duplicateIdIsRefusedWhileRunningOrRetained() async throws {
         let runnerd = try await RunnerdProcess.start()
         let client = runnerd.client
-        let running = Task { try await client.run("dup", ["sleep", "1.5"]) }
+        // Runs until the test says so (a file in the workspace), not for a time a loaded machine
+        // could outlast before the duplicate arrives.
+        let running = Task { try await client.run("dup", ["sh", "-c", "while [ ! -e go ]; do sleep 0.05; done"]) }
         #expect(try await eventually { try await client.status("dup").state == .running })
         #expect(try await client.run("dup", ["true"]).fail?.code == .duplicateExec)
+        FileManager.default.createFile(atPath: runnerd.workspace + "/go", contents: nil)
         _ = try await running.value
         #expect(try await client.run("dup", ["true"]).fail?.code == .duplicateExec)
         #expect(try await client.status("dup").exitCode == 0, "the original is untouched")

@@ -63,10 +63,12 @@ struct AuthAndConfigTests {
         let result = try await runnerd.client.run("pwd", ["pwd", "-P"])
         #expect(result.stdoutText == workspace + "\n")
         let client = runnerd.client
-        let holder = Task { try await client.run("hold", ["sleep", "2"]) }
+        // Holds its slot until the test says so (a file in the workspace), not for a time.
+        let holder = Task { try await client.run("hold", ["sh", "-c", "while [ ! -e go ]; do sleep 0.05; done"]) }
         #expect(try await eventually { try await client.health().liveExecs == 1 })
         #expect(try await client.run("second", ["true"]).fail?.code == .execLimit)
-        _ = try await holder.value
+        FileManager.default.createFile(atPath: workspace + "/go", contents: nil)
+        #expect(try await holder.value.exit?.exitCode == 0)
         await runnerd.stop()
     }
 

@@ -44,7 +44,7 @@ enum HTTPClientChannel {
         on loop: any EventLoop, port: Int, handler makeHandler: @escaping @Sendable () -> Handler
     ) async throws -> any Channel where Handler.InboundIn == HTTPClientResponsePart {
         try await ClientBootstrap(group: loop)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations

@@ -24,4 +24,6 @@ public enum Limits {
     public static let defaultMaxLiveExecs = 16
     /// Time between SIGTERM and SIGKILL on cancel and timeout.
     public static let defaultKillGraceMs: Int64 = 5_000
+    /// Largest `ttlMs` and `idleTimeoutMs` of a session: 30 days.
+    public static let maxSessionDurationMs: Int64 = 2_592_000_000
 }

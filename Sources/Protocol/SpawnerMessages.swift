@@ -88,8 +88,12 @@ public struct CreateSessionRequest: Codable, Equatable, Sendable {
         if let sessionId, !Identifier.isValidSessionID(sessionId) { return "sessionId must match [a-z0-9-]{1,63}" }
         if owner.kind.isEmpty || owner.id.isEmpty { return "owner.kind and owner.id must not be empty" }
         if orgId.isEmpty { return "orgId must not be empty" }
-        if let ttlMs, ttlMs <= 0 { return "ttlMs must be > 0" }
-        if let idleTimeoutMs, idleTimeoutMs < 0 { return "idleTimeoutMs must be >= 0" }
+        if let ttlMs, !(1...Limits.maxSessionDurationMs).contains(ttlMs) {
+            return "ttlMs must be between 1 and \(Limits.maxSessionDurationMs) (30 days)"
+        }
+        if let idleTimeoutMs, !(0...Limits.maxSessionDurationMs).contains(idleTimeoutMs) {
+            return "idleTimeoutMs must be between 0 and \(Limits.maxSessionDurationMs) (30 days)"
+        }
         if let env {
             if env.count > Limits.envMaxEntries { return "env has more than \(Limits.envMaxEntries) entries" }
             for (name, value) in env.sorted(by: { $0.key < $1.key }) {

@@ -3,7 +3,7 @@ import RunnerProtocol
 import Testing
 
 /// The `spawner` client commands, run as a user would, against a real spawner.
-@Suite struct CLITests {
+@Suite(.timeLimit(.minutes(10))) struct CLITests {
     struct Outcome {
         var status: Int32
         var stdout: String

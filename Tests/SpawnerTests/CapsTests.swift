@@ -5,7 +5,7 @@ import SpawnerClient
 import Testing
 
 /// Caps: total, per org, per owner; `429` and nothing created past one, even under a race.
-@Suite struct CapsTests {
+@Suite(.timeLimit(.minutes(10))) struct CapsTests {
     static func createRequest(_ sessionId: String, owner: String = "alice", orgId: String = "org-a") throws -> [UInt8] {
         try WireJSON.encode(CreateSessionRequest(sessionId: sessionId, owner: SessionOwner(kind: "user", id: owner), orgId: orgId))
     }

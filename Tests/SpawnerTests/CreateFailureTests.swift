@@ -7,7 +7,7 @@ import Testing
 /// A create that fails at any step removes everything it made: the runnerd process, the
 /// session directory (workspace, record, token, log), the registry entry and its place
 /// under the caps.
-@Suite struct CreateFailureTests {
+@Suite(.timeLimit(.minutes(10))) struct CreateFailureTests {
     @Test(arguments: CreateStep.allCases)
     func injectedFailureAfterStepLeavesNothing(step: CreateStep) async throws {
         let spawner = try await InProcessSpawner { config in

@@ -7,7 +7,7 @@ import SpawnerClient
 import Testing
 
 /// The SSE exec proxy: framing, resume after a drop, the proxied exec calls, backpressure.
-@Suite struct ExecStreamTests {
+@Suite(.timeLimit(.minutes(10))) struct ExecStreamTests {
     /// The SSE messages of a whole response.
     static func messages(_ response: HTTPClientResponse) async throws -> [SSEMessage] {
         var messages: [SSEMessage] = []

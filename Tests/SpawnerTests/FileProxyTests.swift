@@ -5,7 +5,7 @@ import Testing
 
 /// runnerd's env and file endpoints through the spawner: method, query, body, status and
 /// content type as runnerd has them.
-@Suite struct FileProxyTests {
+@Suite(.timeLimit(.minutes(10))) struct FileProxyTests {
     @Test func stageListReadDeleteRoundTrip() async throws {
         try await withSpawner { (spawner: SpawnerProcess) async throws in
             let client = spawner.client

@@ -4,7 +4,7 @@ import SpawnerCore
 import Testing
 
 /// `docs/spawner-openapi.yaml` documents exactly the routes the server registers.
-@Suite struct OpenAPIRouteTests {
+@Suite(.timeLimit(.minutes(1))) struct OpenAPIRouteTests {
     static var document: String {
         get throws {
             let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -5,7 +5,7 @@ import Testing
 
 /// Sessions outlive the spawner: kill -9 it, start another on the same data directory, and
 /// the sessions are listed and usable again; leftovers of dead ones are removed.
-@Suite struct RestartTests {
+@Suite(.timeLimit(.minutes(10))) struct RestartTests {
     @Test func killNineThenRestartAdoptsLiveSessionsAndDropsDeadOnes() async throws {
         let first = try await SpawnerProcess.start()
         var current = first

@@ -5,7 +5,7 @@ import SpawnerClient
 import Testing
 
 /// SSE framing of event lines, and the client-side parser.
-@Suite struct SSEFrameTests {
+@Suite(.timeLimit(.minutes(1))) struct SSEFrameTests {
     @Test func canonicalLinesAreScannedWithoutDecoding() throws {
         let line = EventWriter.line(ExecEvent(seq: 42, .stdout(Array("hi\n".utf8))))
         var trimmed = line

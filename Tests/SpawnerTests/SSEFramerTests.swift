@@ -5,7 +5,7 @@ import SpawnerClient
 import Testing
 
 /// The proxy's framer: the same messages however the upstream stream is cut.
-@Suite struct SSEFramerTests {
+@Suite(.timeLimit(.minutes(1))) struct SSEFramerTests {
     static func lines() -> [ByteBuffer] {
         var lines: [ByteBuffer] = []
         lines.append(EventWriter.line(ExecEvent(seq: 1, .start(.init(execId: "e", startedAtMs: 5, pid: 9)))))

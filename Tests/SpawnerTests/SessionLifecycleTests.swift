@@ -4,7 +4,7 @@ import SpawnerClient
 import Testing
 
 /// Sessions end to end against the real spawner binary and real runnerd children.
-@Suite struct SessionLifecycleTests {
+@Suite(.timeLimit(.minutes(10))) struct SessionLifecycleTests {
     @Test func createExecEnvListDelete() async throws {
         try await withSpawner { (spawner: SpawnerProcess) async throws in
             let client = spawner.client

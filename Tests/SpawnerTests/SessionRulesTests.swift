@@ -5,7 +5,7 @@ import SpawnerClient
 import Testing
 
 /// Caps, request validation, SessionInfo's wire shape, generated ids, the sandbox environment.
-@Suite struct SessionRulesTests {
+@Suite(.timeLimit(.minutes(1))) struct SessionRulesTests {
     static func labels(_ id: String, owner: String, org: String) -> SessionLabels {
         SessionLabels(sessionId: id, owner: SessionOwner(kind: "user", id: owner), orgId: org, profile: "p", image: nil, createdAtMs: 0, ttlMs: 1, idleTimeoutMs: 0)
     }

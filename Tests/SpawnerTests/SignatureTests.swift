@@ -31,7 +31,7 @@ struct SignatureProbe {
 }
 
 /// The contract's HMAC rules against the real binary, each violation a test of its own.
-@Suite struct SignatureTests {
+@Suite(.timeLimit(.minutes(10))) struct SignatureTests {
     static var nowMs: Int64 { SignatureProbe.nowMs }
 
     func expectUnauthorized(_ answer: (status: Int, body: ErrorBody?), sourceLocation: SourceLocation = #_sourceLocation) {

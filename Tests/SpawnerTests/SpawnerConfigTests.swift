@@ -10,7 +10,7 @@ struct NoSuchFile: Error {
     let path: String
 }
 
-@Suite struct SpawnerConfigTests {
+@Suite(.timeLimit(.minutes(1))) struct SpawnerConfigTests {
     static let defaults = SpawnerConfig.Defaults(dataDir: "/d", runnerdPath: "/bin/runnerd")
     static let secret = String(repeating: "s", count: 32)
 

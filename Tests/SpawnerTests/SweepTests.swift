@@ -5,7 +5,7 @@ import Testing
 
 /// The sweep: TTL, idle with no running exec, and dead sandboxes. Short timeouts; every
 /// wait is generous (the machine is shared), and no assertion depends on being fast.
-@Suite struct SweepTests {
+@Suite(.timeLimit(.minutes(10))) struct SweepTests {
     static let environment = ["SPAWNER_SWEEP_INTERVAL_MS": "200"]
 
     @Test func sessionPastItsTTLIsDestroyed() async throws {

@@ -15,7 +15,18 @@ public struct SessionLabels: Codable, Equatable, Sendable {
     /// `0`: never idle.
     public var idleTimeoutMs: Int64
 
-    public var expiresAtMs: Int64 { createdAtMs + ttlMs }
+    /// `createdAtMs + ttlMs`, saturated: labels read back from a backend are not trusted to be in range.
+    public var expiresAtMs: Int64 { createdAtMs.addingSaturated(ttlMs) }
+
+    /// What makes labels read back from a backend unusable (nil when they are fine): values a
+    /// create could not have stored (`PROTOCOL.md` §3 bounds).
+    public var rangeProblem: String? {
+        if !Identifier.isValidSessionID(sessionId) { return "sessionId \(sessionId) is not a session id" }
+        if createdAtMs < 0 { return "createdAtMs \(createdAtMs) is negative" }
+        if !(1...Limits.maxSessionDurationMs).contains(ttlMs) { return "ttlMs \(ttlMs) is out of range" }
+        if !(0...Limits.maxSessionDurationMs).contains(idleTimeoutMs) { return "idleTimeoutMs \(idleTimeoutMs) is out of range" }
+        return nil
+    }
 
     public init(
         sessionId: String, owner: SessionOwner, orgId: String, profile: String, image: String?, createdAtMs: Int64, ttlMs: Int64,

@@ -78,11 +78,14 @@ public struct SpawnerConfig: Sendable {
         environment: [String: String], flags: Flags, defaults: Defaults, readFile: (String) throws -> [UInt8]
     ) throws -> SpawnerConfig {
         func value(_ flag: String?, _ name: String) -> String? { flag ?? environment[name] }
-        func number(_ flag: Int64?, _ name: String, minimum: Int64) throws -> Int64? {
+        func number(_ flag: Int64?, _ name: String, minimum: Int64, maximum: Int64 = Int64(Int32.max)) throws -> Int64? {
             guard let raw = flag.map(String.init) ?? environment[name] else { return nil }
-            guard let parsed = Int64(raw), parsed >= minimum else { throw Invalid("\(name) must be an integer >= \(minimum), got \(raw)") }
+            guard let parsed = Int64(raw), (minimum...maximum).contains(parsed) else {
+                throw Invalid("\(name) must be an integer from \(minimum) to \(maximum), got \(raw)")
+            }
             return parsed
         }
+        let hour: Int64 = 3_600_000
 
         let secret: [UInt8]
         do {
@@ -102,12 +105,12 @@ public struct SpawnerConfig: Sendable {
         config.caps.total = try number(flags.maxSessions.map(Int64.init), "SPAWNER_MAX_SESSIONS", minimum: 0).map(Int.init)
         config.caps.perOrg = try number(flags.maxSessionsPerOrg.map(Int64.init), "SPAWNER_MAX_SESSIONS_PER_ORG", minimum: 0).map(Int.init)
         config.caps.perOwner = try number(flags.maxSessionsPerOwner.map(Int64.init), "SPAWNER_MAX_SESSIONS_PER_OWNER", minimum: 0).map(Int.init)
-        if let ms = try number(flags.readyTimeoutMs, "SPAWNER_READY_TIMEOUT_MS", minimum: 1) { config.readyTimeoutMs = ms }
-        if let ms = try number(flags.sweepIntervalMs, "SPAWNER_SWEEP_INTERVAL_MS", minimum: 10) { config.sweepIntervalMs = ms }
-        if let ms = try number(flags.shutdownGraceMs, "SPAWNER_SHUTDOWN_GRACE_MS", minimum: 0) { config.shutdownGraceMs = ms }
-        if let ms = try number(flags.defaultTTLMs, "SPAWNER_DEFAULT_TTL_MS", minimum: 1) { config.defaultTTLMs = ms }
-        if let ms = try number(flags.defaultIdleTimeoutMs, "SPAWNER_DEFAULT_IDLE_TIMEOUT_MS", minimum: 0) { config.defaultIdleTimeoutMs = ms }
-        if let ms = try number(flags.runnerdKillGraceMs, "SPAWNER_RUNNERD_KILL_GRACE_MS", minimum: 0) { config.runnerdKillGraceMs = ms }
+        if let ms = try number(flags.readyTimeoutMs, "SPAWNER_READY_TIMEOUT_MS", minimum: 1, maximum: hour) { config.readyTimeoutMs = ms }
+        if let ms = try number(flags.sweepIntervalMs, "SPAWNER_SWEEP_INTERVAL_MS", minimum: 10, maximum: hour) { config.sweepIntervalMs = ms }
+        if let ms = try number(flags.shutdownGraceMs, "SPAWNER_SHUTDOWN_GRACE_MS", minimum: 0, maximum: hour) { config.shutdownGraceMs = ms }
+        if let ms = try number(flags.defaultTTLMs, "SPAWNER_DEFAULT_TTL_MS", minimum: 1, maximum: Limits.maxSessionDurationMs) { config.defaultTTLMs = ms }
+        if let ms = try number(flags.defaultIdleTimeoutMs, "SPAWNER_DEFAULT_IDLE_TIMEOUT_MS", minimum: 0, maximum: Limits.maxSessionDurationMs) { config.defaultIdleTimeoutMs = ms }
+        if let ms = try number(flags.runnerdKillGraceMs, "SPAWNER_RUNNERD_KILL_GRACE_MS", minimum: 0, maximum: hour) { config.runnerdKillGraceMs = ms }
         if let level = value(flags.logLevel, "SPAWNER_LOG_LEVEL") { config.logLevel = level }
         if let level = environment["SPAWNER_RUNNERD_LOG_LEVEL"] { config.runnerdLogLevel = level }
         return config

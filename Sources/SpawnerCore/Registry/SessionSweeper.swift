@@ -76,8 +76,9 @@ public struct SessionSweeper: Service {
         if health.liveExecs > 0 { seen = Syscall.nowMs() }
         guard let lastActivity = await registry.noteActivity(labels.sessionId, atMs: seen) else { return }
         let now = Syscall.nowMs()
-        if labels.idleTimeoutMs > 0, health.liveExecs == 0, now - lastActivity >= labels.idleTimeoutMs {
-            log.info("session idle", metadata: ["idleMs": "\(now - lastActivity)"])
+        let idleMs = now.subtractingSaturated(lastActivity)
+        if labels.idleTimeoutMs > 0, health.liveExecs == 0, idleMs >= labels.idleTimeoutMs {
+            log.info("session idle", metadata: ["idleMs": "\(idleMs)"])
             await registry.destroy(labels.sessionId, reason: .idle)
         }
     }

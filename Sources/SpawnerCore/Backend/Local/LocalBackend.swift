@@ -94,14 +94,38 @@ public actor LocalBackend: SessionBackend {
     public func listLive() async throws -> [BackendSession] {
         var live: [BackendSession] = []
         for sessionId in store.sessionIds() {
-            guard let record = store.read(sessionId), let endpoint = record.endpoint, isAlive(record) else {
+            switch store.load(sessionId) {
+            case .unusable(let reason):
+                await setAside(sessionId, reason: reason)
+            case .record(let record) where record.endpoint != nil && isAlive(record):
+                live.append(BackendSession(labels: record.labels, endpoint: record.endpoint!))
+            case .missing, .record:
                 logger.info("removing a dead local session", metadata: ["session": "\(sessionId)"])
                 try await destroy(sessionId: sessionId)
-                continue
             }
-            live.append(BackendSession(labels: record.labels, endpoint: endpoint))
         }
         return live
+    }
+
+    /// A session whose record cannot be used: its runnerd (found by the workspace on its
+    /// command line, as the record cannot be trusted) is stopped and the directory moved aside,
+    /// so that the spawner starts and nothing is lost.
+    private func setAside(_ sessionId: String, reason: String) async {
+        let paths = store.paths(sessionId)
+        for pid in ProcessTable.allPIDs() {
+            guard let argv = ProcessTable.commandLine(pid), RunnerdLauncher.isRunnerd(argv, of: paths) else { continue }
+            await stop(pid, sessionId: sessionId)
+        }
+        do {
+            let destination = try store.setAside(sessionId)
+            logger.error("session record unusable; moved aside", metadata: [
+                "session": "\(sessionId)", "reason": "\(reason)", "movedTo": "\(destination)",
+            ])
+        } catch {
+            logger.error("session record unusable and cannot be moved aside; left in place", metadata: [
+                "session": "\(sessionId)", "reason": "\(reason)", "error": "\(error)",
+            ])
+        }
     }
 
     public func endpoint(of sessionId: String) async -> RunnerdEndpoint? {

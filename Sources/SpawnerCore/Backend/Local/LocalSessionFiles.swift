@@ -1,3 +1,4 @@
+import Glibc
 import RunnerProtocol
 import SystemSupport
 
@@ -81,9 +82,56 @@ struct LocalSessionStore: Sendable {
         try Syscall.writeFileAtomically(paths(record.labels.sessionId).record, try WireJSON.encode(record), mode: 0o600)
     }
 
+    /// What `load` found in a session directory.
+    enum Loaded {
+        /// No record: a create stopped before writing one.
+        case missing
+        /// A record that cannot be used: unreadable, not a record, or values out of range.
+        case unusable(String)
+        case record(LocalRecord)
+    }
+
+    /// The session's record, checked: it decodes, names this session, and holds values a create
+    /// could have stored.
+    func load(_ sessionId: String) -> Loaded {
+        let path = paths(sessionId).record
+        let bytes: [UInt8]
+        do {
+            bytes = try Syscall.readFile(path, limit: 1 << 20)
+        } catch where error.errno == ENOENT {
+            return .missing
+        } catch {
+            return .unusable("cannot read it: \(error)")
+        }
+        let record: LocalRecord
+        do {
+            record = try WireJSON.decode(LocalRecord.self, from: bytes)
+        } catch {
+            return .unusable("it does not decode: \(error)")
+        }
+        if record.labels.sessionId != sessionId { return .unusable("it names session \(record.labels.sessionId)") }
+        if let problem = record.labels.rangeProblem { return .unusable(problem) }
+        return .record(record)
+    }
+
+    /// The session's record when it is usable.
     func read(_ sessionId: String) -> LocalRecord? {
-        guard let bytes = try? Syscall.readFile(paths(sessionId).record) else { return nil }
-        return try? WireJSON.decode(LocalRecord.self, from: bytes)
+        guard case .record(let record) = load(sessionId) else { return nil }
+        return record
+    }
+
+    /// Where session directories whose record could not be used are moved at boot.
+    var setAsideDirectory: String { dataDir + "/set-aside" }
+
+    /// Moves a session's directory, workspace included, to `set-aside/<id>-<ms>`; returns the
+    /// new path. Nothing is deleted: an operator may want what is in it.
+    func setAside(_ sessionId: String) throws -> String {
+        if !FileManager.default.fileExists(atPath: setAsideDirectory) {
+            try FileManager.default.createDirectory(atPath: setAsideDirectory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+        }
+        let destination = "\(setAsideDirectory)/\(sessionId)-\(Syscall.nowMs())"
+        try Syscall.rename(paths(sessionId).directory, destination)
+        return destination
     }
 
     /// The ids of every session directory.

@@ -32,6 +32,16 @@ struct RunnerdLauncher: Sendable {
         ]
     }
 
+    /// Whether `argv` is the command line `argv(paths)` started: a runnerd serving that
+    /// session's workspace with its ready file (whatever the runnerd binary was then).
+    static func isRunnerd(_ argv: [String], of paths: LocalSessionPaths) -> Bool {
+        func value(of flag: String) -> String? {
+            guard let index = argv.firstIndex(of: flag), index + 1 < argv.count else { return nil }
+            return argv[index + 1]
+        }
+        return value(of: "--workspace") == paths.workspace && value(of: "--ready-file") == paths.readyFile
+    }
+
     func environment(_ paths: LocalSessionPaths) -> [String] {
         var environment = baseEnvironment
         if !environment.contains(where: { $0.hasPrefix("PATH=") }) { environment.append("PATH=/usr/local/bin:/usr/bin:/bin") }

@@ -109,6 +109,21 @@ struct ExecLifecycleTests {
         await runnerd.stop()
     }
 
+    /// Contract v1.1: the probes leave the activity clock alone (a spawner's health checks must
+    /// not keep an idle session alive); any other request moves it.
+    @Test func probesDoNotTouchTheActivityClock() async throws {
+        let runnerd = try await RunnerdProcess.start()
+        let client = runnerd.client
+        let first = try await client.health().lastActivityAtMs
+        try await Task.sleep(for: .milliseconds(30))
+        #expect(try await client.ready())
+        #expect(try await client.call(.GET, "/metrics").status == 200)
+        #expect(try await client.health().lastActivityAtMs == first)
+        #expect(try await client.call(.GET, "/execs/none").status == 404)
+        #expect(try await client.health().lastActivityAtMs > first)
+        await runnerd.stop()
+    }
+
     @Test func finishedExecsAreRetainedForStatusAndAttach() async throws {
         let runnerd = try await RunnerdProcess.start()
         for index in 0..<20 {

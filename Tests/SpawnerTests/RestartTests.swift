@@ -110,6 +110,64 @@ import Testing
         #expect(await current.tearDown().isEmpty)
     }
 
+    /// A runnerd that cannot answer while the spawner boots (SIGSTOPped) is adopted, not
+    /// destroyed: its process, its workspace and its session stay, and it serves once it runs.
+    @Test func runnerdStoppedDuringBootIsAdoptedNotDestroyed() async throws {
+        let first = try await SpawnerProcess.start()
+        var current = first
+        var stopped: Int32?
+        defer { if let stopped { kill(stopped, SIGCONT) } }
+        do {
+            _ = try await first.client.create("sleepy")
+            _ = try await first.client.create("awake")
+            #expect(try await first.client.runShell("sleepy", "w", "echo precious > work.txt").exit?.exitCode == 0)
+            #expect(await first.stop() == 0)
+            let pid = try #require(ProcessScan.processes(mentioning: first.dataDir + "/sessions/sleepy/").first)
+            kill(pid, SIGSTOP)
+            stopped = pid
+            #expect(await eventually { ProcessScan.state(pid) == "T" })
+
+            current = try await first.restart()
+            kill(pid, SIGCONT)
+            stopped = nil
+            #expect(current.log.contains("runnerd did not answer; adopted"))
+            #expect(try await current.client.listSessions().map(\.sessionId).sorted() == ["awake", "sleepy"])
+            #expect(current.sessionDirectories == ["awake", "sleepy"])
+            #expect(ProcessScan.state(pid).map { $0 != "Z" } == true, "sleepy's runnerd was killed")
+            #expect(try await current.client.runShell("sleepy", "r", "cat work.txt").stdoutText == "precious\n")
+        } catch {
+            Issue.record("spawner log:\n\(current.log.suffix(4000))")
+            await current.tearDown()
+            throw error
+        }
+        #expect(await current.tearDown().isEmpty)
+    }
+
+    /// After a restart a session's activity is runnerd's clock, which the spawner's probes
+    /// (adoption, sweeps) do not move: an idle session does not get a new lease from a restart.
+    @Test func adoptedSessionKeepsRunnerdsActivityClock() async throws {
+        let first = try await SpawnerProcess.start(environment: ["SPAWNER_SWEEP_INTERVAL_MS": "100"])
+        var current = first
+        do {
+            _ = try await first.client.create("quiet", idleTimeoutMs: 600_000)
+            #expect(try await first.client.runShell("quiet", "last", "true").exit?.exitCode == 0)
+            #expect(await first.stop() == 0)
+            let stoppedAt = SignatureProbe.nowMs
+            try await Task.sleep(for: .milliseconds(300))
+
+            current = try await first.restart()
+            try await Task.sleep(for: .milliseconds(500))  // several sweeps
+            let adopted = try await current.client.session("quiet")
+            #expect(adopted.lastActivityAtMs <= stoppedAt, "activity \(adopted.lastActivityAtMs) is after the stop at \(stoppedAt)")
+            #expect(adopted.lastActivityAtMs >= adopted.createdAtMs)
+        } catch {
+            Issue.record("spawner log:\n\(current.log.suffix(4000))")
+            await current.tearDown()
+            throw error
+        }
+        #expect(await current.tearDown().isEmpty)
+    }
+
     @Test func secondSpawnerOnTheSameDataDirIsRefused() async throws {
         try await withSpawner { (spawner: SpawnerProcess) async throws in
             await #expect(throws: SpawnerProcess.StartFailure.self) {

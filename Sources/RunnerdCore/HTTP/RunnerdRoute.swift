@@ -82,4 +82,13 @@ enum RunnerdRoute: Equatable {
 
     /// Everything but readiness needs the token.
     var needsAuth: Bool { self != .readyz }
+
+    /// The probes (`/readyz`, `/healthz`, `/metrics`) do not touch the activity clock
+    /// (contract v1.1): a spawner's health checks must never keep an idle session alive.
+    var touchesActivity: Bool {
+        switch self {
+        case .readyz, .healthz, .metrics: false
+        default: true
+        }
+    }
 }

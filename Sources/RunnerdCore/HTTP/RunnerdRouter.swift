@@ -28,7 +28,7 @@ final class RunnerdRouter {
         if route.needsAuth && !authenticator.admits(request.head.headers) {
             return responder.respond(.unauthorized, json: ErrorBody.unauthorized)
         }
-        supervisor.touch()
+        if route.touchesActivity { supervisor.touch() }
         switch route {
         case .readyz:
             responder.respond(.ok, json: ReadyResponse())

@@ -37,6 +37,8 @@ public actor SessionRegistry {
         public var defaultIdleTimeoutMs: Int64
         public var defaultProfile = "default"
         public var faults: CreateFaults
+        /// How runnerds are probed at boot.
+        public var adoptionProbe = AdoptionProbe()
 
         public init(caps: SessionCaps, readyTimeout: Duration, defaultTTLMs: Int64, defaultIdleTimeoutMs: Int64, faults: CreateFaults) {
             self.caps = caps
@@ -216,26 +218,64 @@ public actor SessionRegistry {
 
     // MARK: Boot and sweep
 
-    /// Re-adopts every live session of the backend that answers with its token; a live
-    /// sandbox whose runnerd does not is destroyed. Call once, before serving.
+    /// Re-adopts every live session of the backend. Each runnerd is probed (`/healthz`, all
+    /// at once, each retried: `AdoptionProbe`); its activity clock becomes the session's. A
+    /// runnerd that answers without accepting the session's token is not this session's and
+    /// its sandbox is destroyed; one that does not answer at all is adopted as long as the
+    /// backend says its sandbox lives — a slow or stopped runnerd is never a reason to delete
+    /// a workspace; the sweep keeps checking it. Call once, before serving.
     public func adopt() async throws {
         let live = try await backend.listLive()
-        for session in live {
-            let sessionId = session.labels.sessionId
-            let runnerd = client(sessionId, session.endpoint)
-            let health = try? await withDeadline(ContinuousClock.now + .seconds(5)) { try await runnerd.health() }
-            if let health {
-                sessions[sessionId] = Entry(
-                    labels: session.labels, state: .ready, endpoint: session.endpoint,
-                    lastActivityAtMs: min(health.lastActivityAtMs, Syscall.nowMs()))
-                logger.with(session: sessionId).info("session adopted", metadata: ["endpoint": "\(session.endpoint.baseURL)"])
-            } else {
-                logger.with(session: sessionId).warning("live sandbox does not answer with its token; destroying it")
-                await removeFromBackend(sessionId, log: logger.with(session: sessionId))
-                metrics.sessionDestroyed(.unreachable)
+        let probes = live.map { (session: $0, runnerd: client($0.labels.sessionId, $0.endpoint)) }
+        let probe = settings.adoptionProbe
+        let verdicts = await withTaskGroup(of: (Int, AdoptionProbe.Verdict).self) { group in
+            var verdicts: [AdoptionProbe.Verdict?] = Array(repeating: nil, count: probes.count)
+            var next = probes.indices.makeIterator()
+            func addNext() {
+                guard let index = next.next() else { return }
+                let runnerd = probes[index].runnerd
+                group.addTask { (index, await probe.verdict(runnerd)) }
             }
+            for _ in 0..<AdoptionProbe.concurrency { addNext() }
+            while let (index, verdict) = await group.next() {
+                verdicts[index] = verdict
+                addNext()
+            }
+            return verdicts
+        }
+        for ((session, _), verdict) in zip(probes, verdicts) {
+            await settle(session, verdict ?? .silent("not probed"))
         }
         publishGauges()
+    }
+
+    private func settle(_ session: BackendSession, _ verdict: AdoptionProbe.Verdict) async {
+        let sessionId = session.labels.sessionId
+        let log = logger.with(session: sessionId)
+        let now = Syscall.nowMs()
+        switch verdict {
+        case .healthy(let health):
+            // runnerd's clock, kept between the session's creation and now.
+            let activity = max(session.labels.createdAtMs, min(health.lastActivityAtMs, now))
+            sessions[sessionId] = Entry(labels: session.labels, state: .ready, endpoint: session.endpoint, lastActivityAtMs: activity)
+            log.info("session adopted", metadata: ["endpoint": "\(session.endpoint.baseURL)"])
+        case .refused(let status):
+            log.warning("live sandbox refuses the session token; destroying it", metadata: ["status": "\(status)"])
+            await removeFromBackend(sessionId, log: log)
+            metrics.sessionDestroyed(.unreachable)
+        case .silent(let reason):
+            guard await backend.endpoint(of: sessionId) != nil else {
+                log.warning("sandbox died while it was probed; removing it", metadata: ["error": "\(reason)"])
+                await removeFromBackend(sessionId, log: log)
+                metrics.sessionDestroyed(.dead)
+                return
+            }
+            // Alive but silent (stopped, overloaded): adopted; idle time counts from now.
+            sessions[sessionId] = Entry(labels: session.labels, state: .ready, endpoint: session.endpoint, lastActivityAtMs: now)
+            log.warning("runnerd did not answer; adopted, the sweep keeps checking it", metadata: [
+                "endpoint": "\(session.endpoint.baseURL)", "error": "\(reason)",
+            ])
+        }
     }
 
     /// What the sweep needs to judge a ready session.

@@ -7,10 +7,10 @@ import SystemSupport
 /// every `interval` until the graceful shutdown.
 ///
 /// Idle means: no running exec according to runnerd's `/healthz` (`liveExecs`) and no
-/// activity for `idleTimeoutMs`. Activity is the latest of the requests the spawner proxied,
-/// the last sweep that saw a running exec, and runnerd's `lastActivityAtMs` — the latter
-/// only when it predates the sweep's own `/healthz` request, which runnerd may count as
-/// activity itself.
+/// activity for `idleTimeoutMs`. Activity is runnerd's own clock (`lastActivityAtMs`: every
+/// request but the probes, and output — contract v1.1, so this sweep's `/healthz` never
+/// counts), the requests the spawner proxied, and the last sweep that saw a running exec. A
+/// runnerd that does not answer is left alone while its sandbox lives.
 public struct SessionSweeper: Service {
     let registry: SessionRegistry
     let interval: Duration
@@ -54,8 +54,7 @@ public struct SessionSweeper: Service {
     func check(_ candidate: SessionRegistry.SweepCandidate) async {
         let labels = candidate.labels
         let log = logger.with(session: labels.sessionId)
-        let probeSentAt = Syscall.nowMs()
-        if probeSentAt >= labels.expiresAtMs {
+        if Syscall.nowMs() >= labels.expiresAtMs {
             log.info("session past its TTL")
             await registry.destroy(labels.sessionId, reason: .ttl)
             return
@@ -72,10 +71,10 @@ public struct SessionSweeper: Service {
             }
             return
         }
-        var seen = health.lastActivityAtMs < probeSentAt ? health.lastActivityAtMs : 0
-        if health.liveExecs > 0 { seen = Syscall.nowMs() }
-        guard let lastActivity = await registry.noteActivity(labels.sessionId, atMs: seen) else { return }
         let now = Syscall.nowMs()
+        // A clock ahead of ours counts as now.
+        let seen = health.liveExecs > 0 ? now : min(health.lastActivityAtMs, now)
+        guard let lastActivity = await registry.noteActivity(labels.sessionId, atMs: seen) else { return }
         let idleMs = now.subtractingSaturated(lastActivity)
         if labels.idleTimeoutMs > 0, health.liveExecs == 0, idleMs >= labels.idleTimeoutMs {
             log.info("session idle", metadata: ["idleMs": "\(idleMs)"])

@@ -30,10 +30,12 @@ final class RunnerdProcess: @unchecked Sendable {
     /// Starts runnerd and waits until it has announced its port.
     static func start(
         token: String? = "test-token-\(UUID().uuidString)", environment: [String: String] = [:], arguments: [String] = [],
-        workspace: String? = nil, wrapper: [String] = []
+        workspace: String? = nil, wrapper: [String] = [], profile: LaunchProfile = .current
     ) async throws -> RunnerdProcess {
         let workspace = workspace ?? makeTempDir()
         let scratch = makeTempDir("runnerd-scratch")
+        profile.adopt(workspace)
+        profile.adopt(scratch)
         let readyFile = scratch + "/ready.json"
         let stderrPath = scratch + "/stderr.log"
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("RUNNERD_") }
@@ -42,17 +44,16 @@ final class RunnerdProcess: @unchecked Sendable {
         env["RUNNERD_READY_FILE"] = readyFile
         env["RUNNERD_LOG_LEVEL"] = "debug"
         if let token { env["RUNNERD_TOKEN"] = token }
+        // An ordinary user has a home of their own, not the test's.
+        if profile == .user { env["HOME"] = scratch }
         for (key, value) in environment { env[key] = value }
 
         let process = Process()
-        if let launcher = wrapper.first {
-            // e.g. `unshare --pid --fork --mount-proc`: runnerd runs as PID 1 of a new namespace.
-            process.executableURL = URL(fileURLWithPath: launcher)
-            process.arguments = Array(wrapper.dropFirst()) + [binary] + arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: binary)
-            process.arguments = arguments
-        }
+        // A wrapper (e.g. `unshare --pid --fork --mount-proc`: runnerd runs as PID 1 of a new
+        // namespace) first, then the launch profile's exec prefix, which replaces itself with runnerd.
+        let command = wrapper + profile.execPrefix + [try profile.runnerdBinary(built: binary)] + arguments
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
         process.environment = env
         FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.standardError = FileHandle(forWritingAtPath: stderrPath)
@@ -67,7 +68,7 @@ final class RunnerdProcess: @unchecked Sendable {
                 let client = RunnerdClient(baseURL: "http://127.0.0.1:\(announcement.port)", token: token)
                 let runnerd = RunnerdProcess(
                     workspace: workspace, token: token, port: announcement.port, process: process, client: client,
-                    stderrPath: stderrPath, announcedPid: announcement.pid, stateDir: environment["RUNNERD_STATE_DIR"])
+                    stderrPath: stderrPath, announcedPid: announcement.pid, stateDir: environment["RUNNERD_STATE_DIR"], profile: profile)
                 if !wrapper.isEmpty {
                     runnerd.hostPid = ProcStatus.children(of: process.processIdentifier).first ?? process.processIdentifier
                 }
@@ -94,11 +95,14 @@ final class RunnerdProcess: @unchecked Sendable {
     /// runnerd's pid in this (the test's) namespace.
     var hostPid: Int32 = 0
     let stateDir: String?
+    /// How this runnerd was started.
+    let profile: LaunchProfile
 
     private init(
         workspace: String, token: String?, port: Int, process: Process, client: RunnerdClient, stderrPath: String,
-        announcedPid: Int32, stateDir: String?
+        announcedPid: Int32, stateDir: String?, profile: LaunchProfile
     ) {
+        self.profile = profile
         self.announcedPid = announcedPid
         self.stateDir = stateDir
         self.hostPid = process.processIdentifier

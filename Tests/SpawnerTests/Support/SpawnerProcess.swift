@@ -32,10 +32,15 @@ final class SpawnerProcess: @unchecked Sendable {
 
     /// Starts a spawner; `environment` adds to (or overrides) the test defaults.
     static func start(
-        dataDir: String? = nil, secret: String = TestPaths.makeSecret(), environment: [String: String] = [:]
+        dataDir: String? = nil, secret: String = TestPaths.makeSecret(), environment: [String: String] = [:], user: TestUser? = .current
     ) async throws -> SpawnerProcess {
         let dataDir = dataDir ?? TestPaths.makeTempDir("spawner-data") + "/data"
         let scratch = TestPaths.makeTempDir("spawner-run")
+        if let user {
+            // The spawner creates its data directory and writes its ready file as that user.
+            user.own(URL(fileURLWithPath: dataDir).deletingLastPathComponent().path)
+            user.own(scratch)
+        }
         let readyFile = scratch + "/ready.json"
         let logPath = scratch + "/spawner.log"
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SPAWNER_") && !$0.key.hasPrefix("RUNNERD_") }
@@ -48,9 +53,12 @@ final class SpawnerProcess: @unchecked Sendable {
         env["SPAWNER_RUNNERD_KILL_GRACE_MS"] = "1000"
         for (key, value) in environment { env[key] = value }
 
+        if user != nil { env["HOME"] = scratch }
+
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: TestPaths.spawner)
-        process.arguments = ["serve"]
+        let command = (user?.execPrefix ?? []) + [try user?.publicSpawner() ?? TestPaths.spawner, "serve"]
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
         process.environment = env
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process.standardError = FileHandle(forWritingAtPath: logPath)
@@ -130,10 +138,10 @@ final class SpawnerProcess: @unchecked Sendable {
 /// outlived the teardown.
 @discardableResult
 func withSpawner<T>(
-    environment: [String: String] = [:], sourceLocation: SourceLocation = #_sourceLocation,
+    environment: [String: String] = [:], user: TestUser? = .current, sourceLocation: SourceLocation = #_sourceLocation,
     _ body: (SpawnerProcess) async throws -> T
 ) async throws -> T {
-    let spawner = try await SpawnerProcess.start(environment: environment)
+    let spawner = try await SpawnerProcess.start(environment: environment, user: user)
     do {
         let result = try await body(spawner)
         let leaked = await spawner.tearDown()

@@ -69,13 +69,24 @@ enum ProcessScan {
         return Set(entries.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: directory + "/" + $0) })
     }
 
+    /// The `Name:\tvalue` lines of a `/proc/PID/status` text, as name → value (trimmed).
+    static func statusFields(_ text: String) -> [String: String] {
+        var fields: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            if parts.count == 2 { fields[String(parts[0])] = parts[1].trimmingCharacters(in: .whitespaces) }
+        }
+        return fields
+    }
+
+    /// `/proc/PID/status` as name → value.
+    static func status(_ pid: Int32) -> [String: String]? {
+        (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)).map(statusFields)
+    }
+
     /// Resident set size in KiB.
     static func rssKB(_ pid: Int32) -> Int? {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-            return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
-        }
-        return nil
+        status(pid)?["VmRSS"]?.split(separator: " ").first.flatMap { Int($0) }
     }
 }
 

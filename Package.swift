@@ -12,7 +12,6 @@ let package = Package(
         .executable(name: "runnerd", targets: ["Runnerd"]),
         .executable(name: "spawner", targets: ["Spawner"]),
         .executable(name: "runnerd-bench", targets: ["RunnerdBench"]),
-        .executable(name: "runnerd-exec-shim", targets: ["RunnerdExecShim"]),
         .library(name: "RunnerProtocol", targets: ["RunnerProtocol"]),
         .library(name: "RunnerdClient", targets: ["RunnerdClient"]),
     ],
@@ -65,12 +64,10 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // The exec shim: hardening between posix_spawn and the agent's exec (C, so that it
-        // starts in well under a millisecond; a Swift executable's runtime start costs ~2 ms).
-        .executableTarget(
-            name: "RunnerdExecShim",
-            linkerSettings: [.linkedLibrary("seccomp"), .linkedLibrary("cap")]
-        ),
+        // The exec shim (Sources/RunnerdExecShim, C: hardening between posix_spawn and the
+        // agent's exec) is no SwiftPM target: `scripts/build-shim` builds it, static-pie, for the
+        // images, the benchmark and the tests alike (scripts/test-prereqs/exec-shim.sh puts it
+        // next to the debug runnerd), so the tests run the binary that ships.
         .executableTarget(
             name: "Runnerd",
             dependencies: [
@@ -159,7 +156,6 @@ let package = Package(
                 "RunnerdClient",
                 "RunnerProtocol",
                 "Runnerd",
-                "RunnerdExecShim",
             ],
             swiftSettings: strict
         ),
@@ -172,7 +168,6 @@ let package = Package(
                 "RunnerdClient",
                 "Spawner",
                 "Runnerd",
-                "RunnerdExecShim",
             ],
             swiftSettings: strict
         ),

@@ -2,6 +2,8 @@
 #include <sys/signalfd.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <sys/fsuid.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include "CRunnerdShim.h"
@@ -27,6 +29,12 @@ int rd_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 int rd_o_path(void) { return O_PATH; }
 
 int rd_syncfs(int fd) { return syncfs(fd); }
+
+int rd_memfd_create(const char *name) { return memfd_create(name, MFD_CLOEXEC); }
+
+int rd_setfsuid(unsigned int uid) { return setfsuid(uid); }
+
+int rd_setfsgid(unsigned int gid) { return setfsgid(gid); }
 
 int rd_signalfd_sigchld(void) {
     sigset_t set;

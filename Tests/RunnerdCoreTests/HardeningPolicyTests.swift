@@ -11,6 +11,10 @@ import Testing
         for flag in ["--no-new-privs", "--seccomp", "--drop-caps", "--uid", "--gid"] {
             #expect(argv.contains(flag), "\(flag) in \(argv)")
         }
+        // The agent's environment comes on fd 4, never as the shim's own.
+        let envFD = argv.firstIndex(of: "--env-fd").map { argv[$0 + 1] }
+        #expect(envFD == "4" && HardeningPolicy.environmentFD == 4)
+        #expect(HardeningPolicy.shimEnvironment.isEmpty)
     }
 
     @Test func anInheritedFilterIsNotAttachedAgain() {

@@ -25,6 +25,14 @@ int rd_pipe_cloexec(int fds[2]);
 /// syncfs(fd) (GNU).
 int rd_syncfs(int fd);
 
+/// memfd_create(name, MFD_CLOEXEC): an anonymous file in memory.
+int rd_memfd_create(const char *name);
+
+/// setfsuid/setfsgid: the ids this thread's file accesses are checked against (per thread in
+/// the kernel; glibc does not broadcast them). Return the previous id.
+int rd_setfsuid(unsigned int uid);
+int rd_setfsgid(unsigned int gid);
+
 /// O_PATH (a GNU flag Swift's Glibc module does not expose).
 int rd_o_path(void);
 

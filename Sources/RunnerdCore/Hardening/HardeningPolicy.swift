@@ -3,7 +3,8 @@ import SystemSupport
 
 /// What every agent process is confined with, and how runnerd asks the exec shim to apply it.
 ///
-/// The shim (`runnerd-exec-shim`, C) runs between posix_spawn and the agent's exec: rlimits,
+/// The shim (`runnerd-exec-shim`, C) runs between posix_spawn and the agent's exec, started
+/// with an empty environment (the agent's arrives in a memory file for the final execve): rlimits,
 /// capability bounding/ambient sets cleared, supplementary groups cleared, agent gid/uid, every
 /// capability cleared, no_new_privs, the seccomp filter (inherited from runnerd when it installed
 /// it at boot, see `InheritedSeccomp`). When runnerd is not root it cannot
@@ -34,6 +35,12 @@ public struct HardeningPolicy: Sendable, Equatable {
 
     /// The fd number the shim reports failures on.
     public static let statusFD: CInt = 3
+    /// The fd number the shim reads the agent's environment from (`MemoryFile`).
+    public static let environmentFD: CInt = 4
+    /// The shim's own environment: none. It starts as root, so nothing a client chose (LD_*,
+    /// GLIBC_TUNABLES, ...) may be in it; the agent's environment reaches the final execve
+    /// through `environmentFD`.
+    public static let shimEnvironment: [String] = []
 
     public init(
         enabled: Bool, isRoot: Bool = geteuid() == 0, agentUID: UInt32 = 10001, agentGID: UInt32 = 10001,
@@ -55,7 +62,7 @@ public struct HardeningPolicy: Sendable, Equatable {
     /// The argv that starts `command` through the shim.
     public func wrap(_ command: [String]) -> [String] {
         guard enabled else { return command }
-        var argv = [shimPath, "--status-fd", String(Self.statusFD)]
+        var argv = [shimPath, "--status-fd", String(Self.statusFD), "--env-fd", String(Self.environmentFD)]
         argv += ["--rlimit", "core=0:0"]
         argv += ["--rlimit", "nofile=" + Self.format(nofile)]
         argv += ["--rlimit", "fsize=" + Self.format(fsize)]

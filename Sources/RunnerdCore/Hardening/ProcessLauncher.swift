@@ -36,11 +36,25 @@ public struct ProcessLauncher: Sendable {
         // connection, whatever flags a library opened them with.
         spec.closeOtherDescriptors = true
         var status: (read: CInt, write: CInt)?
+        var environment: CInt?
         if hardening.enabled {
-            do { status = try Syscall.pipe() } catch { throw .system(error) }
+            // The shim starts as root: it gets no environment of the client's, only a file
+            // holding the agent's, which it hands to the final execve.
+            do {
+                environment = try MemoryFile.create("runnerd-exec-env", contents: MemoryFile.nulTerminated(spec.environment))
+                status = try Syscall.pipe()
+            } catch {
+                if let environment { Syscall.close(environment) }
+                throw .system(error)
+            }
+            spec.environment = HardeningPolicy.shimEnvironment
             spec.extraFDs.append((status!.write, HardeningPolicy.statusFD))
+            spec.extraFDs.append((environment!, HardeningPolicy.environmentFD))
         }
-        defer { if let status { Syscall.close(status.read) } }
+        defer {
+            if let status { Syscall.close(status.read) }
+            if let environment { Syscall.close(environment) }
+        }
         let pid: pid_t
         do {
             pid = try reaper.spawn({ () throws(SystemError) -> pid_t in try ProcessSpawner.spawn(spec) }, onExit: onExit)

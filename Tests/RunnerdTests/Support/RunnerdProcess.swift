@@ -32,6 +32,7 @@ final class RunnerdProcess: @unchecked Sendable {
         token: String? = "test-token-\(UUID().uuidString)", environment: [String: String] = [:], arguments: [String] = [],
         workspace: String? = nil, wrapper: [String] = [], profile: LaunchProfile = .current
     ) async throws -> RunnerdProcess {
+        try ProductionShim.ensure()
         let workspace = workspace ?? makeTempDir()
         let scratch = makeTempDir("runnerd-scratch")
         profile.adopt(workspace)

@@ -1,0 +1,29 @@
+// What the files of runnerd-exec-shim share.
+#ifndef RUNNERD_EXEC_SHIM_H
+#define RUNNERD_EXEC_SHIM_H
+
+#include <seccomp.h>
+
+// Reports "<stage> <errno>" on the status fd (or stderr) and exits 126.
+__attribute__((noreturn)) void rd_fail(const char *stage, int error);
+
+// capabilities.c
+// The running kernel's highest capability number (/proc/sys/kernel/cap_last_cap; asked of the
+// kernel one capability at a time when /proc is not there).
+int rd_last_capability(void);
+// Clears the bounding and ambient sets. strict: every capability must go (needs CAP_SETPCAP);
+// otherwise EPERM is tolerated (an unprivileged runnerd cannot shrink the bounding set).
+void rd_drop_bounding_and_ambient(int strict);
+// Clears the effective, permitted and inheritable sets.
+void rd_clear_capabilities(void);
+
+// environment.c
+// Reads the agent's environment (NUL-terminated NAME=VALUE entries) from `fd`, closes it and
+// returns a NULL-terminated array for execve.
+char **rd_read_environment(int fd);
+
+// seccomp_filter.c
+// The agents' filter, from seccomp_policy.h.
+scmp_filter_ctx rd_build_seccomp_filter(void);
+
+#endif

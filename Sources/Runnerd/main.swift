@@ -12,15 +12,15 @@ struct RunnerdCommand: ParsableCommand {
         discussion: """
             Every option also reads from the environment variable named after it \
             (RUNNERD_LISTEN, RUNNERD_TOKEN, RUNNERD_TOKEN_FILE, RUNNERD_WORKSPACE, \
-            RUNNERD_MAX_LIVE_EXECS, RUNNERD_SESSION_ENV, RUNNERD_STATE_DIR, …); a flag wins.
+            RUNNERD_MAX_LIVE_EXECS, RUNNERD_SESSION_ENV, RUNNERD_STATE_DIR, …); a flag wins. \
+            The token itself has no flag (argv is visible to every process): RUNNERD_TOKEN or \
+            RUNNERD_TOKEN_FILE.
             """,
         version: RunnerdServer.version)
 
     @Option(help: "host:port to listen on (default 0.0.0.0:8200; port 0 picks one).")
     var listen: String?
-    @Option(help: "The shared secret (prefer --token-file: argv is visible to other processes).")
-    var token: String?
-    @Option(help: "A file holding the shared secret; wins over --token.")
+    @Option(help: "A file holding the shared secret (0600 or 0400, outside the workspace); wins over RUNNERD_TOKEN.")
     var tokenFile: String?
     @Option(help: "The root every cwd and file path must stay under (default /agent).")
     var workspace: String?
@@ -42,7 +42,6 @@ struct RunnerdCommand: ParsableCommand {
     func run() throws {
         var flags = RunnerdConfig.Flags()
         flags.listen = listen
-        flags.token = token
         flags.tokenFile = tokenFile
         flags.workspace = workspace
         flags.maxLiveExecs = maxLiveExecs
@@ -62,7 +61,9 @@ struct RunnerdCommand: ParsableCommand {
     }
 
     static func resolve(_ flags: RunnerdConfig.Flags) throws -> RunnerdConfig {
-        try RunnerdConfig.resolve(environment: currentEnvironment(), flags: flags) { try Syscall.readFile($0) }
+        try RunnerdConfig.resolve(
+            environment: currentEnvironment(), flags: flags, readTokenFile: { try TokenFile.read($0) },
+            realPath: { (try? Syscall.realpath($0)) ?? $0 })
     }
 
     static func serve(_ config: RunnerdConfig) throws {

@@ -4,13 +4,17 @@ import Testing
 @Suite struct RunnerdConfigTests {
     struct NoSuchFile: Error {}
 
+    /// Token files are 0600 and owned by root unless `tokenFiles` says otherwise; `links` maps
+    /// a path to the real path it resolves to.
     static func resolve(_ environment: [String: String], flags: RunnerdConfig.Flags = .init(),
-                        files: [String: String] = [:]) throws -> RunnerdConfig
+                        files: [String: String] = [:], tokenFiles: [String: TokenFile] = [:],
+                        links: [String: String] = [:]) throws -> RunnerdConfig
     {
-        try RunnerdConfig.resolve(environment: environment, flags: flags) { path in
+        try RunnerdConfig.resolve(environment: environment, flags: flags, readTokenFile: { path in
+            if let file = tokenFiles[path] { return file }
             guard let content = files[path] else { throw NoSuchFile() }
-            return Array(content.utf8)
-        }
+            return TokenFile(contents: Array(content.utf8), mode: 0o600, ownerUID: 0, realPath: links[path] ?? path)
+        }, realPath: { links[$0] ?? $0 })
     }
 
     static func flags(_ configure: (inout RunnerdConfig.Flags) -> Void) -> RunnerdConfig.Flags {
@@ -112,7 +116,7 @@ import Testing
             "RUNNERD_KILL_GRACE_MS": "100",
         ]
         let flags = Self.flags {
-            $0.token = "flag-token"
+            $0.tokenFile = "/flag-token"
             $0.listen = "[::1]:0"
             $0.workspace = "/flag-ws"
             $0.maxLiveExecs = 7
@@ -120,7 +124,7 @@ import Testing
             $0.stateDir = "/flag-state"
             $0.killGraceMs = 250
         }
-        let config = try Self.resolve(environment, flags: flags)
+        let config = try Self.resolve(environment, flags: flags, files: ["/flag-token": "flag-token"])
         #expect(config.token == Array("flag-token".utf8))
         #expect(config.listenHost == "::1")
         #expect(config.listenPort == 0)
@@ -139,14 +143,43 @@ import Testing
         #expect(envOnly.killGraceMs == 100)
     }
 
-    @Test func tokenFileFlagWinsOverTokenFlag() throws {
-        let flags = Self.flags {
-            $0.token = "flag-token"
-            $0.tokenFile = "/flag-file"
-        }
-        let config = try Self.resolve(["RUNNERD_TOKEN_FILE": "/env-file"], flags: flags,
+    @Test func tokenFileFlagWinsOverTheEnvironment() throws {
+        let flags = Self.flags { $0.tokenFile = "/flag-file" }
+        let config = try Self.resolve(["RUNNERD_TOKEN_FILE": "/env-file", "RUNNERD_TOKEN": "inline"], flags: flags,
                                       files: ["/flag-file": "file-token\n", "/env-file": "env-file-token"])
         #expect(config.token == Array("file-token".utf8))
+    }
+
+    /// A token file the agent could read is refused, with a message that says why.
+    @Test(arguments: [
+        (TokenFile(contents: Array("t".utf8), mode: 0o644, ownerUID: 0, realPath: "/run/t"), "readable by group or others"),
+        (TokenFile(contents: Array("t".utf8), mode: 0o640, ownerUID: 0, realPath: "/run/t"), "readable by group or others"),
+        (TokenFile(contents: Array("t".utf8), mode: 0o604, ownerUID: 0, realPath: "/run/t"), "readable by group or others"),
+        (TokenFile(contents: Array("t".utf8), mode: 0o600, ownerUID: 0, realPath: "/ws/t"), "inside the workspace"),
+        (TokenFile(contents: Array("t".utf8), mode: 0o400, ownerUID: 0, realPath: "/ws/deep/t"), "inside the workspace"),
+        (TokenFile(contents: Array("t".utf8), mode: 0o600, ownerUID: 10001, realPath: "/run/t"), "owned by the agent uid"),
+    ])
+    func tokenFileWithinTheAgentsReachIsRefused(_ file: TokenFile, _ reason: String) {
+        let error = #expect(throws: RunnerdConfig.Invalid.self) {
+            try Self.resolve(["RUNNERD_TOKEN_FILE": "/t", "RUNNERD_WORKSPACE": "/ws"], tokenFiles: ["/t": file])
+        }
+        #expect(error?.description.contains(reason) == true, "\(error?.description ?? "")")
+    }
+
+    @Test func tokenFileCheckResolvesSymlinks() throws {
+        // The workspace is a symlink to /real-ws; the token file's real path is under it.
+        #expect(throws: RunnerdConfig.Invalid.self) {
+            try Self.resolve(["RUNNERD_TOKEN_FILE": "/run/t", "RUNNERD_WORKSPACE": "/ws"], files: ["/run/t": "t"],
+                             links: ["/ws": "/real-ws", "/run/t": "/real-ws/.t"])
+        }
+        // A sibling whose name merely starts with the workspace's is outside it.
+        let sibling = try Self.resolve(["RUNNERD_TOKEN_FILE": "/t", "RUNNERD_WORKSPACE": "/ws"], files: ["/t": "t"],
+                                       links: ["/t": "/ws-other/t"])
+        #expect(sibling.token == Array("t".utf8))
+        let readOnly = try Self.resolve(["RUNNERD_TOKEN_FILE": "/t"], tokenFiles: [
+            "/t": TokenFile(contents: Array("ro\n".utf8), mode: 0o400, ownerUID: 0, realPath: "/run/secrets/t"),
+        ])
+        #expect(readOnly.token == Array("ro".utf8))
     }
 
     @Test func stateDirDefaultsUnderTheWorkspace() throws {

@@ -43,6 +43,7 @@ struct AuthAndConfigTests {
     @Test func tokenNeverReachesAChild() async throws {
         let tokenFile = RunnerdProcess.makeTempDir("token") + "/token"
         try "from-file\n".write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        chmod(tokenFile, 0o600)
         // The file wins over the variable.
         let runnerd = try await RunnerdProcess.start(token: "from-env", environment: ["RUNNERD_TOKEN_FILE": tokenFile])
         let fileClient = RunnerdClient(baseURL: runnerd.baseURL, token: "from-file")

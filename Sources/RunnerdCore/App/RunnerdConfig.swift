@@ -29,7 +29,6 @@ public struct RunnerdConfig: Sendable {
     /// Values given on the command line; nil means "not given".
     public struct Flags: Sendable {
         public var listen: String?
-        public var token: String?
         public var tokenFile: String?
         public var workspace: String?
         public var maxLiveExecs: Int?
@@ -49,9 +48,11 @@ public struct RunnerdConfig: Sendable {
 
     public init() {}
 
-    /// Resolves the configuration; `readFile` reads a token file.
+    /// Resolves the configuration; `readTokenFile` reads a token file, `realPath` resolves the
+    /// symlinks of a path (the path itself when it does not exist).
     public static func resolve(
-        environment: [String: String], flags: Flags, readFile: (String) throws -> [UInt8]
+        environment: [String: String], flags: Flags, readTokenFile: (String) throws -> TokenFile,
+        realPath: (String) -> String = { $0 }
     ) throws -> RunnerdConfig {
         var config = RunnerdConfig()
         func value(_ flag: String?, _ name: String) -> String? { flag ?? environment[name] }
@@ -86,14 +87,19 @@ public struct RunnerdConfig: Sendable {
         if let level = value(flags.logLevel, "RUNNERD_LOG_LEVEL") { config.logLevel = level }
         try resolveHardening(&config, environment)
 
-        // The file form wins over the inline token.
-        if let file = value(flags.tokenFile, "RUNNERD_TOKEN_FILE") {
-            var bytes = try readFile(file)
+        // The file form wins over the inline token. There is no --token flag: argv is public
+        // (/proc/PID/cmdline), where the environment of a root runnerd is not.
+        if let path = value(flags.tokenFile, "RUNNERD_TOKEN_FILE") {
+            let file = try readTokenFile(path)
+            if let refusal = file.refusal(path: path, workspace: realPath(config.workspace), agentUID: config.agentUID) {
+                throw Invalid(refusal)
+            }
+            var bytes = file.contents
             while let last = bytes.last, last == UInt8(ascii: "\n") || last == UInt8(ascii: "\r") || last == UInt8(ascii: " ") {
                 bytes.removeLast()
             }
             config.token = bytes
-        } else if let token = value(flags.token, "RUNNERD_TOKEN") {
+        } else if let token = environment["RUNNERD_TOKEN"] {
             config.token = Array(token.utf8)
         }
         if let token = config.token, token.isEmpty { throw Invalid("the runnerd token is empty") }

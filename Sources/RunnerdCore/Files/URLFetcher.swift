@@ -10,48 +10,81 @@ import SystemSupport
 ///
 /// Doing it in a child keeps an HTTP/TLS stack and remote TLS parsing out of PID 1 (and out of
 /// runnerd's footprint). http and https only, redirects included; connect and total timeouts.
+///
+/// Nothing the agent wrote steers curl: `-q` (first) skips every `.curlrc`, `HOME` is a
+/// directory the agent cannot write, and the URL travels as a quoted `url = "..."` line of a
+/// config read from stdin, never as an argument (so it cannot be taken for an option, nor be
+/// read by others from /proc/PID/cmdline).
 public struct URLFetcher: Sendable {
     public let launcher: ProcessLauncher
     public let environment: [String]
     public let maxBytes: Int
     public let timeoutSeconds: Int
 
+    /// curl's HOME: root's and never the agent's to write.
+    static let home = "/"
+
     public init(hardening: HardeningPolicy, reaper: ProcessReaper, environment: [String], maxBytes: Int = Limits.urlFetchMaxBytes, timeoutSeconds: Int = 300) {
         var policy = hardening
         // One byte over the cap is where the kernel stops the write (SIGXFSZ / EFBIG).
         policy.fsize = .init(UInt64(maxBytes))
         self.launcher = ProcessLauncher(hardening: policy, reaper: reaper)
-        self.environment = environment
+        self.environment = environment.filter { !$0.hasPrefix("HOME=") } + ["HOME=\(Self.home)"]
         self.maxBytes = maxBytes
         self.timeoutSeconds = timeoutSeconds
     }
 
+    /// http(s), under 8 KiB, and no control character (a URL has none; one would end the
+    /// config line that carries it).
     public static func isFetchable(_ url: String) -> Bool {
         let lower = url.lowercased()
-        return (lower.hasPrefix("http://") || lower.hasPrefix("https://")) && !url.utf8.contains(0) && url.utf8.count < 8192
+        return (lower.hasPrefix("http://") || lower.hasPrefix("https://")) && url.utf8.count < 8192
+            && !url.utf8.contains { $0 < 0x20 || $0 == 0x7f }
+    }
+
+    /// The curl config that names `url`: one double-quoted `url` line, with `\` and `"` escaped.
+    static func config(for url: String) -> [UInt8] {
+        var line = Array("url = \"".utf8)
+        for byte in url.utf8 {
+            if byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "\"") { line.append(UInt8(ascii: "\\")) }
+            line.append(byte)
+        }
+        line += Array("\"\n".utf8)
+        return line
+    }
+
+    /// curl's argv: `-q` must come first; the URL comes from the config on stdin.
+    var argv: [String] {
+        [
+            "curl", "-q", "--config", "-", "--fail", "--silent", "--show-error", "--location", "--max-redirs", "5",
+            "--proto", "=http,https", "--proto-redir", "=http,https",
+            "--max-filesize", String(maxBytes), "--connect-timeout", "30", "--max-time", String(timeoutSeconds),
+            "--output", "-",
+        ]
     }
 
     /// Fetches `url` into `output` (an open, empty, writable file); nil on success, else the
     /// reason. Blocks the calling thread (a thread-pool thread) until curl exits.
     public func fetch(_ url: String, into output: CInt) -> String? {
         guard Self.isFetchable(url) else { return SkipReason.urlScheme }
-        let argv = [
-            "curl", "--fail", "--silent", "--show-error", "--location", "--max-redirs", "5",
-            "--proto", "=http,https", "--proto-redir", "=http,https",
-            "--max-filesize", String(maxBytes), "--connect-timeout", "30", "--max-time", String(timeoutSeconds),
-            "--output", "-", "--", url,
-        ]
         let errors: (read: CInt, write: CInt)
-        let devNull: CInt
+        let config: (read: CInt, write: CInt)
         do {
-            errors = try Syscall.pipe()
-            devNull = try Syscall.open("/dev/null", O_RDONLY)
+            config = try Syscall.pipe()
         } catch {
             return "fetch failed: \(error)"
         }
-        defer { Syscall.close(devNull) }
+        defer { Syscall.close(config.read) }
+        do {
+            // Under 8 KiB: the pipe holds it all before curl starts.
+            defer { Syscall.close(config.write) }
+            try Syscall.writeAll(config.write, Self.config(for: url))
+            errors = try Syscall.pipe()
+        } catch {
+            return "fetch failed: \(error)"
+        }
         let done = ConditionBox()
-        let spec = SpawnSpec(argv: argv, environment: environment, cwdFD: nil, stdin: devNull, stdout: output, stderr: errors.write)
+        let spec = SpawnSpec(argv: argv, environment: environment, cwdFD: nil, stdin: config.read, stdout: output, stderr: errors.write)
         do {
             _ = try launcher.launch(spec) { status in done.set(status) }
         } catch {

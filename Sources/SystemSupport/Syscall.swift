@@ -198,6 +198,11 @@ public enum Syscall {
         try retrying("chown(\(path))") { Glibc.chown(path, uid, gid) }
     }
 
+    /// Drops every supplementary group of this process (all threads).
+    public static func clearSupplementaryGroups() throws(SystemError) {
+        try retrying("setgroups") { setgroups(0, nil) }
+    }
+
     /// Flushes the filesystem holding the open file `fd` to disk.
     public static func syncFilesystem(_ fd: CInt) {
         _ = rd_syncfs(fd)

@@ -45,6 +45,9 @@ public final class RunnerdServer: Sendable {
         if hardening.switchesUser {
             // The agent must be able to write its workspace.
             try Syscall.chown(workspace.realPath, hardening.agentUID, hardening.agentGID)
+            // The files API acts under the agent's filesystem uid/gid (`WorkspaceFiles`); root's
+            // supplementary groups would still count there, and runnerd needs none.
+            try Syscall.clearSupplementaryGroups()
         }
         if hardening.switchesUser {
             // runnerd's HOME (root's) is not the agent's: the agent's home is its workspace,

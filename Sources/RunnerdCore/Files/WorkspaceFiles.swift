@@ -11,6 +11,13 @@ import SystemSupport
 /// a symlink swapped in mid-operation. Staged files are written to a temp file in the target
 /// directory and renamed into place, owned by the agent uid. Blocking I/O runs on a thread
 /// pool, never on the event loop.
+///
+/// Nothing the agent placed in the workspace steers these into a file it could not reach
+/// itself. Reads and listings run with the agent's filesystem ids when agents have their own
+/// uid (`FilesystemIdentity`, on the pool thread alone), so a hard link to a root-only file, or
+/// a root-only file, is refused as it would be to the agent. Writes never open an existing
+/// file: a stage writes a new temp file and renames it over the name, so a hard link there is
+/// replaced and the file it linked to is left untouched; a delete unlinks names.
 public final class WorkspaceFiles: Sendable {
     /// The uid/gid staged files (and created directories) belong to.
     public struct Owner: Sendable {
@@ -30,6 +37,8 @@ public final class WorkspaceFiles: Sendable {
         case conflict(String)
         case tooLarge
         case badRequest(String)
+        /// The agent itself could not do this (permission denied under its filesystem ids).
+        case forbidden(String)
         case system(String)
     }
 
@@ -43,6 +52,17 @@ public final class WorkspaceFiles: Sendable {
         self.owner = owner
         self.fetcher = fetcher
         self.threadPool = threadPool
+    }
+
+    /// Runs `body` under the agent's filesystem ids when agents have their own uid; `refused`
+    /// answers when this thread cannot take them.
+    private func asAgent<T>(refused: (String) -> T, _ body: () -> T) -> T {
+        guard let owner else { return body() }
+        do {
+            return try FilesystemIdentity(uid: owner.uid, gid: owner.gid).run(body)
+        } catch {
+            return refused(error.description)
+        }
     }
 
     // MARK: Stage
@@ -178,56 +198,64 @@ public final class WorkspaceFiles: Sendable {
 
     public func list(_ path: String, on loop: any EventLoop) -> EventLoopFuture<Result<DirectoryListing, Failure>> {
         threadPool.runIfActive(eventLoop: loop) { [self] in
-            let fd: CInt
-            do throws(Workspace.ResolveError) {
-                fd = try workspace.openDirectory(path)
-            } catch {
-                return .failure(Self.failure(error))
-            }
-            defer { Syscall.close(fd) }
-            let names: [String]
-            do { names = try Syscall.listDirectory(fd: fd) } catch { return .failure(.system("\(error)")) }
-            var entries: [DirectoryEntry] = []
-            for name in names {
-                var info = stat()
-                guard fstatat(fd, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
-                let type: DirectoryEntry.EntryType =
-                    switch info.st_mode & S_IFMT {
-                    case S_IFREG: .file
-                    case S_IFDIR: .dir
-                    default: .other
-                    }
-                let mtime = Int64(info.st_mtim.tv_sec) * 1000 + Int64(info.st_mtim.tv_nsec) / 1_000_000
-                entries.append(DirectoryEntry(name: name, type: type, size: Int64(info.st_size), mtimeMs: mtime))
-            }
-            entries.sort { $0.name < $1.name }
-            return .success(DirectoryListing(entries: entries))
+            asAgent(refused: { .failure(.system($0)) }) { listNow(path) }
         }
+    }
+
+    private func listNow(_ path: String) -> Result<DirectoryListing, Failure> {
+        let fd: CInt
+        do throws(Workspace.ResolveError) {
+            fd = try workspace.openDirectory(path)
+        } catch {
+            return .failure(Self.failure(error))
+        }
+        defer { Syscall.close(fd) }
+        let names: [String]
+        do { names = try Syscall.listDirectory(fd: fd) } catch { return .failure(Self.failure(.system(error))) }
+        var entries: [DirectoryEntry] = []
+        for name in names {
+            var info = stat()
+            guard fstatat(fd, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
+            let type: DirectoryEntry.EntryType =
+                switch info.st_mode & S_IFMT {
+                case S_IFREG: .file
+                case S_IFDIR: .dir
+                default: .other
+                }
+            let mtime = Int64(info.st_mtim.tv_sec) * 1000 + Int64(info.st_mtim.tv_nsec) / 1_000_000
+            entries.append(DirectoryEntry(name: name, type: type, size: Int64(info.st_size), mtimeMs: mtime))
+        }
+        entries.sort { $0.name < $1.name }
+        return .success(DirectoryListing(entries: entries))
     }
 
     public func read(_ path: String, on loop: any EventLoop) -> EventLoopFuture<Result<ByteBuffer, Failure>> {
         threadPool.runIfActive(eventLoop: loop) { [self] in
-            let fd: CInt
-            do throws(Workspace.ResolveError) {
-                fd = try workspace.openFileForReading(path)
-            } catch {
-                return .failure(Self.failure(error))
-            }
-            defer { Syscall.close(fd) }
-            let info: stat
-            do { info = try Syscall.fstat(fd) } catch { return .failure(.system("\(error)")) }
-            guard info.st_mode & S_IFMT == S_IFREG else { return .failure(.badRequest("\(path) is not a regular file")) }
-            guard info.st_size <= Limits.fileReadMaxBytes else { return .failure(.tooLarge) }
-            var buffer = ByteBufferAllocator().buffer(capacity: Int(info.st_size))
-            while buffer.readableBytes <= Limits.fileReadMaxBytes {
-                let count = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 65536) { raw in
-                    max(0, Glibc.read(fd, raw.baseAddress, raw.count))
-                }
-                if count == 0 { break }
-            }
-            guard buffer.readableBytes <= Limits.fileReadMaxBytes else { return .failure(.tooLarge) }
-            return .success(buffer)
+            asAgent(refused: { .failure(.system($0)) }) { readNow(path) }
         }
+    }
+
+    private func readNow(_ path: String) -> Result<ByteBuffer, Failure> {
+        let fd: CInt
+        do throws(Workspace.ResolveError) {
+            fd = try workspace.openFileForReading(path)
+        } catch {
+            return .failure(Self.failure(error))
+        }
+        defer { Syscall.close(fd) }
+        let info: stat
+        do { info = try Syscall.fstat(fd) } catch { return .failure(.system("\(error)")) }
+        guard info.st_mode & S_IFMT == S_IFREG else { return .failure(.badRequest("\(path) is not a regular file")) }
+        guard info.st_size <= Limits.fileReadMaxBytes else { return .failure(.tooLarge) }
+        var buffer = ByteBufferAllocator().buffer(capacity: Int(info.st_size))
+        while buffer.readableBytes <= Limits.fileReadMaxBytes {
+            let count = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 65536) { raw in
+                max(0, Glibc.read(fd, raw.baseAddress, raw.count))
+            }
+            if count == 0 { break }
+        }
+        guard buffer.readableBytes <= Limits.fileReadMaxBytes else { return .failure(.tooLarge) }
+        return .success(buffer)
     }
 
     // MARK: Errors
@@ -250,6 +278,7 @@ public final class WorkspaceFiles: Sendable {
         case .notFound, .notADirectory: .notFound(reason(error))
         case .escapes, .reserved, .tooManyLinks, .invalid: .invalidPath(reason(error))
         case .changing: .conflict(reason(error))
+        case .system(let error) where error.errno == EACCES: .forbidden("\(error)")
         case .system(let error): .system("\(error)")
         }
     }

@@ -183,6 +183,7 @@ final class RunnerdRouter {
             case .conflict(let reason): (.conflict, ErrorBody(error: "conflict", message: reason))
             case .tooLarge: (.payloadTooLarge, ErrorBody(error: "payload_too_large", message: "the file exceeds 20 MiB"))
             case .badRequest(let message): (.badRequest, ErrorBody.badRequest(message))
+            case .forbidden(let reason): (.forbidden, ErrorBody(error: "forbidden", message: reason))
             case .system(let message): (.internalServerError, ErrorBody(error: "internal", message: message))
             }
         return (status, ByteBuffer(bytes: (try? WireJSON.encode(body)) ?? []), "application/json")

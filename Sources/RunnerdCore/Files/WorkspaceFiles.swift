@@ -19,15 +19,9 @@ import SystemSupport
 /// file: a stage writes a new temp file and renames it over the name, so a hard link there is
 /// replaced and the file it linked to is left untouched; a delete unlinks names.
 public final class WorkspaceFiles: Sendable {
-    /// The uid/gid staged files (and created directories) belong to.
-    public struct Owner: Sendable {
-        public var uid: UInt32
-        public var gid: UInt32
-        public init(uid: UInt32, gid: UInt32) {
-            self.uid = uid
-            self.gid = gid
-        }
-    }
+    /// The agent's uid/gid: staged files (and created directories) belong to it, and reads
+    /// run with it as the filesystem identity.
+    public typealias Owner = FilesystemIdentity
 
     public enum Failure: Error, Equatable, Sendable {
         case notFound(String)
@@ -59,7 +53,7 @@ public final class WorkspaceFiles: Sendable {
     private func asAgent<T>(refused: (String) -> T, _ body: () -> T) -> T {
         guard let owner else { return body() }
         do {
-            return try FilesystemIdentity(uid: owner.uid, gid: owner.gid).run(body)
+            return try owner.run(body)
         } catch {
             return refused(error.description)
         }

@@ -19,16 +19,21 @@ public struct TokenFile: Sendable, Equatable {
         self.realPath = realPath
     }
 
-    /// Reads `path`: its bytes and the mode and owner of the very file read (fstat on the open
-    /// descriptor, so no swap between the check and the read).
+    /// Reads `path`: its bytes, and the mode, owner and real path of the very file read (fstat
+    /// and /proc/self/fd of the open descriptor, so no swap between the check and the read).
     public static func read(_ path: String) throws(SystemError) -> TokenFile {
         let fd = try Syscall.open(path, O_RDONLY | O_NONBLOCK)
         defer { Syscall.close(fd) }
         let info = try Syscall.fstat(fd)
         guard info.st_mode & S_IFMT == S_IFREG else { throw SystemError("token file \(path)", errno: EINVAL) }
         let contents = try Syscall.readAll(fd, limit: 64 << 10, what: path)
-        return TokenFile(
-            contents: contents, mode: UInt32(info.st_mode & 0o7777), ownerUID: info.st_uid, realPath: try Syscall.realpath(path))
+        let realPath: String
+        do {
+            realPath = try Syscall.realpath("/proc/self/fd/\(fd)")
+        } catch {
+            realPath = try Syscall.realpath(path)  // no /proc
+        }
+        return TokenFile(contents: contents, mode: UInt32(info.st_mode & 0o7777), ownerUID: info.st_uid, realPath: realPath)
     }
 
     /// Why this file cannot hold runnerd's token, or nil when it may. `workspace` is the

@@ -9,6 +9,9 @@
 #include "CRunnerdShim.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <termios.h>
 #include <unistd.h>
 
 short rd_posix_spawn_setsid_flag(void) { return POSIX_SPAWN_SETSID; }
@@ -54,3 +57,26 @@ int rd_install_seccomp_filter(const void *instructions, unsigned short count) {
     }
     return rc == 0 ? 0 : -1;
 }
+
+int rd_open_pty_master(char *slave_path, size_t length) {
+    int fd = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    int error = 0;
+    if (grantpt(fd) != 0 || unlockpt(fd) != 0) error = errno;
+    else error = ptsname_r(fd, slave_path, length);
+    if (error != 0) {
+        close(fd);
+        errno = error;
+        return -1;
+    }
+    return fd;
+}
+
+int rd_set_window_size(int fd, unsigned short cols, unsigned short rows) {
+    struct winsize size = {.ws_row = rows, .ws_col = cols};
+    return ioctl(fd, TIOCSWINSZ, &size);
+}
+
+int rd_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
+
+int rd_inotify_init(void) { return inotify_init1(IN_NONBLOCK | IN_CLOEXEC); }

@@ -23,12 +23,15 @@ public struct ExecRequest: Codable, Equatable, Sendable {
     public var stdinBase64: String?
     /// Addition: time between SIGTERM and SIGKILL on cancel/timeout (default 5000).
     public var killGraceMs: Int64?
+    /// v1.1: run on a new pseudo-terminal of this size (its controlling tty); output comes as
+    /// `stdout` events only and `/stdin` takes raw bytes.
+    public var pty: TerminalSize?
 
     public init(
         execId: String, command: [String]? = nil, shell: String? = nil, cwd: String? = nil,
         env: [String: String]? = nil, timeoutMs: Int64 = 0, stdoutMaxBytes: Int64 = 0,
         stderrMaxBytes: Int64 = 0, stdinMode: StdinMode? = nil, stdinBase64: String? = nil,
-        killGraceMs: Int64? = nil
+        killGraceMs: Int64? = nil, pty: TerminalSize? = nil
     ) {
         self.execId = execId
         self.command = command
@@ -41,6 +44,7 @@ public struct ExecRequest: Codable, Equatable, Sendable {
         self.stdinMode = stdinMode
         self.stdinBase64 = stdinBase64
         self.killGraceMs = killGraceMs
+        self.pty = pty
     }
 
     /// The checks every receiver applies; the message says what is wrong.
@@ -66,6 +70,7 @@ public struct ExecRequest: Codable, Equatable, Sendable {
             }
         }
         if let stdinBase64, Base64.decode(stdinBase64) == nil { return "stdinBase64 is not valid base64" }
+        if let pty, let message = pty.rangeError { return "pty: \(message)" }
         return nil
     }
 }

@@ -17,6 +17,10 @@ public struct SpawnSpec: Sendable {
     /// Close every other descriptor in the child, close-on-exec or not (a library's socket
     /// that lacks the flag would otherwise leak into it).
     public var closeOtherDescriptors = false
+    /// A terminal (`/dev/pts/N`) that becomes the child's controlling terminal. The child is a
+    /// session leader without one (`newSession`), so opening the terminal there (without
+    /// O_NOCTTY) acquires it, before the exec shim runs and drops any privilege.
+    public var controllingTerminal: String?
 
     public init(argv: [String], environment: [String], cwdFD: CInt?, stdin: CInt, stdout: CInt, stderr: CInt, newSession: Bool = true) {
         self.argv = argv
@@ -55,9 +59,15 @@ public enum ProcessSpawner {
         if let cwd = spec.cwdFD {
             rd_posix_spawn_file_actions_addfchdir(&actions, cwd)
         }
+        // After the fchdir: the open may take the cwd descriptor's number.
+        let firstFree = (spec.extraFDs.map(\.1).max() ?? 2) + 1
+        if let terminal = spec.controllingTerminal {
+            posix_spawn_file_actions_addopen(&actions, firstFree, terminal, O_RDWR, 0)
+            posix_spawn_file_actions_addclose(&actions, firstFree)
+        }
         // Last: the cwd descriptor must still be open for the fchdir above.
         if spec.closeOtherDescriptors {
-            rd_posix_spawn_file_actions_addclosefrom(&actions, (spec.extraFDs.map(\.1).max() ?? 2) + 1)
+            rd_posix_spawn_file_actions_addclosefrom(&actions, firstFree)
         }
 
         var flags = Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)

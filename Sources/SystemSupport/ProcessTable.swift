@@ -9,6 +9,8 @@ public enum ProcessTable {
         /// `R`, `S`, `D`, `Z` (zombie), `T`, …
         public var state: UInt8
         public var parent: pid_t
+        /// The process group.
+        public var group: pid_t
         public var session: pid_t
         /// Clock ticks after boot at which the process started: with the boot id, it tells a
         /// process from a later one that got the same pid.
@@ -38,18 +40,65 @@ public enum ProcessTable {
         let fields = bytes[(close + 1)...].split(separator: UInt8(ascii: " "))
         guard fields.count > 19, let state = fields[0].first,
             let parent = Int32(String(decoding: fields[1], as: UTF8.self)),
+            let group = Int32(String(decoding: fields[2], as: UTF8.self)),
             let session = Int32(String(decoding: fields[3], as: UTF8.self)),
             let start = UInt64(String(decoding: fields[19], as: UTF8.self)),
             let user = UInt64(String(decoding: fields[11], as: UTF8.self)),
             let system = UInt64(String(decoding: fields[12], as: UTF8.self))
         else { return nil }
-        return Stat(state: state, parent: parent, session: session, startTime: start, cpuTicks: user + system)
+        return Stat(state: state, parent: parent, group: group, session: session, startTime: start, cpuTicks: user + system)
     }
 
     /// The argv of a process (empty for a zombie or a kernel thread).
     public static func commandLine(_ pid: pid_t) -> [String]? {
         guard let bytes = try? Syscall.readFile("/proc/\(pid)/cmdline", limit: 1 << 16) else { return nil }
         return bytes.split(separator: 0, omittingEmptySubsequences: false).dropLast().map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The real uid of a process (`Uid:` in `/proc/PID/status`).
+    public static func realUID(_ pid: pid_t) -> UInt32? {
+        guard let bytes = try? Syscall.readFile("/proc/\(pid)/status", limit: 8192) else { return nil }
+        for line in bytes.split(separator: UInt8(ascii: "\n")) where line.starts(with: Array("Uid:".utf8)) {
+            let fields = line.dropFirst(4).split(whereSeparator: { $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: " ") })
+            return fields.first.flatMap { UInt32(String(decoding: $0, as: UTF8.self)) }
+        }
+        return nil
+    }
+
+    /// Wall-clock epoch milliseconds of a `startTime` (clock ticks after boot).
+    public static func startedAtMs(startTime: UInt64) -> Int64 {
+        let bootedAtMs = Syscall.nowMs() - Int64(Syscall.bootTimeNs() / 1_000_000)
+        return bootedAtMs + Int64(startTime * 1000 / clockTicksPerSecond)
+    }
+
+    /// Every process below `ancestor` (children, their children, …) with its `stat`, from one
+    /// pass over `/proc`.
+    public static func descendants(of ancestor: pid_t) -> [(pid: pid_t, stat: Stat)] {
+        var byParent: [pid_t: [(pid: pid_t, stat: Stat)]] = [:]
+        for pid in allPIDs() {
+            guard let info = stat(pid) else { continue }
+            byParent[info.parent, default: []].append((pid, info))
+        }
+        var result: [(pid: pid_t, stat: Stat)] = []
+        var pending = [ancestor]
+        while let parent = pending.popLast() {
+            for child in byParent[parent] ?? [] where child.pid != ancestor {
+                result.append(child)
+                pending.append(child.pid)
+            }
+        }
+        return result
+    }
+
+    /// Whether `pid` is below `ancestor`, following parents in `/proc`.
+    public static func isDescendant(_ pid: pid_t, of ancestor: pid_t) -> Bool {
+        var current = pid
+        for _ in 0..<4096 {
+            guard current > 1, let info = stat(current) else { return false }
+            if info.parent == ancestor { return true }
+            current = info.parent
+        }
+        return false
     }
 
     /// This boot's id: start times only compare within one boot.

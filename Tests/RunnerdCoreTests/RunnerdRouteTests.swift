@@ -21,6 +21,22 @@ import Testing
         #expect(Self.route(.POST, "/files/delete") == .deleteFiles)
         #expect(Self.route(.GET, "/fs/list") == .listDirectory)
         #expect(Self.route(.GET, "/fs/read") == .readFile)
+        #expect(Self.route(.POST, "/execs/e1/resize") == .resize("e1"))
+        #expect(Self.route(.POST, "/execs/e1/signal") == .signal("e1"))
+        #expect(Self.route(.GET, "/processes") == .processes)
+        #expect(Self.route(.POST, "/processes/42/signal") == .signalProcess("42"))
+        #expect(Self.route(.GET, "/fs/watch") == .watch)
+    }
+
+    @Test func interactiveRoutesCheckTheirMethodAndName() {
+        #expect(Self.route(.GET, "/execs/e1/resize") == .methodNotAllowed)
+        #expect(Self.route(.GET, "/execs/e1/signal") == .methodNotAllowed)
+        #expect(Self.route(.POST, "/processes") == .methodNotAllowed)
+        #expect(Self.route(.GET, "/processes/42/signal") == .methodNotAllowed)
+        #expect(Self.route(.POST, "/fs/watch") == .methodNotAllowed)
+        #expect(Self.route(.GET, "/processes/42") == .notFound)
+        #expect(Self.route(.POST, "/processes/42/kill") == .notFound)
+        #expect(Self.route(.GET, "/processes/42/signal/x") == .notFound)
     }
 
     @Test func fileRoutesCheckTheirMethodAndName() {

@@ -3,6 +3,8 @@
 
 #include <spawn.h>
 #include <signal.h>
+#include <stddef.h>
+#include <sys/inotify.h>
 #include <sys/types.h>
 
 /// POSIX_SPAWN_SETSID, hidden behind __USE_GNU in glibc's headers.
@@ -43,5 +45,19 @@ int rd_signalfd_sigchld(void);
 /// Sets no_new_privs, then installs `count` classic BPF instructions (struct sock_filter) as a
 /// seccomp filter on every thread of the process (SECCOMP_FILTER_FLAG_TSYNC). 0 or -1/errno.
 int rd_install_seccomp_filter(const void *instructions, unsigned short count);
+
+/// A new pseudo-terminal: posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC), grantpt, unlockpt, and
+/// the slave's path (ptsname_r) in `slave_path`. Returns the master fd, or -1/errno.
+int rd_open_pty_master(char *slave_path, size_t length);
+
+/// ioctl(fd, TIOCSWINSZ): sets a terminal's window size (the kernel sends SIGWINCH to its
+/// foreground process group when it changes). 0 or -1/errno.
+int rd_set_window_size(int fd, unsigned short cols, unsigned short rows);
+
+/// prctl(PR_SET_CHILD_SUBREAPER, 1): orphaned descendants are re-parented to this process.
+int rd_set_child_subreaper(void);
+
+/// inotify_init1(IN_NONBLOCK | IN_CLOEXEC).
+int rd_inotify_init(void);
 
 #endif

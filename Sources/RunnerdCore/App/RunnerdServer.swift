@@ -23,6 +23,11 @@ public final class RunnerdServer: Sendable {
     /// before anything else in `main`.
     public func run() throws {
         let reaper = ProcessReaper()
+        if getpid() != 1 {
+            // Orphans come back to runnerd, as they would to PID 1: a server an exec left
+            // running stays in the sandbox's process table (and is reaped here).
+            do { try Syscall.becomeChildSubreaper() } catch { logger.warning("not a child subreaper", metadata: ["error": "\(error)"]) }
+        }
         for name in RunnerdConfig.secretVariables { Syscall.unsetenv(name) }
         var baseEnvironment = Syscall.environment()
 
@@ -95,7 +100,8 @@ public final class RunnerdServer: Sendable {
                 loop: loop, workspace: workspace, settings: settings, envStore: seededEnv, reaper: reaper, journal: journal,
                 metrics: metrics, logger: logger)
             let router = RunnerdRouter(
-                supervisor: supervisor, authenticator: authenticator, version: version, metrics: metrics, files: files)
+                supervisor: supervisor, authenticator: authenticator, version: version, metrics: metrics, files: files,
+                threadPool: threadPool)
             return NIOLoopBound((supervisor, router), eventLoop: loop)
         }.wait()
 

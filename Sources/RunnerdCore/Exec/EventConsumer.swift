@@ -18,3 +18,12 @@ public protocol EventConsumer: AnyObject {
     /// Backlogged but still making progress: the exec should wait for it.
     func isPacing(now: NIODeadline) -> Bool
 }
+
+/// What a consumer is subscribed to (an exec's log, a file watch): told when the consumer goes
+/// away and when it can take bytes again.
+public protocol EventSource: AnyObject {
+    /// The consumer's peer went away: stop delivering to it.
+    func unsubscribe(_ consumer: any EventConsumer)
+    /// The consumer's connection drained below its low watermark: paused reading may resume.
+    func consumerWritable()
+}

@@ -5,7 +5,7 @@ import RunnerProtocol
 ///
 /// Loop-confined (the exec's event loop). Consumers that pass the unsent limit are dropped;
 /// `isBackpressured` tells the exec to pause its pipes while a live consumer is behind.
-public final class EventLog {
+public final class EventLog: EventSource {
     public private(set) var lastSeq: UInt64 = 0
     public private(set) var isFinished = false
     private var ring: EventRing
@@ -117,6 +117,10 @@ public final class EventLog {
         if consumers.removeValue(forKey: ObjectIdentifier(consumer)) != nil {
             onConsumersChanged?()
         }
+    }
+
+    public func consumerWritable() {
+        onConsumersChanged?()
     }
 
     private func drop(_ key: ObjectIdentifier) {

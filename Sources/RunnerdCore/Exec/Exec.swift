@@ -32,7 +32,11 @@ public final class Exec {
     private var stdoutCap: OutputCap
     private var stderrCap: OutputCap
     private var outputChannels: [any Channel] = []
-    private var openOutputs = 2
+    /// Output channels of this exec: stdout and stderr pipes, or one terminal master.
+    private let outputCount: Int
+    private var openOutputs: Int
+    /// The terminal master of a PTY exec while its channel is open (for resizes).
+    private var terminalFD: CInt?
     private var stdin: EventLoopFuture<any Channel>?
     private var stdinOpen = false
     private var waitStatus: WaitStatus?
@@ -57,6 +61,8 @@ public final class Exec {
         self.drainGrace = drainGrace
         self.stdoutCap = OutputCap(limit: request.stdoutMaxBytes)
         self.stderrCap = OutputCap(limit: request.stderrMaxBytes)
+        self.outputCount = request.pty == nil ? 2 : 1
+        self.openOutputs = outputCount
         log.onConsumersChanged = { [unowned self] in self.recheckPacing() }
     }
 
@@ -72,6 +78,8 @@ public final class Exec {
         self.drainGrace = .zero
         self.stdoutCap = OutputCap(limit: 0)
         self.stderrCap = OutputCap(limit: 0)
+        self.outputCount = 0
+        self.openOutputs = 0
         self.pid = record.pid ?? 0
         self.state = .exited
         self.endedAtMs = record.endedAtMs
@@ -84,10 +92,13 @@ public final class Exec {
 
     // MARK: Launch
 
-    /// Creates the pipes, starts the process (through the hardening shim) and wires the pipes
-    /// to the loop.
+    /// Creates the pipes (or the terminal), starts the process (through the hardening shim) and
+    /// wires them to the loop.
     func launch(command: [String], environment: [String], cwdFD: CInt?, launcher: ProcessLauncher) throws(ProcessLauncher.Failure) {
         loop.preconditionInEventLoop()
+        if let size = request.pty {
+            return try launchOnTerminal(size, command: command, environment: environment, cwdFD: cwdFD, launcher: launcher)
+        }
         var opened: [CInt] = []
         func pipe() throws(ProcessLauncher.Failure) -> (read: CInt, write: CInt) {
             do {
@@ -106,18 +117,7 @@ public final class Exec {
             let spec = SpawnSpec(
                 argv: command, environment: environment, cwdFD: cwdFD,
                 stdin: input.read, stdout: output.write, stderr: error.write)
-            let bound = NIOLoopBound(self, eventLoop: loop)
-            let loop = self.loop
-            let before = Syscall.bootTimeNs()
-            pid = try launcher.launch(spec) { status in
-                // Reaped on this loop (`ChildExitWatcher`): handled in the same wakeup.
-                if loop.inEventLoop {
-                    bound.value.processExited(status)
-                } else {
-                    loop.execute { bound.value.processExited(status) }
-                }
-            }
-            log.journal?.spawned(pid: pid, between: before...Syscall.bootTimeNs())
+            try spawn(spec, launcher: launcher)
             for fd in [input.read, output.write, error.write] { Syscall.close(fd) }
             opened = []
             log.append(.start(.init(execId: id, startedAtMs: startedAtMs, pid: pid)))
@@ -132,6 +132,63 @@ public final class Exec {
         }
     }
 
+    /// Starts the process through the launcher, its exit handled on this loop.
+    private func spawn(_ spec: SpawnSpec, launcher: ProcessLauncher) throws(ProcessLauncher.Failure) {
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        let loop = self.loop
+        let before = Syscall.bootTimeNs()
+        pid = try launcher.launch(spec) { status in
+            // Reaped on this loop (`ChildExitWatcher`): handled in the same wakeup.
+            if loop.inEventLoop {
+                bound.value.processExited(status)
+            } else {
+                loop.execute { bound.value.processExited(status) }
+            }
+        }
+        log.journal?.spawned(pid: pid, between: before...Syscall.bootTimeNs())
+    }
+
+    /// A PTY exec: a new terminal of `size`, its slave the process's stdio and controlling
+    /// terminal, its master one channel on the loop for output and stdin.
+    private func launchOnTerminal(
+        _ size: TerminalSize, command: [String], environment: [String], cwdFD: CInt?, launcher: ProcessLauncher
+    ) throws(ProcessLauncher.Failure) {
+        let hardening = launcher.hardening
+        var opened: [CInt] = []
+        func failing(_ failure: ProcessLauncher.Failure) -> ProcessLauncher.Failure {
+            for fd in opened { Syscall.close(fd) }
+            return failure
+        }
+        let terminal: PseudoTerminal
+        let slave: CInt
+        let writer: CInt
+        do throws(SystemError) {
+            terminal = try PseudoTerminal.open()
+            opened.append(terminal.master)
+            try PseudoTerminal.setWindowSize(terminal.master, cols: size.cols, rows: size.rows)
+            slave = try terminal.openSlave(owner: hardening.switchesUser ? hardening.agentUID : nil)
+            opened.append(slave)
+            // NIO's own dup for a two-way descriptor traps on failure: dup it here instead.
+            writer = try Syscall.duplicate(terminal.master)
+            opened.append(writer)
+        } catch {
+            throw failing(.system(error))
+        }
+        var spec = SpawnSpec(argv: command, environment: environment, cwdFD: cwdFD, stdin: slave, stdout: slave, stderr: slave)
+        spec.controllingTerminal = terminal.slavePath
+        do throws(ProcessLauncher.Failure) {
+            try spawn(spec, launcher: launcher)
+        } catch {
+            throw failing(error)
+        }
+        // runnerd keeps no slave descriptor: the master reads EIO once the agent's side closes.
+        Syscall.close(slave)
+        log.append(.start(.init(execId: id, startedAtMs: startedAtMs, pid: pid)))
+        log.flush()
+        attachTerminal(read: terminal.master, write: writer)
+        armDeadline()
+    }
+
     /// Ends an exec that could not be started with a `fail` event.
     func failToStart(_ code: ExecFailCode, _ message: String) {
         failure = .init(code: code, message: message)
@@ -142,18 +199,7 @@ public final class Exec {
     }
 
     private func attachOutput(_ fd: CInt, stderr: Bool) {
-        let bound = NIOLoopBound(self, eventLoop: loop)
-        NIOPipeBootstrap(group: loop)
-            .channelOption(.autoRead, value: reading)
-            // Reads (so output events) of at most 64 KiB: ~87 KB lines, a few to a replay ring.
-            // Larger reads stream faster but a single line could crowd out the whole ring.
-            .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16384, maximum: 65536))
-            .channelOption(.maxMessagesPerRead, value: 8)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(PipeReader(exec: bound.value, isStderr: stderr))
-                }
-            }
+        outputBootstrap(stderr: stderr)
             .takingOwnershipOfDescriptor(input: fd)
             .assumeIsolated()
             .whenComplete { [self] result in
@@ -167,6 +213,47 @@ public final class Exec {
                     exec.outputClosed(stderr: stderr)
                 }
             }
+    }
+
+    private func outputBootstrap(stderr: Bool) -> NIOPipeBootstrap {
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        return NIOPipeBootstrap(group: loop)
+            .channelOption(.autoRead, value: reading)
+            // Reads (so output events) of at most 64 KiB: ~87 KB lines, a few to a replay ring.
+            // Larger reads stream faster but a single line could crowd out the whole ring.
+            .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16384, maximum: 65536))
+            .channelOption(.maxMessagesPerRead, value: 8)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(PipeReader(exec: bound.value, isStderr: stderr))
+                }
+            }
+    }
+
+    /// The terminal master as one channel: reads are the exec's output, writes its input.
+    private func attachTerminal(read: CInt, write: CInt) {
+        terminalFD = read
+        let future = outputBootstrap(stderr: false).takingOwnershipOfDescriptors(input: read, output: write)
+        stdin = future
+        stdinOpen = true
+        future.assumeIsolated().whenComplete { [self] result in
+            let exec = self
+            switch result {
+            case .success(let channel):
+                exec.outputChannels.append(channel)
+                channel.closeFuture.assumeIsolated().whenComplete { _ in exec.terminalFD = nil }
+                if exec.waitStatus != nil { exec.armDrain() }
+            case .failure:
+                exec.terminalFD = nil
+                exec.stdinOpen = false
+                Syscall.close(read)
+                Syscall.close(write)
+                exec.outputClosed(stderr: false)
+            }
+        }
+        if let initial = request.stdinBase64.flatMap({ Base64.decode($0) }), !initial.isEmpty {
+            _ = writeStdin(initial)
+        }
     }
 
     private func attachStdin(_ fd: CInt) {
@@ -249,7 +336,32 @@ public final class Exec {
     func closeStdin() {
         guard stdinOpen, let stdin else { return }
         stdinOpen = false
+        // A terminal's master is its output too: it stays open (EOF on a terminal is ^D, a byte).
+        guard request.pty == nil else { return }
         _ = stdin.flatMap { $0.close() }
+    }
+
+    var isTerminal: Bool { request.pty != nil }
+
+    public enum ControlFailure: Error, Equatable { case ended, notATerminal }
+
+    /// Sets the terminal's window size; the kernel sends SIGWINCH to its foreground group.
+    func resize(_ size: TerminalSize) -> Result<Void, ControlFailure> {
+        guard request.pty != nil else { return .failure(.notATerminal) }
+        guard state == .running, waitStatus == nil, let terminalFD else { return .failure(.ended) }
+        do {
+            try PseudoTerminal.setWindowSize(terminalFD, cols: size.cols, rows: size.rows)
+            return .success(())
+        } catch {
+            return .failure(.ended)
+        }
+    }
+
+    /// Sends `signal` to the exec's process group; false once the exec has ended.
+    func signal(_ signal: CInt) -> Bool {
+        guard state == .running else { return false }
+        onActivity?()
+        return Syscall.signalGroup(pid, signal)
     }
 
     // MARK: Termination
@@ -313,7 +425,7 @@ public final class Exec {
                 return
             }
             for channel in outputChannels { channel.close(promise: nil) }
-            if outputChannels.count < 2 { armDrain() }
+            if outputChannels.count < outputCount { armDrain() }
         }
     }
 

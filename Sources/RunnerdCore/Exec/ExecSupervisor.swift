@@ -121,7 +121,7 @@ public final class ExecSupervisor {
         exec.log.subscribe(consumer, after: 0, flush: false)
         let template = envTemplate ?? envStore.template(base: settings.baseEnvironment)
         envTemplate = template
-        let environment = template.overlay(request.env)
+        let environment = template.overlay(Self.requestEnvironment(request, store: envStore))
         do {
             try exec.launch(command: argv, environment: environment, cwdFD: cwdFD, launcher: launcher)
             metrics.execStarted()
@@ -133,6 +133,15 @@ public final class ExecSupervisor {
             metrics.execFailed(.spawnFailed)
             exec.failToStart(.spawnFailed, message)
         }
+    }
+
+    /// The request's `env`; on a PTY, `TERM` is `xterm-256color` unless the request or the
+    /// store names one (runnerd's own `TERM`, if any, describes runnerd's output, not this one).
+    static func requestEnvironment(_ request: ExecRequest, store: EnvStore) -> [String: String]? {
+        guard request.pty != nil, request.env?["TERM"] == nil, store.entries["TERM"] == nil else { return request.env }
+        var env = request.env ?? [:]
+        env["TERM"] = "xterm-256color"
+        return env
     }
 
     /// Answers an exec request that is refused before anything starts: one `fail` event (seq 1).
@@ -205,15 +214,49 @@ public final class ExecSupervisor {
         if let b64 = request.b64 {
             guard let bytes = Base64.decode(b64) else { return answer(.badLine) }
             if !bytes.isEmpty {
-                if exec.holdsStdin && !StdinLine.isCompleteJSONLine(bytes) { return answer(.badLine) }
+                // A terminal takes raw bytes (keystrokes): no JSON-line rule.
+                if exec.holdsStdin && !exec.isTerminal && !StdinLine.isCompleteJSONLine(bytes) { return answer(.badLine) }
                 write = exec.writeStdin(bytes)
             }
         }
         guard request.eof == true else { return write }
+        if exec.isTerminal {
+            // End of input on a terminal is its EOF character (^D), read as such by the line
+            // discipline; the terminal itself stays open.
+            return write.flatMap { [exec] response in response.ok ? exec.writeStdin([0x04]) : exec.loop.makeSucceededFuture(response) }
+        }
         return write.map { [exec] response in
             exec.closeStdin()
             return response
         }
+    }
+
+    /// What a resize answered.
+    public enum ResizeOutcome: Equatable { case resized, notFound, notATerminal }
+
+    /// Sets a PTY exec's window size.
+    public func resize(_ id: String, _ size: TerminalSize) -> ResizeOutcome {
+        touch()
+        guard let exec = live[id] else { return .notFound }
+        switch exec.resize(size) {
+        case .success: return .resized
+        case .failure(.notATerminal): return .notATerminal
+        case .failure(.ended): return .notFound
+        }
+    }
+
+    /// Sends `signal` to an exec's process group: nil for an unknown id, false once it ended.
+    public func signal(_ id: String, _ signal: CInt) -> Bool? {
+        touch()
+        guard let exec = exec(id) else { return nil }
+        return exec.signal(signal)
+    }
+
+    /// The process group (= session) of every live exec, by pgid.
+    public var liveGroups: [pid_t: String] {
+        var groups: [pid_t: String] = [:]
+        for exec in live.values where exec.pid > 0 { groups[exec.pid] = exec.id }
+        return groups
     }
 
     // MARK: Shutdown

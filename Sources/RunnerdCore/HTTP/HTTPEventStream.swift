@@ -14,8 +14,9 @@ final class HTTPEventStream: EventConsumer {
     private var mostSent = 0
     private var lastProgress = NIODeadline.now()
     private(set) var isOpen = true
-    /// The log this stream is subscribed to, to detach when the peer goes away.
-    weak var log: EventLog?
+    /// What this stream is subscribed to (an exec's log, a file watch), to detach from when
+    /// the peer goes away.
+    weak var source: (any EventSource)?
 
     init(context: ChannelHandlerContext, stallAfter: TimeAmount = .seconds(5), onEnd: @escaping (HTTPEventStream, Bool) -> Void) {
         self.context = context
@@ -63,12 +64,12 @@ final class HTTPEventStream: EventConsumer {
     /// The peer went away or the connection closed: stop receiving events.
     func detach() {
         isOpen = false
-        log?.unsubscribe(self)
+        source?.unsubscribe(self)
     }
 
     /// The channel drained below its low watermark: the exec may read again.
     func writable() {
         lastProgress = .now()
-        log?.onConsumersChanged?()
+        source?.consumerWritable()
     }
 }

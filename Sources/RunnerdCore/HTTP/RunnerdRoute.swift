@@ -15,6 +15,11 @@ enum RunnerdRoute: Equatable {
     case deleteFiles
     case listDirectory
     case readFile
+    case resize(String)
+    case signal(String)
+    case processes
+    case signalProcess(String)
+    case watch
     /// A known path with the wrong method.
     case methodNotAllowed
     case notFound
@@ -30,6 +35,7 @@ enum RunnerdRoute: Equatable {
             case "execs": self = post ? .startExec : .methodNotAllowed
             case "env": self = post ? .env : .methodNotAllowed
             case "metrics": self = get ? .metrics : .methodNotAllowed
+            case "processes": self = get ? .processes : .methodNotAllowed
             default: self = .notFound
             }
         case 2 where segments[0] == "files":
@@ -42,6 +48,7 @@ enum RunnerdRoute: Equatable {
             switch segments[1] {
             case "list": self = get ? .listDirectory : .methodNotAllowed
             case "read": self = get ? .readFile : .methodNotAllowed
+            case "watch": self = get ? .watch : .methodNotAllowed
             default: self = .notFound
             }
         case 2 where segments[0] == "execs":
@@ -52,8 +59,12 @@ enum RunnerdRoute: Equatable {
             case "attach": self = get ? .attach(id) : .methodNotAllowed
             case "cancel": self = post ? .cancel(id) : .methodNotAllowed
             case "stdin": self = post ? .stdin(id) : .methodNotAllowed
+            case "resize": self = post ? .resize(id) : .methodNotAllowed
+            case "signal": self = post ? .signal(id) : .methodNotAllowed
             default: self = .notFound
             }
+        case 3 where segments[0] == "processes" && segments[2] == "signal":
+            self = post ? .signalProcess(segments[1]) : .methodNotAllowed
         default:
             self = .notFound
         }
@@ -75,6 +86,11 @@ enum RunnerdRoute: Equatable {
         case .deleteFiles: "files_delete"
         case .listDirectory: "fs_list"
         case .readFile: "fs_read"
+        case .resize: "exec_resize"
+        case .signal: "exec_signal"
+        case .processes: "processes"
+        case .signalProcess: "process_signal"
+        case .watch: "fs_watch"
         case .methodNotAllowed: "method_not_allowed"
         case .notFound: "not_found"
         }

@@ -1,6 +1,8 @@
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import RunnerProtocol
+import SystemSupport
 
 /// Maps requests to the supervisor: the contract's routes, auth, JSON errors.
 ///
@@ -11,10 +13,17 @@ final class RunnerdRouter {
     private let version: String
     let metrics: RunnerdMetrics
     private let workspaceFiles: WorkspaceFiles
+    private let processes: AgentProcesses
+    private let threadPool: NIOThreadPool
+    let watches: FsWatchHub
 
     init(
-        supervisor: ExecSupervisor, authenticator: Authenticator, version: String, metrics: RunnerdMetrics, files: WorkspaceFiles
+        supervisor: ExecSupervisor, authenticator: Authenticator, version: String, metrics: RunnerdMetrics, files: WorkspaceFiles,
+        processes: AgentProcesses = AgentProcesses(), threadPool: NIOThreadPool
     ) {
+        self.processes = processes
+        self.threadPool = threadPool
+        self.watches = FsWatchHub(loop: supervisor.loop, workspace: supervisor.workspace, threadPool: threadPool, metrics: metrics)
         self.metrics = metrics
         self.workspaceFiles = files
         self.supervisor = supervisor
@@ -58,6 +67,20 @@ final class RunnerdRouter {
             responder.respond(.ok, body: buffer, contentType: "text/plain; version=0.0.4; charset=utf-8")
         case .stageFiles, .deleteFiles, .listDirectory, .readFile:
             files(route, request, responder)
+        case .resize(let id):
+            resize(id, request, responder)
+        case .signal(let id):
+            guard let signal = decodeSignal(request, responder) else { return }
+            guard let signaled = supervisor.signal(id, signal.number) else {
+                return responder.respond(.notFound, json: ErrorBody(error: "not_found", message: "no exec \(id)"))
+            }
+            responder.respond(.ok, json: SignalResponse(signaled: signaled))
+        case .processes:
+            listProcesses(responder)
+        case .signalProcess(let raw):
+            signalProcess(raw, request, responder)
+        case .watch:
+            watch(request, responder)
         case .methodNotAllowed:
             responder.respond(.methodNotAllowed, json: ErrorBody.methodNotAllowed)
         case .notFound:
@@ -86,6 +109,10 @@ final class RunnerdRouter {
         switch WireJSON.decodeRequest(ExecRequest.self, from: request.bodyBytes) {
         case .success(let value):
             exec = value
+            // A number out of range is 400, before anything starts (contract §3, bounds).
+            if let message = exec.pty?.rangeError {
+                return responder.respond(.badRequest, json: ErrorBody.badRequest("pty: \(message)"))
+            }
         case .failure(.malformed(let message)):
             return responder.respond(.badRequest, json: ErrorBody.badRequest(message))
         case .failure(.invalid(let message)):
@@ -96,7 +123,7 @@ final class RunnerdRouter {
         }
         guard let stream = responder.beginEventStream() else { return }
         supervisor.start(exec, consumer: stream)
-        stream.log = supervisor.exec(exec.execId)?.log
+        stream.source = supervisor.exec(exec.execId)?.log
     }
 
     private func attach(_ id: String, _ request: HTTPRequest, _ responder: RunnerdHTTPHandler) {
@@ -111,7 +138,7 @@ final class RunnerdRouter {
             return responder.respond(.notFound, json: ErrorBody(error: "not_found", message: "no exec \(id)"))
         }
         guard let stream = responder.beginEventStream() else { return }
-        stream.log = exec.log
+        stream.source = exec.log
         _ = supervisor.attach(id, after: since, consumer: stream)
     }
 
@@ -124,6 +151,79 @@ final class RunnerdRouter {
             (.ok, (try? WireJSON.encode(response)) ?? [])
         }
         responder.respondLater(answer)
+    }
+
+    // MARK: Terminals, signals, processes
+
+    private func resize(_ id: String, _ request: HTTPRequest, _ responder: RunnerdHTTPHandler) {
+        guard let size = decode(TerminalSize.self, request, responder) else { return }
+        if let message = size.rangeError { return responder.respond(.badRequest, json: ErrorBody.badRequest(message)) }
+        switch supervisor.resize(id, size) {
+        case .resized: responder.respond(.ok, json: OKResponse())
+        case .notATerminal: responder.respond(.conflict, json: ErrorBody(error: "not_a_pty", message: "exec \(id) has no terminal"))
+        case .notFound: responder.respond(.notFound, json: ErrorBody(error: "not_found", message: "no running exec \(id)"))
+        }
+    }
+
+    /// Decodes `{"signal": NAME}`; answers 400 itself for a malformed body or an unknown name.
+    private func decodeSignal(_ request: HTTPRequest, _ responder: RunnerdHTTPHandler) -> ContractSignal? {
+        guard let body = decode(SignalRequest.self, request, responder) else { return nil }
+        guard let signal = body.parsed else {
+            responder.respond(.badRequest, json: ErrorBody.badRequest(SignalRequest.badSignalMessage))
+            return nil
+        }
+        return signal
+    }
+
+    private func listProcesses(_ responder: RunnerdHTTPHandler) {
+        let groups = supervisor.liveGroups
+        let processes = self.processes
+        let answer = threadPool.runIfActive(eventLoop: supervisor.loop) {
+            (HTTPResponseStatus.ok, (try? WireJSON.encode(ProcessList(processes: processes.list(groups: groups)))) ?? [])
+        }
+        responder.respondLater(answer)
+    }
+
+    private func signalProcess(_ raw: String, _ request: HTTPRequest, _ responder: RunnerdHTTPHandler) {
+        guard let pid = Int32(raw), pid > 0 else {
+            return responder.respond(.badRequest, json: ErrorBody.badRequest("pid must be a positive integer"))
+        }
+        guard let signal = decodeSignal(request, responder) else { return }
+        // On the loop, which reaps runnerd's children: the pid checked is the pid signalled.
+        guard processes.signal(pid, signal.number) else {
+            return responder.respond(.notFound, json: ErrorBody(error: "not_found", message: "\(pid) is not an agent process"))
+        }
+        responder.respond(.ok, json: SignalResponse(signaled: true))
+    }
+
+    // MARK: File watch
+
+    private func watch(_ request: HTTPRequest, _ responder: RunnerdHTTPHandler) {
+        let path = request.query["path"] ?? ""
+        let recursive: Bool
+        switch request.query["recursive"] {
+        case nil, "false", "0": recursive = false
+        case "true", "1", "": recursive = true
+        default: return responder.respond(.badRequest, json: ErrorBody.badRequest("recursive must be true or false"))
+        }
+        let watches = self.watches
+        watches.arm(path, recursive: recursive).assumeIsolated().whenComplete { result in
+            switch result {
+            case .success(let armed):
+                guard let stream = responder.beginEventStream() else {
+                    Syscall.close(armed.inotify)  // the client is gone already
+                    return
+                }
+                watches.start(armed, recursive: recursive, consumer: stream)
+            case .failure(FsWatchHub.Failure.tooMany(let limit)):
+                responder.respond(.tooManyRequests, json: ErrorBody(error: "too_many_watches", message: "at most \(limit) watches at once"))
+            case .failure(FsWatchHub.Failure.path(let failure)):
+                let (status, body, contentType) = Self.answer(failure)
+                responder.respond(status, body: body, contentType: contentType)
+            case .failure(let error):
+                responder.respond(.internalServerError, json: ErrorBody(error: "internal", message: "\(error)"))
+            }
+        }
     }
 
     private func env(_ request: HTTPRequest, _ responder: RunnerdHTTPHandler) {

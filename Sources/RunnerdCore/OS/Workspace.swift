@@ -92,6 +92,21 @@ public final class Workspace: Sendable {
         }
     }
 
+    /// Whether `fd` is runnerd's own state directory (which no path may enter).
+    public func isReserved(_ fd: CInt) -> Bool {
+        guard let reservedIdentity, let info = try? Syscall.fstat(fd) else { return false }
+        return FileIdentity(info) == reservedIdentity
+    }
+
+    /// Where the directory `fd` is now, relative to the root (`""` for the root itself); nil
+    /// when it is not under the root.
+    public func relativePath(of fd: CInt) -> String? {
+        guard (try? isBeneathRoot(fd)) == true, let path = try? Syscall.readlinkat(AT_FDCWD, "/proc/self/fd/\(fd)") else { return nil }
+        if path == realPath { return "" }
+        let prefix = realPath.hasSuffix("/") ? realPath : realPath + "/"
+        return path.hasPrefix(prefix) ? String(path.dropFirst(prefix.count)) : nil
+    }
+
     // MARK: The walk
 
     /// Walks `path` to the directory holding its final component.

@@ -19,8 +19,9 @@ struct ProcessTableTests {
         #expect(server.execId == nil, "its exec has ended")
         #expect(server.sid == started.start?.pid, "still in the exec's session")
         #expect(server.pgid == started.start?.pid)
-        let hardening = getuid() == 0
-        if hardening { #expect(server.uid == 10001, "the agent's uid") }
+        // The agent's uid: 10001 under a root runnerd, runnerd's own otherwise.
+        let agentUID: UInt32 = LaunchProfile.current == .user ? LaunchProfile.ordinaryUID : (getuid() == 0 ? 10001 : getuid())
+        #expect(server.uid == agentUID)
         #expect(server.startedAtMs >= started.start!.startedAtMs - 1000)
         #expect(server.startedAtMs <= Int64(Date().timeIntervalSince1970 * 1000) + 1000)
         #expect(!list.processes.contains { $0.pid == runnerd.pid }, "runnerd is not listed")

@@ -14,9 +14,9 @@ import Foundation
 public struct SpawnerClient: Sendable {
     public let baseURL: String
     public let httpClient: HTTPClient
-    private let signer: HMACSigner
+    let signer: HMACSigner
     /// The clock requests are signed with (epoch ms).
-    private let now: @Sendable () -> Int64
+    let now: @Sendable () -> Int64
 
     public typealias Body = HTTPClientResponse.Body
 

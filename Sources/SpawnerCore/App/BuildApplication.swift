@@ -18,6 +18,7 @@ public func buildRouter(_ components: SpawnerComponents) -> Router<SpawnerReques
     SessionRoutes(registry: components.registry).register(on: v1)
     ExecRoutes(forwarder: forwarder).register(on: v1)
     FileRoutes(forwarder: forwarder).register(on: v1)
+    InteractiveRoutes(forwarder: forwarder).register(on: v1)
     return router
 }
 

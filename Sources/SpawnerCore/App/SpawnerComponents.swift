@@ -19,19 +19,32 @@ public struct SpawnerComponents: Sendable {
     let logger: Logger
 
     /// Takes the data directory's lock (throws if another spawner holds it) and builds the
-    /// local backend. Call `shutdown()` unless the app's services do (`buildApplication`).
+    /// configured backend. Call `shutdown()` unless the app's services do (`buildApplication`).
     public init(config: SpawnerConfig, logger: Logger) throws {
-        let backend = try LocalBackend(
-            dataDir: config.dataDir, runnerdPath: config.runnerdPath, runnerdKillGraceMs: config.runnerdKillGraceMs,
-            runnerdLogLevel: config.runnerdLogLevel, faults: config.faults, logger: logger)
-        try self.init(config: config, backend: backend, logger: logger)
+        // The lock first: a backend made and then dropped would leak its HTTP client.
+        let lock = try DataDirLock(dataDir: config.dataDir)
+        let backend: any SessionBackend
+        if let kubernetes = config.kubernetes {
+            backend = KubernetesBackend(
+                settings: kubernetes, runnerdKillGraceMs: config.runnerdKillGraceMs, runnerdLogLevel: config.runnerdLogLevel,
+                faults: config.faults, logger: logger)
+        } else {
+            backend = try LocalBackend(
+                dataDir: config.dataDir, runnerdPath: config.runnerdPath, runnerdKillGraceMs: config.runnerdKillGraceMs,
+                runnerdLogLevel: config.runnerdLogLevel, faults: config.faults, logger: logger)
+        }
+        self.init(config: config, backend: backend, lock: lock, logger: logger)
     }
 
     /// With any backend.
     public init(config: SpawnerConfig, backend: any SessionBackend, logger: Logger) throws {
+        self.init(config: config, backend: backend, lock: try DataDirLock(dataDir: config.dataDir), logger: logger)
+    }
+
+    private init(config: SpawnerConfig, backend: any SessionBackend, lock: DataDirLock, logger: Logger) {
         self.config = config
         self.logger = logger
-        self.lock = try DataDirLock(dataDir: config.dataDir)
+        self.lock = lock
         self.backend = backend
         self.signer = HMACSigner(secret: config.secret)
         self.metrics = SpawnerMetrics(backend: backend.name)

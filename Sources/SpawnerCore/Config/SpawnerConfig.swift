@@ -25,6 +25,8 @@ public struct SpawnerConfig: Sendable {
     public var runnerdKillGraceMs: Int64 = 2_000
     public var runnerdLogLevel = "info"
     public var logLevel = "info"
+    /// The kubernetes backend's settings when `SPAWNER_BACKEND=kubernetes`; nil otherwise.
+    public var kubernetes: KubernetesSettings?
     /// Test-only: make a create fail at a chosen step. Only settable in code (the tests build
     /// the app in-process); no flag, variable or request reaches it.
     public var faults = CreateFaults()
@@ -113,6 +115,16 @@ public struct SpawnerConfig: Sendable {
         if let ms = try number(flags.runnerdKillGraceMs, "SPAWNER_RUNNERD_KILL_GRACE_MS", minimum: 0, maximum: hour) { config.runnerdKillGraceMs = ms }
         if let level = value(flags.logLevel, "SPAWNER_LOG_LEVEL") { config.logLevel = level }
         if let level = environment["SPAWNER_RUNNERD_LOG_LEVEL"] { config.runnerdLogLevel = level }
+        switch environment["SPAWNER_BACKEND"] ?? "local" {
+        case "", "local": break
+        case "kubernetes":
+            do {
+                config.kubernetes = try KubernetesSettings.resolve(environment: environment, readFile: readFile)
+            } catch {
+                throw Invalid("kubernetes backend: \(error)")
+            }
+        case let other: throw Invalid("SPAWNER_BACKEND must be local or kubernetes, got \(other)")
+        }
         return config
     }
 }

@@ -6,8 +6,10 @@ import SystemSupport
 final class DataDirLock: Sendable {
     private let fd: CInt
 
-    /// Takes the lock or throws at once when another process holds it.
+    /// Takes the lock (making the directory if needed) or throws at once when another
+    /// process holds it.
     init(dataDir: String) throws {
+        try Syscall.makeDirectories(dataDir, mode: 0o711)
         let path = dataDir + "/spawner.lock"
         fd = try Syscall.openat(AT_FDCWD, path, O_RDWR | O_CREAT, 0o600)
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {

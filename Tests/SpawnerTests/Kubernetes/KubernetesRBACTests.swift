@@ -23,6 +23,8 @@ import Testing
             do {
                 let client = first.client
                 _ = try await client.create("plain")
+                _ = try await client.createSession(CreateSessionRequest(sessionId: "scratch", owner: SessionOwner(kind: "user", id: "a"), orgId: "o", profile: "storage"))
+                try await client.deleteSession("scratch")
                 _ = try await client.createSession(CreateSessionRequest(sessionId: "claimed", owner: SessionOwner(kind: "user", id: "a"), orgId: "o", profile: "kept"))
                 try await client.deleteSession("claimed")
                 _ = try await client.createSession(CreateSessionRequest(sessionId: "claimed", owner: SessionOwner(kind: "user", id: "a"), orgId: "o", profile: "kept"))

@@ -54,7 +54,8 @@ import Testing
                     CreateSessionRequest(sessionId: "schema", owner: SessionOwner(kind: "user", id: "a"), orgId: "o", profile: "storage"))
                 _ = try await spawner.client.createSession(
                     CreateSessionRequest(sessionId: "open", owner: SessionOwner(kind: "user", id: "a"), orgId: "o", profile: "egress"))
-                let objects = await cluster.pods() + cluster.secrets() + cluster.claims()
+                // Exactly as the backend sent them (the double adds uids and status).
+                let objects = cluster.double.records.compactMap(\.sent)
                 #expect(objects.count == 5)
                 let scratch = TestPaths.makeTempDir("k8s-objects")
                 defer { TestPaths.remove(scratch) }

@@ -37,6 +37,8 @@ final class KubernetesAPIDouble: Sendable {
         var status: Int
         /// When the answer was ready.
         var at: ContinuousClock.Instant
+        /// The object a create sent, as sent.
+        var sent: JSONValue?
     }
 
     /// A planned misbehaviour for requests of one verb and resource.
@@ -146,7 +148,7 @@ final class KubernetesAPIDouble: Sendable {
                 Record(
                     method: route.method, path: route.path, query: request.uri.query ?? "", verb: route.verb, resource: route.rbacResource,
                     namespace: route.namespace, name: route.name, authorization: authorization, status: answer.status,
-                    at: ContinuousClock.now))
+                    at: ContinuousClock.now, sent: route.verb == "create" ? JSONValue.parse(Array(buffer: body)) : nil))
         }
         var headers: HTTPFields = [.contentType: "application/json"]
         for (name, value) in answer.headers { headers[HTTPField.Name(name)!] = value }

@@ -92,12 +92,10 @@ public actor KubernetesBackend: SessionBackend {
             if let createId { return metadata.annotations?[SandboxMetadata.createIdAnnotation] == createId }
             return SandboxMetadata.isManaged(metadata, sessionId: sessionId)
         }
-        var deletedPod: String?
-        if let pod = try await client.get(Pod.self, ObjectNames.pod(sessionId), deadline: deadline), isOurs(pod.metadata) {
-            if try await client.delete(Pod.self, pod.name, uid: pod.metadata.uid, deadline: deadline) == .deleted { deletedPod = pod.metadata.uid }
-        }
-        // Deleting the Pod collects them too; deleting them here makes it prompt (and covers a
-        // create that failed before the Pod existed).
+        // The token first, then the claim (kept until the Pod is gone by its protection
+        // finalizer), then the Pod. Deleting the Pod alone would collect the other two as
+        // well, in the background; deleting them here makes it prompt, and covers a create
+        // that failed before the Pod existed.
         if let secret = try await client.get(Secret.self, ObjectNames.secret(sessionId), deadline: deadline), isOurs(secret.metadata) {
             _ = try await client.delete(Secret.self, secret.name, uid: secret.metadata.uid, deadline: deadline)
         }
@@ -105,6 +103,10 @@ public actor KubernetesBackend: SessionBackend {
             claim.metadata.annotations?[SandboxMetadata.keepAnnotation] != "true"
         {
             _ = try await client.delete(PersistentVolumeClaim.self, claim.name, uid: claim.metadata.uid, deadline: deadline)
+        }
+        var deletedPod: String?
+        if let pod = try await client.get(Pod.self, ObjectNames.pod(sessionId), deadline: deadline), isOurs(pod.metadata) {
+            if try await client.delete(Pod.self, pod.name, uid: pod.metadata.uid, deadline: deadline) == .deleted { deletedPod = pod.metadata.uid }
         }
         endpoints[sessionId] = nil
         createIds[sessionId] = nil

@@ -144,17 +144,5 @@ public struct SpawnerClient: Sendable {
     // MARK: Helpers
 
     /// Percent-encodes a query value (everything but unreserved characters).
-    public static func encodeQueryValue(_ value: String) -> String {
-        var out = ""
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
-                out.unicodeScalars.append(Unicode.Scalar(byte))
-            default:
-                out += "%" + String(byte >> 4, radix: 16, uppercase: true) + String(byte & 0xF, radix: 16, uppercase: true)
-            }
-        }
-        return out
-    }
+    public static func encodeQueryValue(_ value: String) -> String { PercentEncoding.queryValue(value) }
 }

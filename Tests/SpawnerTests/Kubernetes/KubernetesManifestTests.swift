@@ -43,8 +43,8 @@ import Testing
         #expect(container.resources?.limits?["memory"] == "1Gi")
         #expect(container.readinessProbe?.httpGet == HTTPGetAction(path: "/readyz", port: 8200))
         #expect(pod.spec.terminationGracePeriodSeconds == 7)
-        // The workspace and /tmp are the only writable places.
-        #expect(Set(container.volumeMounts?.filter { $0.readOnly != true }.map(\.mountPath) ?? []) == ["/agent", "/tmp"])
+        // The workspace, runnerd's journal and /tmp are the only writable places.
+        #expect(Set(container.volumeMounts?.filter { $0.readOnly != true }.map(\.mountPath) ?? []) == ["/agent", "/var/lib/runnerd", "/tmp"])
     }
 
     @Test func theTokenIsARootOnlyFileAndNothingElse() throws {
@@ -54,6 +54,7 @@ import Testing
         #expect(env["RUNNERD_TOKEN_FILE"] == "/run/runnerd/token")
         #expect(env["RUNNERD_TOKEN"] == nil)
         #expect(env["RUNNERD_WORKSPACE"] == "/agent")
+        #expect(env["RUNNERD_STATE_DIR"] == "/var/lib/runnerd/state")
         // The token file is outside the workspace.
         #expect(!env["RUNNERD_TOKEN_FILE"]!.hasPrefix(env["RUNNERD_WORKSPACE"]! + "/"))
         let volume = try #require(pod.spec.volumes?.first { $0.name == "runnerd-token" }?.secret)

@@ -18,6 +18,9 @@ struct SandboxManifests: Sendable {
     static let tokenDirectory = "/run/runnerd"
     static let tokenKey = "token"
     static let workspacePath = "/agent"
+    /// runnerd's exec journal: its own volume, out of the workspace (and so out of a kept
+    /// claim, which a later session of the same id gets back without the old journal).
+    static let stateVolumePath = "/var/lib/runnerd"
     /// Mode 0400 (JSON has no octal).
     static let tokenFileMode = 0o400
 
@@ -40,6 +43,7 @@ struct SandboxManifests: Sendable {
             EnvVar("RUNNERD_LISTEN", "0.0.0.0:\(settings.runnerdPort)"),
             EnvVar("RUNNERD_WORKSPACE", Self.workspacePath),
             EnvVar("RUNNERD_TOKEN_FILE", Self.tokenDirectory + "/" + Self.tokenKey),
+            EnvVar("RUNNERD_STATE_DIR", Self.stateVolumePath + "/state"),
             EnvVar("RUNNERD_KILL_GRACE_MS", String(runnerdKillGraceMs)),
             EnvVar("RUNNERD_LOG_LEVEL", runnerdLogLevel),
         ]
@@ -48,6 +52,7 @@ struct SandboxManifests: Sendable {
         container.volumeMounts = [
             VolumeMount(name: "runnerd-token", mountPath: Self.tokenDirectory, readOnly: true),
             VolumeMount(name: "workspace", mountPath: Self.workspacePath),
+            VolumeMount(name: "runnerd-state", mountPath: Self.stateVolumePath),
             VolumeMount(name: "tmp", mountPath: "/tmp"),
         ]
         container.readinessProbe = Probe(httpGet: HTTPGetAction(path: "/readyz", port: settings.runnerdPort), periodSeconds: 5, timeoutSeconds: 2)
@@ -73,11 +78,13 @@ struct SandboxManifests: Sendable {
         } else {
             workspace.emptyDir = EmptyDirVolumeSource(sizeLimit: profile.emptyDirSizeLimit)
         }
+        var state = Volume(name: "runnerd-state")
+        state.emptyDir = EmptyDirVolumeSource(sizeLimit: "1Gi")
         var tmp = Volume(name: "tmp")
         tmp.emptyDir = EmptyDirVolumeSource(sizeLimit: "1Gi")
 
         var podSpec = PodSpec(containers: [container])
-        podSpec.volumes = [token, workspace, tmp]
+        podSpec.volumes = [token, workspace, state, tmp]
         podSpec.restartPolicy = "Never"
         podSpec.automountServiceAccountToken = false
         podSpec.enableServiceLinks = false

@@ -48,6 +48,8 @@ final class KubernetesAPIDouble: Sendable {
             case answer(APIAnswer)
             /// Do the request, then hold the answer this long (an answer lost to a timeout).
             case delayAnswer(Duration)
+            /// Do the request, then answer this instead (a success the client never saw).
+            case performThenAnswer(APIAnswer)
         }
         var verb: String
         var resource: String
@@ -176,6 +178,7 @@ final class KubernetesAPIDouble: Sendable {
                 "\(route.rbacResource) \"\(route.name ?? "")\" is forbidden: User \"system:serviceaccount:spawner:spawner\" cannot \(route.verb) resource \"\(route.resource)\" in API group \"\" in the namespace \"\(namespace)\"")
         }
         var delay: Duration?
+        var replacement: APIAnswer?
         let planned = faults.withLock { faults -> Fault.Action? in
             guard let index = faults.firstIndex(where: { $0.verb == route.verb && $0.resource == route.resource && $0.times > 0 }) else { return nil }
             faults[index].times -= 1
@@ -184,11 +187,12 @@ final class KubernetesAPIDouble: Sendable {
         switch planned {
         case .answer(let answer)?: return answer
         case .delayAnswer(let duration)?: delay = duration
+        case .performThenAnswer(let answer)?: replacement = answer
         case nil: break
         }
         let answer = await perform(route, namespace: namespace, body: body)
         if let delay { try? await Task.sleep(for: delay) }
-        return answer
+        return replacement ?? answer
     }
 
     private func perform(_ route: Route, namespace: String, body: [UInt8]) async -> APIAnswer {

@@ -47,11 +47,16 @@ public struct HMACSigner: Sendable {
         case missing, malformedTimestamp, stale, future, badSignature
     }
 
-    /// Checks a request's headers in constant time against the expected signature.
-    public func verify(
-        method: String, pathWithQuery: String, timestampHeader: String?, signatureHeader: String?,
-        body: some Collection<UInt8>, nowMs: Int64
-    ) -> Result<Void, Rejection> {
+    /// What a request's head claims, checked before a byte of its body is read (`claim`): both
+    /// headers, a timestamp inside the window, a signature of the right shape. Only the body
+    /// can prove it (`verify(_:method:pathWithQuery:body:)`).
+    public struct Claim: Sendable {
+        public let timestampMs: Int64
+        let signature: String
+    }
+
+    /// The head's part of the checks: everything that does not need the body.
+    public func claim(timestampHeader: String?, signatureHeader: String?, nowMs: Int64) -> Result<Claim, Rejection> {
         guard let timestampHeader, let signatureHeader else { return .failure(.missing) }
         guard let timestamp = Int64(timestampHeader) else { return .failure(.malformedTimestamp) }
         // Overflow-safe: a timestamp of Int64.min must be "stale", not a trap.
@@ -59,9 +64,32 @@ public struct HMACSigner: Sendable {
         if overflow { return .failure(age < 0 ? .stale : .future) }
         if age > Self.maxSkewMs { return .failure(.stale) }
         if age < -Self.maxSkewMs { return .failure(.future) }
-        let expected = signature(method: method, pathWithQuery: pathWithQuery, timestampMs: timestamp, body: body)
-        guard ConstantTime.equals(Array(expected.utf8), Array(signatureHeader.utf8)) else { return .failure(.badSignature) }
+        guard Self.isWellFormed(signatureHeader) else { return .failure(.badSignature) }
+        return .success(Claim(timestampMs: timestamp, signature: signatureHeader))
+    }
+
+    /// The body's part: the claimed signature against the expected one, in constant time.
+    public func verify(_ claim: Claim, method: String, pathWithQuery: String, body: some Collection<UInt8>) -> Result<Void, Rejection> {
+        let expected = signature(method: method, pathWithQuery: pathWithQuery, timestampMs: claim.timestampMs, body: body)
+        guard ConstantTime.equals(Array(expected.utf8), Array(claim.signature.utf8)) else { return .failure(.badSignature) }
         return .success(())
+    }
+
+    /// Checks a request's headers in constant time against the expected signature.
+    public func verify(
+        method: String, pathWithQuery: String, timestampHeader: String?, signatureHeader: String?,
+        body: some Collection<UInt8>, nowMs: Int64
+    ) -> Result<Void, Rejection> {
+        claim(timestampHeader: timestampHeader, signatureHeader: signatureHeader, nowMs: nowMs)
+            .flatMap { verify($0, method: method, pathWithQuery: pathWithQuery, body: body) }
+    }
+
+    /// `v1=` and 64 lowercase hex digits: the only shape a signature can have. (Which digits
+    /// is not secret, so this check need not take constant time.)
+    static func isWellFormed(_ signature: String) -> Bool {
+        let utf8 = signature.utf8
+        guard utf8.count == 67, utf8.starts(with: "v1=".utf8) else { return false }
+        return utf8.dropFirst(3).allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
     }
 
     /// The runnerd token of a session: hex(HMAC(secret, "runnerd-token:" + sessionId)).

@@ -140,6 +140,13 @@ public enum SpawnerErrorKind {
     public static let createFailed = "create_failed"
     public static let badGateway = "bad_gateway"
     public static let internalError = "internal"
+    public static let methodNotAllowed = "method_not_allowed"
+    /// The request's body did not arrive within the spawner's body timeout.
+    public static let requestTimeout = "request_timeout"
+    /// Too many request bodies are being read at once; retry.
+    public static let busy = "busy"
+    /// runnerd did not answer within the route's timeout.
+    public static let gatewayTimeout = "gateway_timeout"
 }
 
 /// One Server-Sent Events message of an exec stream: `event:` = the event's `t`, `id:` =

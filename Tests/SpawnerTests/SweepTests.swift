@@ -23,7 +23,9 @@ import Testing
         try await withSpawner(environment: Self.environment) { (spawner: SpawnerProcess) async throws in
             let client = spawner.client
             _ = try await client.create("busy", idleTimeoutMs: 3_000)
-            async let busyExec = client.run("busy", ExecRequest(execId: "long", command: ["sleep", "8"], timeoutMs: 60_000))
+            // Runs until the test releases it (a file), however slow the machine is.
+            let hold = "while [ ! -e release ]; do sleep 0.1; done"
+            async let busyExec = client.run("busy", ExecRequest(execId: "long", shell: hold, timeoutMs: 120_000))
             #expect(try await eventually { try await client.execStatus("busy", "long").state == .running })
             let running = ContinuousClock.now
             _ = try await client.create("idle", idleTimeoutMs: 1_500)
@@ -35,6 +37,7 @@ import Testing
             #expect(try await client.execStatus("busy", "long").state == .running)
 
             // Once the exec has ended, idleness counts again.
+            #expect(try await client.runShell("busy", "release", "touch release").exit?.exitCode == 0)
             let events = try await busyExec
             #expect(events.exit?.exitCode == 0)
             #expect(try await eventually(timeout: .seconds(30)) { try await client.status(.GET, "/v1/sessions/busy").0 == 404 })

@@ -6,14 +6,18 @@ import RunnerProtocol
 import SystemSupport
 
 /// The spawner's router: `/healthz` and `/metrics` open, everything under `/v1` behind the
-/// HMAC signature middleware; errors become JSON in one place (`ErrorMiddleware`).
+/// HMAC signature middleware (checked on the head first: `SignatureMiddleware`); errors become
+/// JSON in one place (`ErrorMiddleware`).
 public func buildRouter(_ components: SpawnerComponents) -> Router<SpawnerRequestContext> {
     let router = Router(context: SpawnerRequestContext.self)
     router.add(middleware: LatencyMiddleware(metrics: components.metrics))
     router.add(middleware: ErrorMiddleware())
     OpsRoutes(registry: components.registry, metrics: components.metrics, version: SpawnerComponents.version).register(on: router)
 
-    let v1 = router.group("/v1").add(middleware: SignatureMiddleware(signer: components.signer))
+    let limits = components.config.connections
+    let signature = SignatureMiddleware(
+        signer: components.signer, bodies: BodyBudget(limit: limits.pendingBodyBytes), bodyTimeout: .milliseconds(limits.bodyTimeoutMs))
+    let v1 = router.group("/v1").add(middleware: signature)
     let forwarder = RunnerdForwarder(registry: components.registry, metrics: components.metrics)
     SessionRoutes(registry: components.registry).register(on: v1)
     ExecRoutes(forwarder: forwarder).register(on: v1)
@@ -22,14 +26,18 @@ public func buildRouter(_ components: SpawnerComponents) -> Router<SpawnerReques
     return router
 }
 
-/// The spawner as a Hummingbird application: re-adopts the backend's live sessions before
-/// it serves, writes `{host, port, pid}` to the ready file once listening, and runs the
+/// The spawner as a Hummingbird application: at most `maxConnections` client connections
+/// (`ConnectionGovernor`), idle ones closed (`ConnectionLimits`); re-adopts the backend's live sessions before it serves, writes `{host, port, pid}` to the ready file once listening, and runs the
 /// sweeper, the reaper and the runnerd client as services of its group.
 public func buildApplication(_ components: SpawnerComponents) -> some ApplicationProtocol {
     let config = components.config
     let logger = components.logger
+    let limits = config.connections
     var app = Application(
         router: buildRouter(components),
+        server: .http1(configuration: .init(
+            additionalChannelHandlers: [GovernedConnectionHandler(governor: components.connections)],
+            idleTimeout: .milliseconds(limits.idleTimeoutMs))),
         configuration: .init(address: .hostname(config.listenHost, port: config.listenPort), serverName: "spawner"),
         services: components.services,
         onServerRunning: { channel in

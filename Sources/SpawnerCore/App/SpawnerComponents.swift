@@ -15,6 +15,8 @@ public struct SpawnerComponents: Sendable {
     public let metrics: SpawnerMetrics
     public let signer: HMACSigner
     public let httpClient: HTTPClient
+    /// The client connections' cap.
+    let connections: ConnectionGovernor
     let lock: DataDirLock
     let logger: Logger
 
@@ -48,6 +50,7 @@ public struct SpawnerComponents: Sendable {
         self.backend = backend
         self.signer = HMACSigner(secret: config.secret)
         self.metrics = SpawnerMetrics(backend: backend.name)
+        self.connections = ConnectionGovernor(limit: config.connections.maxConnections, metrics: metrics)
         var clientConfiguration = HTTPClient.Configuration(
             timeout: .init(connect: .seconds(5)),
             // Each exec or attach stream holds a connection to its session's runnerd.

@@ -27,6 +27,8 @@ public struct SpawnerConfig: Sendable {
     public var logLevel = "info"
     /// The kubernetes backend's settings when `SPAWNER_BACKEND=kubernetes`; nil otherwise.
     public var kubernetes: KubernetesSettings?
+    /// Client connections: cap, idle timeout, body timeout and budget.
+    public var connections = ConnectionLimits()
     /// Test-only: make a create fail at a chosen step. Only settable in code (the tests build
     /// the app in-process); no flag, variable or request reaches it.
     public var faults = CreateFaults()
@@ -113,6 +115,7 @@ public struct SpawnerConfig: Sendable {
         if let ms = try number(flags.defaultTTLMs, "SPAWNER_DEFAULT_TTL_MS", minimum: 1, maximum: Limits.maxSessionDurationMs) { config.defaultTTLMs = ms }
         if let ms = try number(flags.defaultIdleTimeoutMs, "SPAWNER_DEFAULT_IDLE_TIMEOUT_MS", minimum: 0, maximum: Limits.maxSessionDurationMs) { config.defaultIdleTimeoutMs = ms }
         if let ms = try number(flags.runnerdKillGraceMs, "SPAWNER_RUNNERD_KILL_GRACE_MS", minimum: 0, maximum: hour) { config.runnerdKillGraceMs = ms }
+        config.connections = try ConnectionLimits.resolve(environment: environment) { try number(nil, $0, minimum: $1, maximum: $2) }
         if let level = value(flags.logLevel, "SPAWNER_LOG_LEVEL") { config.logLevel = level }
         if let level = environment["SPAWNER_RUNNERD_LOG_LEVEL"] { config.runnerdLogLevel = level }
         switch environment["SPAWNER_BACKEND"] ?? "local" {

@@ -36,16 +36,24 @@ struct ExecRoutes {
     }
 
     /// The last seq the client has: `Last-Event-ID` (an SSE client's reconnect), else
-    /// `?sinceSeq=`, else 0.
+    /// `?sinceSeq=`, else 0. Any non-negative integer (contract §3): one past `UInt64.max`
+    /// means the same as `UInt64.max`, only live events.
     static func resumePoint(_ request: Request) throws(SpawnerError) -> UInt64 {
         if let header = request.headers[.lastEventID] {
-            guard let seq = UInt64(header.trimmingWhitespace()) else { throw .badRequest("Last-Event-ID must be an event seq") }
+            guard let seq = seq(header.trimmingWhitespace()) else { throw .badRequest("Last-Event-ID must be a non-negative integer") }
             return seq
         }
         if let query = request.uri.queryParameters["sinceSeq"] {
-            guard let seq = UInt64(query) else { throw .badRequest("sinceSeq must be a non-negative integer") }
+            guard let seq = seq(query) else { throw .badRequest("sinceSeq must be a non-negative integer") }
             return seq
         }
         return 0
+    }
+
+    /// Decimal digits as a seq, saturated at `UInt64.max`; nil for anything else.
+    static func seq(_ text: some StringProtocol) -> UInt64? {
+        let digits = text.utf8
+        guard !digits.isEmpty, digits.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else { return nil }
+        return UInt64(text) ?? .max
     }
 }

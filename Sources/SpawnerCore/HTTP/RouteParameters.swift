@@ -19,7 +19,7 @@ extension SpawnerRequestContext {
     }
 
     /// The verified body (empty when the route had none).
-    var body: [UInt8] { signedRequest?.bodyBytes ?? [] }
+    var body: [UInt8] { caller?.bodyBytes ?? [] }
 }
 
 extension Request {

@@ -5,37 +5,71 @@ import NIOCore
 import RunnerProtocol
 import RunnerdClient
 
-/// Every way a spawner request fails, and the one place it becomes an HTTP answer:
-/// a status and an `ErrorBody` (`{"error": kind, "message": text}`).
+/// Every way a spawner request fails: a code, whose HTTP status and wire name come from one
+/// table (`Code.wire`), and a message. `ErrorMiddleware` is the one place it becomes an
+/// answer (`ErrorBody`: `{"error": name, "message": text}`).
 public struct SpawnerError: Error, HTTPResponseError, CustomStringConvertible, Sendable {
-    public let status: HTTPResponse.Status
-    /// The `error` field of the body.
-    public let kind: String
-    public let message: String?
+    public enum Code: Sendable, CaseIterable {
+        case badRequest, unauthorized, notFound, methodNotAllowed, conflict, sessionNotReady, payloadTooLarge, requestTimeout
+        case totalCapReached, orgCapReached, ownerCapReached, busy
+        case createFailed, createTimedOut, badGateway, gatewayTimeout, internalError
 
-    init(_ status: HTTPResponse.Status, _ kind: String, _ message: String? = nil) {
-        self.status = status
-        self.kind = kind
+        /// The table: each code's status and the `error` field of its body.
+        public var wire: (status: HTTPResponse.Status, error: String) {
+            switch self {
+            case .badRequest: (.badRequest, SpawnerErrorKind.badRequest)
+            case .unauthorized: (.unauthorized, SpawnerErrorKind.unauthorized)
+            case .notFound: (.notFound, SpawnerErrorKind.notFound)
+            case .methodNotAllowed: (.methodNotAllowed, SpawnerErrorKind.methodNotAllowed)
+            case .conflict: (.conflict, SpawnerErrorKind.conflict)
+            case .sessionNotReady: (.conflict, SpawnerErrorKind.sessionNotReady)
+            case .payloadTooLarge: (.contentTooLarge, SpawnerErrorKind.payloadTooLarge)
+            case .requestTimeout: (.requestTimeout, SpawnerErrorKind.requestTimeout)
+            case .totalCapReached: (.tooManyRequests, SpawnerErrorKind.totalCapReached)
+            case .orgCapReached: (.tooManyRequests, SpawnerErrorKind.orgCapReached)
+            case .ownerCapReached: (.tooManyRequests, SpawnerErrorKind.ownerCapReached)
+            case .busy: (.serviceUnavailable, SpawnerErrorKind.busy)
+            case .createFailed: (.internalServerError, SpawnerErrorKind.createFailed)
+            case .createTimedOut: (.gatewayTimeout, SpawnerErrorKind.createFailed)
+            case .badGateway: (.badGateway, SpawnerErrorKind.badGateway)
+            case .gatewayTimeout: (.gatewayTimeout, SpawnerErrorKind.gatewayTimeout)
+            case .internalError: (.internalServerError, SpawnerErrorKind.internalError)
+            }
+        }
+    }
+
+    public let code: Code
+    public let message: String?
+    /// The connection is closed once the answer is written: the request was refused before
+    /// its body was read (`SignatureMiddleware`), and that body must never be.
+    public private(set) var closesConnection = false
+
+    init(_ code: Code, _ message: String? = nil) {
+        self.code = code
         self.message = message
     }
 
-    static func badRequest(_ message: String) -> SpawnerError { .init(.badRequest, SpawnerErrorKind.badRequest, message) }
-    static func unauthorized(_ message: String) -> SpawnerError { .init(.unauthorized, SpawnerErrorKind.unauthorized, message) }
-    static func sessionNotFound(_ id: String) -> SpawnerError { .init(.notFound, SpawnerErrorKind.notFound, "no session \(id)") }
-    static func sessionTaken(_ id: String) -> SpawnerError { .init(.conflict, SpawnerErrorKind.conflict, "session id \(id) is taken") }
-    static func sessionNotReady(_ id: String, _ state: SessionState) -> SpawnerError {
-        .init(.conflict, SpawnerErrorKind.sessionNotReady, "session \(id) is \(state.rawValue)")
-    }
-    static func capReached(_ kind: String, _ message: String) -> SpawnerError { .init(.tooManyRequests, kind, message) }
-    static func createFailed(_ failure: CreateFailure) -> SpawnerError {
-        .init(failure.timedOut ? .gatewayTimeout : .internalServerError, SpawnerErrorKind.createFailed, failure.description)
-    }
-    static func badGateway(_ message: String) -> SpawnerError { .init(.badGateway, SpawnerErrorKind.badGateway, message) }
-    static let payloadTooLarge = SpawnerError(.contentTooLarge, SpawnerErrorKind.payloadTooLarge, "request body exceeds \(Limits.maxRequestBodyBytes) bytes")
-
+    public var status: HTTPResponse.Status { code.wire.status }
+    /// The `error` field of the body.
+    public var kind: String { code.wire.error }
     public var body: ErrorBody { ErrorBody(error: kind, message: message) }
-
     public var description: String { "\(status.code) \(kind)\(message.map { ": \($0)" } ?? "")" }
+
+    /// This error, answered on a connection that is then closed.
+    func closingConnection() -> SpawnerError {
+        var error = self
+        error.closesConnection = true
+        return error
+    }
+
+    static func badRequest(_ message: String) -> SpawnerError { .init(.badRequest, message) }
+    static func unauthorized(_ message: String) -> SpawnerError { .init(.unauthorized, message) }
+    static func sessionNotFound(_ id: String) -> SpawnerError { .init(.notFound, "no session \(id)") }
+    static func sessionTaken(_ id: String) -> SpawnerError { .init(.conflict, "session id \(id) is taken") }
+    static func sessionNotReady(_ id: String, _ state: SessionState) -> SpawnerError { .init(.sessionNotReady, "session \(id) is \(state.rawValue)") }
+    static func createFailed(_ failure: CreateFailure) -> SpawnerError { .init(failure.timedOut ? .createTimedOut : .createFailed, failure.description) }
+    static func badGateway(_ message: String) -> SpawnerError { .init(.badGateway, message) }
+    static let payloadTooLarge = SpawnerError(.payloadTooLarge, "request body exceeds \(Limits.maxRequestBodyBytes) bytes")
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         JSONResponse.make(status, body)
@@ -48,28 +82,35 @@ public struct SpawnerError: Error, HTTPResponseError, CustomStringConvertible, S
             return error
         case let error as HTTPError:
             switch error.status {
-            case .notFound: return .init(.notFound, SpawnerErrorKind.notFound, "no such route")
+            case .notFound: return .init(.notFound, "no such route")
+            case .methodNotAllowed: return .init(.methodNotAllowed, error.body)
             case .contentTooLarge: return .payloadTooLarge
             case .unauthorized: return .unauthorized(error.body ?? "unauthorized")
-            default:
-                let kind = error.status.code < 500 ? SpawnerErrorKind.badRequest : SpawnerErrorKind.internalError
-                return .init(error.status, kind, error.body ?? error.status.reasonPhrase)
+            case .requestTimeout: return .init(.requestTimeout, error.body)
+            default: return .init(error.status.code < 500 ? .badRequest : .internalError, error.body ?? error.status.reasonPhrase)
             }
         case is NIOTooManyBytesError:
             return .payloadTooLarge
         case let error as RunnerdClientError:
             return .badGateway("runnerd: \(error)")
+        case let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout:
+            return .init(.gatewayTimeout, "runnerd did not answer in time")
         case let error as HTTPClientError:
             return .badGateway("runnerd unreachable: \(error)")
+        case let error as ChannelError:
+            return .badGateway("runnerd unreachable: \(error)")
         default:
-            return .init(.internalServerError, SpawnerErrorKind.internalError, "\(error)")
+            return .init(.internalError, "\(error)")
         }
     }
 }
 
 /// Turns every error below it into `SpawnerError`'s JSON answer, so no route or middleware
-/// answers an error its own way.
-struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+/// answers an error its own way; an error that closes the connection says so (`Connection:
+/// close`) and has the connection closed once the answer is out.
+struct ErrorMiddleware: RouterMiddleware {
+    typealias Context = SpawnerRequestContext
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
@@ -78,7 +119,12 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             if mapped.status.code >= 500 {
                 context.logger.error("request failed", metadata: ["error": "\(mapped)", "path": "\(request.uri.path)"])
             }
-            return mapped.body.response(status: mapped.status)
+            var response = mapped.body.response(status: mapped.status)
+            if mapped.closesConnection {
+                response.headers[.connection] = "close"
+                context.closeConnectionAfterResponse()
+            }
+            return response
         }
     }
 }

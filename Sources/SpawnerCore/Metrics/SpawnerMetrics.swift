@@ -16,6 +16,8 @@ public final class SpawnerMetrics: Sendable {
     private let proxyToClient: CoreMetrics.Counter
     private let proxyToRunnerd: CoreMetrics.Counter
     private let timers = Mutex<[String: CoreMetrics.Timer]>([:])
+    private let openConnections: CoreMetrics.Gauge
+    private let shedConnections: [ShedReason: CoreMetrics.Counter]
 
     public init(backend: String, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -35,7 +37,25 @@ public final class SpawnerMetrics: Sendable {
         capRejections = CoreMetrics.Counter(label: "spawner_session_cap_rejections_total", dimensions: [("backend", backend)], factory: factory)
         proxyToClient = CoreMetrics.Counter(label: "spawner_proxy_bytes_total", dimensions: [("direction", "to_client")], factory: factory)
         proxyToRunnerd = CoreMetrics.Counter(label: "spawner_proxy_bytes_total", dimensions: [("direction", "to_runnerd")], factory: factory)
+        openConnections = CoreMetrics.Gauge(label: "spawner_open_connections", factory: factory)
+        var shed: [ShedReason: CoreMetrics.Counter] = [:]
+        for reason in [ShedReason.evicted, .refused] {
+            shed[reason] = CoreMetrics.Counter(label: "spawner_connections_shed_total", dimensions: [("reason", reason.rawValue)], factory: factory)
+        }
+        shedConnections = shed
     }
+
+    /// Why the connection cap closed a connection.
+    enum ShedReason: String {
+        /// The longest-idle connection, closed to make room for a new one.
+        case evicted
+        /// A new connection, closed because every connection was busy.
+        case refused
+    }
+
+    func setOpenConnections(_ count: Int) { openConnections.record(count) }
+
+    func connectionShed(_ reason: ShedReason) { shedConnections[reason]?.increment() }
 
     /// Sets the session gauges from a count per state.
     func setSessions(_ counts: [SessionState: Int]) {

@@ -23,9 +23,9 @@ public struct SessionCaps: Equatable, Sendable {
             if labels.orgId == orgId { inOrg += 1 }
             if labels.owner == owner { ofOwner += 1 }
         }
-        if let cap = self.total, total >= cap { return .capReached(SpawnerErrorKind.totalCapReached, "at most \(cap) sessions") }
-        if let cap = perOrg, inOrg >= cap { return .capReached(SpawnerErrorKind.orgCapReached, "at most \(cap) sessions in org \(orgId)") }
-        if let cap = perOwner, ofOwner >= cap { return .capReached(SpawnerErrorKind.ownerCapReached, "at most \(cap) sessions for \(owner)") }
+        if let cap = self.total, total >= cap { return SpawnerError(.totalCapReached, "at most \(cap) sessions") }
+        if let cap = perOrg, inOrg >= cap { return SpawnerError(.orgCapReached, "at most \(cap) sessions in org \(orgId)") }
+        if let cap = perOwner, ofOwner >= cap { return SpawnerError(.ownerCapReached, "at most \(cap) sessions for \(owner)") }
         return nil
     }
 }

@@ -1,0 +1,31 @@
+import RunnerProtocol
+
+/// How many client connections the spawner holds and for how long (issue 8 §1).
+public struct ConnectionLimits: Equatable, Sendable {
+    /// Open client connections at most; past it a new one takes the place of the longest-idle
+    /// connection, or is closed when all are busy (`ConnectionGovernor`). `SPAWNER_MAX_CONNECTIONS`.
+    public var maxConnections = 1024
+    /// A connection with no request in progress, or whose request has sent nothing (head or
+    /// body part) for this long, is closed; a response being written (an exec stream) is not
+    /// idle. `SPAWNER_CONNECTION_IDLE_TIMEOUT_MS`.
+    public var idleTimeoutMs: Int64 = 60_000
+    /// A signed request's whole body must arrive within this, or the connection is closed.
+    /// `SPAWNER_REQUEST_BODY_TIMEOUT_MS`.
+    public var bodyTimeoutMs: Int64 = 60_000
+    /// Bytes of request bodies read before their signature is checked, across connections
+    /// (`BodyBudget`); past it a request is refused with `503`.
+    public var pendingBodyBytes = 16 * Limits.maxRequestBodyBytes
+
+    public init() {}
+
+    /// Reads the variables of `environment`; `number` validates each.
+    static func resolve(
+        environment: [String: String], number: (String, Int64, Int64) throws -> Int64?
+    ) throws -> ConnectionLimits {
+        var limits = ConnectionLimits()
+        if let value = try number("SPAWNER_MAX_CONNECTIONS", 1, 1_000_000) { limits.maxConnections = Int(value) }
+        if let value = try number("SPAWNER_CONNECTION_IDLE_TIMEOUT_MS", 100, 86_400_000) { limits.idleTimeoutMs = value }
+        if let value = try number("SPAWNER_REQUEST_BODY_TIMEOUT_MS", 100, 3_600_000) { limits.bodyTimeoutMs = value }
+        return limits
+    }
+}

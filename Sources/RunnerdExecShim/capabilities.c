@@ -3,8 +3,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
-#include <sys/capability.h>
+#include <linux/capability.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "shim.h"
@@ -37,8 +38,7 @@ void rd_drop_bounding_and_ambient(int strict) {
 }
 
 void rd_clear_capabilities(void) {
-    cap_t empty = cap_init();
-    if (empty == NULL) rd_fail("cap-init", errno);
-    if (cap_set_proc(empty) != 0) rd_fail("cap-clear", errno);
-    cap_free(empty);
+    struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct empty[_LINUX_CAPABILITY_U32S_3] = {{0, 0, 0}};
+    if (syscall(SYS_capset, &header, empty) != 0) rd_fail("cap-clear", errno);
 }

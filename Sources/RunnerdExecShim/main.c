@@ -15,13 +15,13 @@
 //                          [--drop-caps | --drop-caps-if-permitted] [--no-new-privs] [--seccomp]
 //                          -- COMMAND [ARG]...
 //        runnerd-exec-shim --export-seccomp-bpf    (the filter as raw BPF on stdout)
-//        runnerd-exec-shim --export-seccomp-pfc    (the filter as readable pseudo-code)
+// The filter is compiled in (seccomp_program.c); `runnerd-seccomp-policy --pfc`, built next to
+// the shim by scripts/build-shim, prints it as readable pseudo-code.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
-#include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,30 +93,13 @@ static void apply_rlimit(const char *spec) {
     if (setrlimit(resource, &limit) != 0) rd_fail("setrlimit", errno);
 }
 
-static void install_seccomp(void) {
-    scmp_filter_ctx filter = rd_build_seccomp_filter();
-    int rc;
-    if ((rc = seccomp_load(filter)) != 0) rd_fail("seccomp-load", -rc);
-    seccomp_release(filter);
-}
-
-// --export-seccomp-bpf: the filter as raw BPF (struct sock_filter[]) on stdout, for runnerd to
-// install on itself once at boot, so that every agent inherits it instead of attaching (and
-// JIT-compiling) its own at each exec. --export-seccomp-pfc: the same, readable.
-static int export_seccomp(int readable) {
-    scmp_filter_ctx filter = rd_build_seccomp_filter();
-    int rc = readable ? seccomp_export_pfc(filter, STDOUT_FILENO) : seccomp_export_bpf(filter, STDOUT_FILENO);
-    seccomp_release(filter);
-    if (rc != 0) rd_fail("seccomp-export", -rc);
-    return 0;
-}
-
 int main(int argc, char **argv) {
     unsigned long long uid = 0, gid = 0;
     int has_uid = 0, has_gid = 0, drop_caps = 0, no_new_privs = 0, seccomp = 0, env_fd = -1;
     int index = 1;
-    if (argc == 2 && strcmp(argv[1], "--export-seccomp-bpf") == 0) return export_seccomp(0);
-    if (argc == 2 && strcmp(argv[1], "--export-seccomp-pfc") == 0) return export_seccomp(1);
+    // The filter as raw BPF, for runnerd to install on itself once at boot, so that every agent
+    // inherits it instead of attaching (and JIT-compiling) its own at each exec.
+    if (argc == 2 && strcmp(argv[1], "--export-seccomp-bpf") == 0) return rd_export_seccomp();
     // First pass: the status fd, so that every later failure can be reported.
     for (int i = 1; i + 1 < argc && strcmp(argv[i], "--") != 0; i++) {
         if (strcmp(argv[i], "--status-fd") == 0) {
@@ -166,7 +149,7 @@ int main(int argc, char **argv) {
     if (has_uid && setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) != 0) rd_fail("setuid", errno);
     if (drop_caps) rd_clear_capabilities();
     if (no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) rd_fail("no-new-privs", errno);
-    if (seccomp) install_seccomp();
+    if (seccomp) rd_install_seccomp();
     // execvp searches the PATH of `environ` and passes `environ` on: the agent's, from here on.
     environ = agent_environment;
     execvp(command[0], command);

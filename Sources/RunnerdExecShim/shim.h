@@ -2,8 +2,6 @@
 #ifndef RUNNERD_EXEC_SHIM_H
 #define RUNNERD_EXEC_SHIM_H
 
-#include <seccomp.h>
-
 // Reports "<stage> <errno>" on the status fd (or stderr) and exits 126.
 __attribute__((noreturn)) void rd_fail(const char *stage, int error);
 
@@ -22,8 +20,10 @@ void rd_clear_capabilities(void);
 // returns a NULL-terminated array for execve.
 char **rd_read_environment(int fd);
 
-// seccomp_filter.c
-// The agents' filter, from seccomp_policy.h.
-scmp_filter_ctx rd_build_seccomp_filter(void);
+// seccomp_program.c: the agents' filter, compiled in at build time.
+// Loads it on this process (after no_new_privs).
+void rd_install_seccomp(void);
+// Writes it to stdout as raw BPF (struct sock_filter[]); returns the exit status.
+int rd_export_seccomp(void);
 
 #endif

@@ -153,7 +153,7 @@ public final class RunnerdServer: Sendable {
     func hardeningPolicy() throws -> HardeningPolicy {
         let shim = config.execShim ?? Self.siblingExecutable("runnerd-exec-shim")
         if config.hardening && !Syscall.isExecutable(shim) {
-            throw RunnerdConfig.Invalid("exec hardening is on but \(shim) is missing (set RUNNERD_EXEC_SHIM, or RUNNERD_HARDENING=off)")
+            throw RunnerdConfig.Invalid("exec hardening is on but \(shim) is missing (build it with `bash scripts/build-shim DIR`, set RUNNERD_EXEC_SHIM, or RUNNERD_HARDENING=off)")
         }
         return HardeningPolicy(
             enabled: config.hardening, agentUID: config.agentUID, agentGID: config.agentGID,

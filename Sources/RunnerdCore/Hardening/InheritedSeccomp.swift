@@ -5,10 +5,11 @@ import SystemSupport
 /// inherits it instead of attaching its own at each exec.
 ///
 /// Attaching a filter is not free: the kernel JIT-compiles it and makes the code executable,
-/// which costs ~0.3 ms per exec here. The filter is the shim's (`--export-seccomp-bpf`, the one
-/// policy in `seccomp_policy.h`); runnerd needs none of the syscalls it denies. Installing it
-/// sets no_new_privs on runnerd, which runnerd does not need either. When this fails (no
-/// seccomp in the kernel, an old shim), the shim attaches the filter at each exec as before.
+/// which costs ~0.3 ms per exec here. The filter is the shim's (`--export-seccomp-bpf`: the one
+/// policy, `policy/seccomp_policy.h`, compiled into the shim), an allow-list that admits what
+/// runnerd itself calls too (docs/hardening.md). Installing it sets no_new_privs on runnerd,
+/// which runnerd does not need either. When this fails (no seccomp in the kernel, an old
+/// shim), the shim attaches the filter at each exec as before.
 public enum InheritedSeccomp {
     /// Exports the filter from `shim` and installs it on every thread of this process; returns
     /// its number of BPF instructions. Call before the first agent is spawned.

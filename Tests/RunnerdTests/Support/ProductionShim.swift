@@ -26,7 +26,8 @@ enum ProductionShim {
 
     private static let built: Result<Void, BuildFailure> = {
         let sources = repositoryRoot + "/Sources/RunnerdExecShim"
-        let newestSource = ((try? FileManager.default.contentsOfDirectory(atPath: sources)) ?? [])
+        // Every file under it, the policy/ sources included.
+        let newestSource = (FileManager.default.subpaths(atPath: sources) ?? [])
             .compactMap { modified(sources + "/" + $0) }.max() ?? .distantPast
         if let built = modified(path), built >= newestSource { return .success(()) }
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path

@@ -1,11 +1,12 @@
-// Builds the agents' seccomp filter from seccomp_policy.h.
+// Builds the agents' seccomp filter from seccomp_policy.h with libseccomp (at build time: see
+// generate.c).
 #define _GNU_SOURCE
 #include <errno.h>
 #include <seccomp.h>
 #include <string.h>
 
+#include "policy.h"
 #include "seccomp_policy.h"
-#include "shim.h"
 
 #define RD_COUNT(array) (sizeof(array) / sizeof((array)[0]))
 

@@ -137,6 +137,29 @@ import Testing
         }
     }
 
+    @Test func anAPIServerOutageDoesNotMakeLiveSessionsGone() async throws {
+        try await withTestCluster { (cluster: TestCluster) async throws in
+            try await withSpawner(environment: try cluster.spawnerEnvironment(extra: ["SPAWNER_SWEEP_INTERVAL_MS": "200"])) { (spawner: SpawnerProcess) async throws in
+                let client = spawner.client
+                _ = try await client.create("steady", idleTimeoutMs: 0)
+                _ = try await client.create("flaky", idleTimeoutMs: 0)
+                // The API server fails every read; meanwhile one runnerd stops answering.
+                cluster.double.inject(.init(verb: "get", resource: "pods", times: .max, action: .answer(.failure(503, "ServiceUnavailable", "etcd unavailable"))))
+                kill(try #require(cluster.kubelet.pid(ofPod: "flaky")), SIGKILL)
+                // The sweep asked about it (and got no answer) several times: unknown is not gone.
+                #expect(await eventually(timeout: .seconds(60)) {
+                    cluster.double.records.filter { $0.verb == "get" && $0.name == "flaky" && $0.status == 503 }.count >= 10
+                })
+                #expect(try await client.status(.GET, "/v1/sessions/flaky").0 == 200)
+                #expect(try await client.runShell("steady", "s", "echo unaffected").stdoutText == "unaffected\n")
+                // Once the API server answers again, the failed Pod is seen and the session goes.
+                cluster.double.clearFaults()
+                #expect(try await eventually(timeout: .seconds(60)) { try await client.status(.GET, "/v1/sessions/flaky").0 == 404 })
+                #expect(try await client.session("steady").state == .ready)
+            }
+        }
+    }
+
     @Test func evictedPodMakesTheSessionGone() async throws {
         try await withTestCluster { (cluster: TestCluster) async throws in
             try await withSpawner(environment: try cluster.spawnerEnvironment(extra: ["SPAWNER_SWEEP_INTERVAL_MS": "200"])) { (spawner: SpawnerProcess) async throws in

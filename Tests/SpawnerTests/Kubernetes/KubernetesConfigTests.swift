@@ -155,6 +155,8 @@ import Testing
             ]).kubernetes)
         #expect(explicit.namespace == "sandboxes" && explicit.image == "registry/sandbox:1" && explicit.runnerdPort == 9200)
         #expect(explicit.profiles.profiles["default"]?.egress == true)
+        #expect(try resolve(["SPAWNER_BACKEND": "kubernetes", "KUBECONFIG": "/k", "SPAWNER_K8S_USER_NAMESPACES": "true"]).kubernetes?.userNamespaces == true)
+        #expect(throws: SpawnerConfig.Invalid.self) { try resolve(["SPAWNER_BACKEND": "kubernetes", "KUBECONFIG": "/k", "SPAWNER_K8S_USER_NAMESPACES": "maybe"]) }
         #expect(throws: SpawnerConfig.Invalid.self) { try resolve(["SPAWNER_BACKEND": "cloud"]) }
         #expect(throws: SpawnerConfig.Invalid.self) { try resolve(["SPAWNER_BACKEND": "kubernetes"]) }  // neither KUBECONFIG nor a cluster
         #expect(throws: SpawnerConfig.Invalid.self) { try resolve(["SPAWNER_BACKEND": "kubernetes", "KUBECONFIG": "/k", "SPAWNER_K8S_NAMESPACE": "Bad_NS"]) }

@@ -43,8 +43,19 @@ import Testing
         #expect(container.resources?.limits?["memory"] == "1Gi")
         #expect(container.readinessProbe?.httpGet == HTTPGetAction(path: "/readyz", port: 8200))
         #expect(pod.spec.terminationGracePeriodSeconds == 7)
+        #expect(pod.spec.hostUsers == nil)
         // The workspace, runnerd's journal and /tmp are the only writable places.
         #expect(Set(container.volumeMounts?.filter { $0.readOnly != true }.map(\.mountPath) ?? []) == ["/agent", "/var/lib/runnerd", "/tmp"])
+    }
+
+    @Test func userNamespacesOnRequest() throws {
+        var manifests = Self.manifests()
+        var settings = manifests.settings
+        settings.userNamespaces = true
+        manifests = SandboxManifests(settings: settings, runnerdKillGraceMs: 2_000, runnerdLogLevel: "info")
+        let pod = manifests.pod(Self.spec(), profile: SandboxProfile(), createId: "c1")
+        #expect(pod.spec.hostUsers == false)
+        #expect(String(decoding: try WireJSON.encode(pod.spec), as: UTF8.self).contains(#""hostUsers":false"#))
     }
 
     @Test func theTokenIsARootOnlyFileAndNothingElse() throws {

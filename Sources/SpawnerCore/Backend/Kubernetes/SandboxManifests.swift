@@ -90,6 +90,7 @@ struct SandboxManifests: Sendable {
         podSpec.enableServiceLinks = false
         podSpec.terminationGracePeriodSeconds = terminationGraceSeconds
         podSpec.nodeSelector = profile.nodeSelector
+        if settings.userNamespaces { podSpec.hostUsers = false }
         var podSecurity = PodSecurityContext()
         podSecurity.seccompProfile = SeccompProfile(type: "RuntimeDefault")
         podSpec.securityContext = podSecurity

@@ -9,12 +9,16 @@
 /// | `SPAWNER_K8S_PROFILES` | YAML file of sandbox profiles | one built-in `default` |
 /// | `SPAWNER_K8S_RUNNERD_PORT` | runnerd's port in the Pod | `8200` |
 /// | `SPAWNER_K8S_SERVICEACCOUNT_DIR` | in-cluster token, `ca.crt`, `namespace` | `/var/run/secrets/kubernetes.io/serviceaccount` |
+/// | `SPAWNER_K8S_USER_NAMESPACES` | `true`: Pods run in a user namespace (`hostUsers: false`) | `false` |
 public struct KubernetesSettings: Sendable {
     public var connection: KubernetesConnection
     public var namespace: String
     public var image = "runnerd-sandbox:local"
     public var imagePullPolicy = "IfNotPresent"
     public var runnerdPort = 8200
+    /// Sandbox Pods get `hostUsers: false`: runnerd's uid 0 (and the agent's 10001) map to
+    /// unprivileged uids on the node. Needs nodes that support user namespaces for Pods.
+    public var userNamespaces = false
     public var profiles = SandboxProfiles.builtIn
     public var retry = RetryPolicy()
 
@@ -48,6 +52,11 @@ public struct KubernetesSettings: Sendable {
                 throw KubernetesConnection.Invalid("SPAWNER_K8S_RUNNERD_PORT must be a port number, got \(raw)")
             }
             settings.runnerdPort = port
+        }
+        switch environment["SPAWNER_K8S_USER_NAMESPACES"] {
+        case nil, "", "false", "0": settings.userNamespaces = false
+        case "true", "1": settings.userNamespaces = true
+        case let other?: throw KubernetesConnection.Invalid("SPAWNER_K8S_USER_NAMESPACES must be true or false, got \(other)")
         }
         if let path = environment["SPAWNER_K8S_PROFILES"], !path.isEmpty {
             let text: String

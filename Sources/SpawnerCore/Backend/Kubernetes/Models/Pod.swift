@@ -29,6 +29,8 @@ public struct PodSpec: Codable, Equatable, Sendable {
     public var securityContext: PodSecurityContext?
     public var terminationGracePeriodSeconds: Int?
     public var nodeSelector: [String: String]?
+    /// `false`: the Pod gets a user namespace (root in the Pod is an unprivileged uid on the node).
+    public var hostUsers: Bool?
 
     public init(containers: [Container]) { self.containers = containers }
 }

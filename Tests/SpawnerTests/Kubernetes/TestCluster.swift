@@ -56,15 +56,26 @@ final class TestCluster: Sendable {
         let token = "sa-token-" + TestPaths.makeSecret().prefix(24)
         var options = KubernetesAPIDouble.Options()
         options.tokens = [token]
-        options.policy = try role()
-        configure(&options)
-        let double = try await KubernetesAPIDouble.start(options)
+        let double: KubernetesAPIDouble
+        do {
+            options.policy = try role()
+            configure(&options)
+            double = try await KubernetesAPIDouble.start(options)
+        } catch {
+            TestPaths.remove(scratch)
+            throw error
+        }
         let kubelet = LoopbackKubelet(cluster: double.cluster, scratch: scratch + "/node", runnerdPath: TestPaths.runnerd)
-        try FileManager.default.createDirectory(atPath: scratch + "/node", withIntermediateDirectories: true)
-        await kubelet.start()
         let cluster = TestCluster(double: double, kubelet: kubelet, scratch: scratch, token: token)
-        try profilesYAML.write(toFile: cluster.profilesPath, atomically: true, encoding: .utf8)
-        try double.ca.certificatePEM.write(toFile: cluster.caPath, atomically: true, encoding: .utf8)
+        do {
+            try FileManager.default.createDirectory(atPath: scratch + "/node", withIntermediateDirectories: true)
+            await kubelet.start()
+            try profilesYAML.write(toFile: cluster.profilesPath, atomically: true, encoding: .utf8)
+            try double.ca.certificatePEM.write(toFile: cluster.caPath, atomically: true, encoding: .utf8)
+        } catch {
+            await cluster.stop()
+            throw error
+        }
         return cluster
     }
 

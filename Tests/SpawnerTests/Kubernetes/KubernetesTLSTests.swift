@@ -76,6 +76,21 @@ import Testing
         }
     }
 
+    @Test func anHTTPServerIsReachedWithoutTLSAndStillGetsTheToken() async throws {
+        // kubectl proxy: the kubeconfig names an http:// server, so there is no TLS to set up.
+        try await withTestCluster({ $0.plainHTTP = true }) { (cluster: TestCluster) async throws in
+            let kubeconfig = try cluster.writeKubeconfig()
+            #expect(try String(contentsOfFile: kubeconfig, encoding: .utf8).contains("server: http://127.0.0.1:"))
+            try await withSpawner(environment: try cluster.spawnerEnvironment(kubeconfig: kubeconfig)) { (spawner: SpawnerProcess) async throws in
+                _ = try await spawner.client.create("proxied")
+                try await spawner.client.deleteSession("proxied")
+            }
+            #expect(!cluster.double.records.isEmpty)
+            #expect(cluster.double.records.allSatisfy { $0.authorization == "Bearer \(cluster.token)" })
+            await cluster.expectEmpty()
+        }
+    }
+
     @Test func inClusterServiceAccountAndItsNamespace() async throws {
         try await withTestCluster { (cluster: TestCluster) async throws in
             // No KUBECONFIG, no SPAWNER_K8S_NAMESPACE: the namespace file names it.

@@ -20,6 +20,8 @@ final class KubernetesAPIDouble: Sendable {
         /// Bearer tokens accepted; empty with `requireClientCertificate` means certificates only.
         var tokens: Set<String> = []
         var requireClientCertificate = false
+        /// Plain HTTP instead of TLS (what `kubectl proxy` serves).
+        var plainHTTP = false
         /// The Role the spawner's ServiceAccount is bound to; nil allows everything.
         var policy: RolePolicy?
     }
@@ -69,7 +71,7 @@ final class KubernetesAPIDouble: Sendable {
     private let journal = Mutex<[Record]>([])
     private let faults = Mutex<[Fault]>([])
 
-    var server: String { "https://127.0.0.1:\(port)" }
+    var server: String { (options.plainHTTP ? "http" : "https") + "://127.0.0.1:\(port)" }
     var records: [Record] { journal.withLock { $0 } }
 
     static let logger = Logger(label: "kubernetes-api-double") { _ in SwiftLogNoOpLogHandler() }
@@ -102,7 +104,7 @@ final class KubernetesAPIDouble: Sendable {
                 guard let double = box.double.withLock({ $0 }) else { return Response(status: .serviceUnavailable) }
                 return try await double.respond(to: request)
             },
-            server: try .tls(.http1(), tlsConfiguration: tls),
+            server: options.plainHTTP ? .http1() : try .tls(.http1(), tlsConfiguration: tls),
             configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "kube-apiserver-double"),
             onServerRunning: { channel in
                 portContinuation.yield(channel.localAddress?.port ?? 0)

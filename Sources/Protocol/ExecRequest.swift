@@ -47,6 +47,24 @@ public struct ExecRequest: Codable, Equatable, Sendable {
         self.pty = pty
     }
 
+    /// Decodes a request, range-checking its numbers (`Bounds`): a number out of range throws
+    /// `OutOfRange` (a `400`). A field added to the request must be decoded here too.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        execId = try container.decode(String.self, forKey: .execId)
+        command = try container.decodeIfPresent([String].self, forKey: .command)
+        shell = try container.decodeIfPresent(String.self, forKey: .shell)
+        cwd = try container.decodeIfPresent(String.self, forKey: .cwd)
+        env = try container.decodeIfPresent([String: String].self, forKey: .env)
+        timeoutMs = try container.decodeInteger(.timeoutMs, in: Bounds.timeoutMs)
+        stdoutMaxBytes = try container.decodeInteger(.stdoutMaxBytes, in: Bounds.outputCapBytes)
+        stderrMaxBytes = try container.decodeInteger(.stderrMaxBytes, in: Bounds.outputCapBytes)
+        stdinMode = try container.decodeIfPresent(StdinMode.self, forKey: .stdinMode)
+        stdinBase64 = try container.decodeIfPresent(String.self, forKey: .stdinBase64)
+        killGraceMs = try container.decodeIntegerIfPresent(.killGraceMs, in: Bounds.killGraceMs)
+        pty = try container.decodeIfPresent(TerminalSize.self, forKey: .pty)
+    }
+
     /// The checks every receiver applies; the message says what is wrong.
     public func validationError() -> String? {
         if !Identifier.isValidExecID(execId) { return "execId must match [A-Za-z0-9_-]{1,64}" }
@@ -60,9 +78,10 @@ public struct ExecRequest: Codable, Equatable, Sendable {
         case (nil, .some(let script)):
             if script.utf8.contains(0) { return "shell must not contain NUL bytes" }
         }
-        if timeoutMs < 0 { return "timeoutMs must be >= 0" }
-        if stdoutMaxBytes < 0 || stderrMaxBytes < 0 { return "byte caps must be >= 0" }
-        if let grace = killGraceMs, grace < 0 { return "killGraceMs must be >= 0" }
+        if !Bounds.timeoutMs.contains(timeoutMs) { return OutOfRange(field: "timeoutMs", range: Bounds.timeoutMs).message }
+        if !Bounds.outputCapBytes.contains(stdoutMaxBytes) { return OutOfRange(field: "stdoutMaxBytes", range: Bounds.outputCapBytes).message }
+        if !Bounds.outputCapBytes.contains(stderrMaxBytes) { return OutOfRange(field: "stderrMaxBytes", range: Bounds.outputCapBytes).message }
+        if let grace = killGraceMs, !Bounds.killGraceMs.contains(grace) { return OutOfRange(field: "killGraceMs", range: Bounds.killGraceMs).message }
         if let cwd, cwd.utf8.contains(0) { return "cwd must not contain NUL bytes" }
         if let env {
             for (name, value) in env where !EnvPolicy.isWellFormedName(name) || value.utf8.contains(0) {

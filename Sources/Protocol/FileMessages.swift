@@ -102,4 +102,6 @@ public enum SkipReason {
     public static let tooManyLinks = "too many levels of symbolic links"
     public static let nulByte = "path contains a NUL byte"
     public static let changing = "path changed during the operation"
+    public static let tooDeep = "path is nested too deeply"
+    public static let nameTooLong = "a path component is longer than 255 bytes"
 }

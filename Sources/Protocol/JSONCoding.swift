@@ -21,6 +21,8 @@ public enum WireJSON {
     public static func decodeRequest<T: Decodable>(_ type: T.Type, from bytes: some Collection<UInt8>) -> Result<T, RequestDecodingError> {
         do {
             return .success(try JSONDecoder().decode(type, from: Data(bytes)))
+        } catch let error as OutOfRange {
+            return .failure(.outOfRange(error.message))
         } catch let error as DecodingError {
             switch error {
             case .dataCorrupted(let context) where context.codingPath.isEmpty:
@@ -48,10 +50,12 @@ public enum RequestDecodingError: Error, Equatable, Sendable {
     case malformed(String)
     /// JSON, but not of the expected shape (missing field, wrong type).
     case invalid(String)
+    /// A number outside the range of its field (`Bounds`): always a `400`.
+    case outOfRange(String)
 
     public var message: String {
         switch self {
-        case .malformed(let m), .invalid(let m): m
+        case .malformed(let m), .invalid(let m), .outOfRange(let m): m
         }
     }
 }

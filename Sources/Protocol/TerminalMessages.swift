@@ -12,6 +12,14 @@ public struct TerminalSize: Codable, Equatable, Hashable, Sendable {
     /// Each dimension is 1–1000.
     public static let range = 1...1000
 
+    /// Decodes a size, range-checking both numbers (`Bounds`): out of range is `OutOfRange`.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let range = Int64(Self.range.lowerBound)...Int64(Self.range.upperBound)
+        cols = Int(try container.decodeInteger(.cols, in: range))
+        rows = Int(try container.decodeInteger(.rows, in: range))
+    }
+
     /// Why the size is out of range, or nil.
     public var rangeError: String? {
         guard Self.range.contains(cols), Self.range.contains(rows) else {

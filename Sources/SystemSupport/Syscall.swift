@@ -123,6 +123,13 @@ public enum Syscall {
         _ = Glibc.unsetenv(name)
     }
 
+    /// This process's soft `RLIMIT_NOFILE` (nil when unlimited, i.e. beyond `Int`, or unknown).
+    public static func openFileLimit() -> Int? {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return nil }
+        return Int(exactly: limit.rlim_cur)
+    }
+
     /// Whether `path` exists and is executable by this process.
     public static func isExecutable(_ path: String) -> Bool {
         access(path, X_OK) == 0
@@ -255,6 +262,29 @@ public enum Syscall {
         let fd = try openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
         defer { close(fd) }
         return try readAll(fd, limit: limit, what: name)
+    }
+
+    /// Reads the regular file `name` in `dirfd` (up to `limit` bytes), never following a symlink
+    /// and never blocking on a FIFO or reading a device: anything but a regular file is an error.
+    public static func readRegularFile(at dirfd: CInt, _ name: String, limit: Int) throws(SystemError) -> [UInt8] {
+        let fd = try openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
+        defer { close(fd) }
+        guard try fstat(fd).st_mode & S_IFMT == S_IFREG else { throw SystemError("read(\(name)): not a regular file", errno: EINVAL) }
+        return try readAll(fd, limit: limit, what: name)
+    }
+
+    /// `renameat`: moves the entry `name` of `directory` to `newName` in `destination`.
+    public static func renameEntry(_ name: String, in directory: CInt, to newName: String, in destination: CInt) throws(SystemError) {
+        try retrying("renameat(\(name), \(newName))") { renameat(directory, name, destination, newName) }
+    }
+
+    /// Gives the owner read, write and search permission on the directory `fd` (an `O_PATH`
+    /// descriptor too, through its `/proc/self/fd` link, which names the inode, never a path).
+    public static func makeOwnerAccessible(_ fd: CInt) throws(SystemError) {
+        let mode = try fstat(fd).st_mode & 0o7777
+        if Glibc.fchmod(fd, mode | S_IRWXU) == 0 { return }
+        guard errno == EBADF else { throw SystemError("fchmod") }
+        try retrying("chmod(/proc/self/fd/\(fd))") { Glibc.chmod("/proc/self/fd/\(fd)", mode | S_IRWXU) }
     }
 
     /// Reads a whole (small) file.

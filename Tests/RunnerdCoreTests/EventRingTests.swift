@@ -116,3 +116,22 @@ import Testing
         #expect(replay.lines.map(\.seq) == [1, 2, 3])
     }
 }
+
+@Suite(.timeLimit(.minutes(1))) struct EventRingBoundsTests {
+    /// Any seq is a valid resume point: the largest one replays nothing and reports no gap
+    /// (it used to overflow computing `seq + 1`).
+    @Test func replayAfterAnySeqIncludingTheLargest() {
+        var ring = EventRing(capacityBytes: 100)
+        for seq in UInt64(1)...20 { ring.append(seq: seq, line: EventRingTests.line(seq, size: 10)) }
+        #expect(ring.oldestSeq == 11)
+        for seq in [UInt64(20), 21, 1 << 63, .max - 1, .max] {
+            let replay = ring.replay(after: seq)
+            #expect(replay.missing == nil, "after \(seq)")
+            #expect(replay.lines.isEmpty, "after \(seq)")
+        }
+        #expect(ring.replay(after: 9).missing == 10...10)
+        #expect(ring.replay(after: 10).missing == nil)
+        #expect(ring.replay(after: 0).missing == 1...10)
+        #expect(ring.replay(after: 19).lines.map(\.seq) == [20])
+    }
+}

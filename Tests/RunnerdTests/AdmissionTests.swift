@@ -62,7 +62,6 @@ struct AdmissionTests {
             ExecRequest(execId: "neither"),
             ExecRequest(execId: "bad id!", command: ["true"]),
             ExecRequest(execId: "empty", command: []),
-            ExecRequest(execId: "neg", command: ["true"], stdoutMaxBytes: -1),
             ExecRequest(execId: "b64", command: ["true"], stdinBase64: "!!!"),
         ]
         for request in invalid {
@@ -70,6 +69,10 @@ struct AdmissionTests {
             #expect(result.events.count == 1)
             #expect(result.fail?.code == .badRequest, "\(request.execId)")
         }
+        // A number out of range is a 400 (contract §3 "Bounds"), like a body that is not JSON.
+        let negative = try await client.call(.POST, "/execs", body: try WireJSON.encode(ExecRequest(execId: "neg", command: ["true"], stdoutMaxBytes: -1)))
+        #expect(negative.status == 400)
+        #expect(try WireJSON.decode(ErrorBody.self, from: negative.body).message?.hasPrefix("stdoutMaxBytes") == true)
         // JSON of the wrong shape: a fail event too; not JSON at all: 400.
         let wrongShape = try await client.call(.POST, "/execs", body: Array(#"{"execId":"x","command":["true"]}"#.utf8))
         #expect(wrongShape.status == 200)

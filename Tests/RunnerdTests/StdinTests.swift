@@ -3,7 +3,7 @@ import RunnerProtocol
 import RunnerdClient
 import Testing
 
-@Suite("stdin modes")
+@Suite("stdin modes", .timeLimit(.minutes(5)))
 struct StdinTests {
     @Test func closeModeWritesTheInitialBytesThenEOF() async throws {
         let runnerd = try await RunnerdProcess.start()
@@ -68,6 +68,57 @@ struct StdinTests {
         #expect(code == 413)
         #expect(try await client.stdin("big-stdin", StdinRequest(eof: true)).ok)
         #expect(try await exec.value.stdout.isEmpty)
+        await runnerd.stop()
+    }
+
+    /// A child that never reads its stdin: one write waits for the pipe, every other write at
+    /// the same time is refused with 409 (nothing queues in runnerd), and cancelling the exec
+    /// answers the waiting one WRITE_FAILED.
+    @Test func writesToAStdinNobodyReadsAreBoundedNotQueued() async throws {
+        let runnerd = try await RunnerdProcess.start()
+        let client = runnerd.client
+        let exec = Task { try await client.run("deaf", ["sleep", "600"]) { $0.stdinMode = .hold } }
+        #expect(try await eventually { try await client.status("deaf").state == .running })
+        // 40 writes of 60 KB, 2.4 MB in all: far more than a pipe holds.
+        let line = Array(("\"" + String(repeating: "a", count: 60_000) + "\"\n").utf8)
+        let body = try WireJSON.encode(StdinRequest(b64: Base64.encode(line)))
+        let writes = 40
+        let (accepted, busy) = try await withThrowingTaskGroup(of: (Int, [UInt8]).self) { group in
+            for _ in 0..<writes {
+                group.addTask { try await client.call(.POST, "/execs/deaf/stdin", body: body) }
+            }
+            // All but (at most) one are answered while the child still does not read.
+            var accepted = 0
+            var busy = 0
+            for _ in 0..<(writes - 1) {
+                guard let (status, answer) = try await group.next() else { break }
+                if status == 200 {
+                    #expect(try WireJSON.decode(StdinResponse.self, from: answer) == StdinResponse(ok: true))
+                    accepted += 1
+                } else {
+                    #expect(status == 409, "\(String(decoding: answer, as: UTF8.self))")
+                    #expect(try WireJSON.decode(ErrorBody.self, from: answer).error == "stdin_busy")
+                    busy += 1
+                }
+            }
+            // Cancelling the exec closes the pipe: a write still waiting fails.
+            #expect(try await client.cancel("deaf").killed)
+            if let (status, answer) = try await group.next() {
+                #expect(status == 200 || status == 409)
+                if status == 200 {
+                    let response = try WireJSON.decode(StdinResponse.self, from: answer)
+                    #expect(response == StdinResponse(ok: false, reason: .writeFailed) || response == StdinResponse(ok: true))
+                    if response.ok { accepted += 1 }
+                }
+            }
+            return (accepted, busy)
+        }
+        #expect(busy >= 1, "concurrent writes were refused, not queued")
+        // What the pipe took: at most its capacity (1 MiB at the very most) and one write.
+        #expect(accepted * line.count <= (1 << 20) + line.count, "\(accepted) writes of \(line.count) bytes accepted")
+        let result = try await exec.value
+        #expect(result.exit?.cancelled == true)
+        #expect(try await client.ready())
         await runnerd.stop()
     }
 }

@@ -25,6 +25,16 @@ public struct RunnerdConfig: Sendable {
     public var execShim: String?
     /// HOME of agent processes when they run under the agent uid (default: the workspace).
     public var agentHome: String?
+    /// Open HTTP connections at most (`RUNNERD_MAX_CONNECTIONS`; see `ConnectionLimiter`).
+    public var maxConnections = 1024
+    /// A connection with nothing in flight on which nothing arrives for this long is closed
+    /// (`RUNNERD_IDLE_TIMEOUT_MS`). Above the 60 s that HTTP clients' pools keep a connection
+    /// (async-http-client's default), so that a pooled connection is closed by the client first.
+    public var idleTimeoutMs: Int64 = 75_000
+
+    /// The ranges of the connection settings.
+    public static let maxConnectionsRange = 1...1_000_000
+    public static let idleTimeoutRange: ClosedRange<Int64> = 10...86_400_000
 
     /// Values given on the command line; nil means "not given".
     public struct Flags: Sendable {
@@ -66,8 +76,22 @@ public struct RunnerdConfig: Sendable {
             config.maxLiveExecs = max
         }
         if let raw = flags.killGraceMs.map(String.init) ?? environment["RUNNERD_KILL_GRACE_MS"] {
-            guard let grace = Int64(raw), grace >= 0 else { throw Invalid("RUNNERD_KILL_GRACE_MS must be >= 0, got \(raw)") }
+            guard let grace = Int64(raw), Bounds.killGraceMs.contains(grace) else {
+                throw Invalid("RUNNERD_KILL_GRACE_MS must be an integer in \(Bounds.killGraceMs), got \(raw)")
+            }
             config.killGraceMs = grace
+        }
+        if let raw = environment["RUNNERD_MAX_CONNECTIONS"] {
+            guard let max = Int(raw), maxConnectionsRange.contains(max) else {
+                throw Invalid("RUNNERD_MAX_CONNECTIONS must be an integer in \(maxConnectionsRange), got \(raw)")
+            }
+            config.maxConnections = max
+        }
+        if let raw = environment["RUNNERD_IDLE_TIMEOUT_MS"] {
+            guard let timeout = Int64(raw), idleTimeoutRange.contains(timeout) else {
+                throw Invalid("RUNNERD_IDLE_TIMEOUT_MS must be an integer in \(idleTimeoutRange), got \(raw)")
+            }
+            config.idleTimeoutMs = timeout
         }
         if let raw = environment["RUNNERD_RETAIN_FINISHED"] {
             guard let retain = Int(raw), retain >= Limits.finishedExecsRetained else {

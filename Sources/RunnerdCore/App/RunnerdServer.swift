@@ -80,6 +80,8 @@ public final class RunnerdServer: Sendable {
         let authenticator = Authenticator(token: config.token)
         let metrics = RunnerdMetrics()
         let seededEnv = envStore
+        let connectionSettings = ConnectionLimiter.Settings(
+            maxConnections: connectionCap(), idleTimeout: .milliseconds(config.idleTimeoutMs))
         let threadPool = NIOThreadPool(numberOfThreads: 2)
         threadPool.start()
         let files = WorkspaceFiles(
@@ -90,8 +92,15 @@ public final class RunnerdServer: Sendable {
         // Children are reaped on the loop (SIGCHLD through a signalfd), before anything spawns.
         _ = try ChildExitWatcher.start(on: loop, reaper: reaper, logger: logger).wait()
         let core = try loop.submit {
-            let journal = try ExecJournal(stateDirectory: stateFD, logger: logger)
-            let recovered = journal.recoverAll()
+            // The journal never stops a boot: without it, execs are kept in memory only.
+            let journal: ExecJournal?
+            do {
+                journal = try ExecJournal(stateDirectory: stateFD, logger: logger)
+            } catch {
+                logger.error("journal unavailable; execs are not kept across a restart", metadata: ["stateDir": "\(stateDir)", "error": "\(error)"])
+                journal = nil
+            }
+            let recovered = journal?.recoverAll() ?? []
             if !recovered.isEmpty {
                 let lost = recovered.filter { $0.record.exit?.lost == true }.count
                 logger.info("journal recovered", metadata: ["execs": "\(recovered.count)", "lost": "\(lost)", "stateDir": "\(stateDir)"])
@@ -99,10 +108,10 @@ public final class RunnerdServer: Sendable {
             let supervisor = ExecSupervisor(
                 loop: loop, workspace: workspace, settings: settings, envStore: seededEnv, reaper: reaper, journal: journal,
                 metrics: metrics, logger: logger)
-            let router = RunnerdRouter(
-                supervisor: supervisor, authenticator: authenticator, version: version, metrics: metrics, files: files,
-                threadPool: threadPool)
-            return NIOLoopBound((supervisor, router), eventLoop: loop)
+            let router = RunnerdRouter(supervisor: supervisor, version: version, metrics: metrics, files: files, threadPool: threadPool)
+            let connections = ConnectionLimiter(settings: connectionSettings, loop: loop, metrics: metrics)
+            connections.start()
+            return NIOLoopBound((supervisor, router, connections), eventLoop: loop)
         }.wait()
 
         let server = try ServerBootstrap(group: group)
@@ -113,9 +122,15 @@ public final class RunnerdServer: Sendable {
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    let connections = core.value.2
+                    let handler = RunnerdHTTPHandler(router: core.value.1, authenticator: authenticator, metrics: metrics, connections: connections)
+                    guard connections.admit(handler) else {
+                        channel.close(promise: nil)
+                        return
+                    }
                     let sync = channel.pipeline.syncOperations
                     try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
-                    try sync.addHandler(RunnerdHTTPHandler(router: core.value.1, metrics: metrics))
+                    try sync.addHandler(handler)
                 }
             }
             .bind(host: config.listenHost, port: config.listenPort)
@@ -138,7 +153,10 @@ public final class RunnerdServer: Sendable {
                 guard !supervisor.isDraining else { return }
                 logger.info("shutting down", metadata: ["signal": "\(SignalName.name(signal))", "liveExecs": "\(supervisor.liveCount)"])
                 supervisor.drain(grace: grace)
-                    .flatMap { server.close() }
+                    .flatMap {
+                        core.value.2.stop()
+                        return server.close()
+                    }
                     .whenComplete { _ in stopped.succeed() }
             }
         }
@@ -147,6 +165,20 @@ public final class RunnerdServer: Sendable {
         try? group.syncShutdownGracefully()
         try? threadPool.syncShutdownGracefully()
         logger.info("runnerd stopped")
+    }
+
+    /// The connection cap: as configured, but within the descriptors this process may open
+    /// (leaving room for exec pipes, journal slots and workspace walks).
+    func connectionCap() -> Int {
+        guard let openFiles = Syscall.openFileLimit() else { return config.maxConnections }
+        let fitting = max(16, openFiles - 512)
+        if fitting < config.maxConnections {
+            logger.warning("connection cap lowered to fit RLIMIT_NOFILE", metadata: [
+                "configured": "\(config.maxConnections)", "cap": "\(fitting)", "openFiles": "\(openFiles)",
+            ])
+            return fitting
+        }
+        return config.maxConnections
     }
 
     /// The hardening of this runnerd: the shim must exist when hardening is on.

@@ -33,9 +33,12 @@ public struct EventRing {
 
     /// What a consumer resuming after `seq` gets: the seqs it can no longer have (if any)
     /// and the retained lines after `seq`.
+    /// Any `seq` is valid: past the newest line there is nothing to replay (no overflow at
+    /// `UInt64.max`: `seq < oldest` bounds `seq + 1`).
     public func replay(after seq: UInt64) -> (missing: ClosedRange<UInt64>?, lines: [Entry]) {
         guard let oldest = oldestSeq else { return (nil, []) }
-        let missing: ClosedRange<UInt64>? = seq + 1 < oldest ? (seq + 1)...(oldest - 1) : nil
+        let missing: ClosedRange<UInt64>? = seq < oldest && oldest - seq > 1 ? (seq + 1)...(oldest - 1) : nil
+        guard let newest = entries.last?.seq, seq < newest else { return (missing, []) }
         return (missing, entries.filter { $0.seq > seq })
     }
 

@@ -320,15 +320,23 @@ public final class Exec {
 
     // MARK: Stdin
 
-    /// Writes to stdin; the future says whether the pipe took the bytes.
+    /// Writes to stdin; the future says whether the pipe took the bytes. One write at a time
+    /// (`isWritingStdin`): a child that does not read its stdin holds one write, never a queue.
     func writeStdin(_ bytes: [UInt8]) -> EventLoopFuture<StdinResponse> {
         guard stdinOpen, let stdin else { return loop.makeSucceededFuture(.init(ok: false, reason: .stdinClosed)) }
+        precondition(!isWritingStdin, "a stdin write while another is pending")
         onActivity?()
+        isWritingStdin = true
         let buffer = ByteBuffer(bytes: bytes)
-        return stdin.flatMap { $0.writeAndFlush(buffer) }
+        let written = stdin.flatMap { $0.writeAndFlush(buffer) }
             .map { StdinResponse(ok: true) }
             .recover { _ in StdinResponse(ok: false, reason: .writeFailed) }
+        written.assumeIsolated().whenComplete { [self] _ in isWritingStdin = false }
+        return written
     }
+
+    /// A stdin write has not reached the pipe yet (the child is not reading).
+    private(set) var isWritingStdin = false
 
     var acceptsStdin: Bool { stdinOpen }
     var holdsStdin: Bool { (request.stdinMode ?? .close) == .hold }

@@ -161,6 +161,8 @@ public final class ExecSupervisor {
         case .reserved: "cwd \(cwd) is runnerd's own state directory"
         case .invalid: "cwd contains a NUL byte"
         case .changing: "cwd \(cwd) changed while it was resolved"
+        case .tooDeep: "cwd \(cwd) is nested deeper than \(Workspace.maxDepth) directories"
+        case .nameTooLong: "cwd has a component longer than 255 bytes"
         case .system(let error): "cwd \(cwd): \(error)"
         }
     }
@@ -203,13 +205,22 @@ public final class ExecSupervisor {
         return exec.terminate(.cancel)
     }
 
-    public func stdin(_ id: String, _ request: StdinRequest) -> EventLoopFuture<StdinResponse> {
+    /// What became of a `/stdin` request.
+    public enum StdinOutcome {
+        /// The answer, once the pipe took the bytes (or refused them).
+        case answer(EventLoopFuture<StdinResponse>)
+        /// An earlier write to the exec's stdin is still pending: nothing was queued (`409`).
+        case busy
+    }
+
+    public func stdin(_ id: String, _ request: StdinRequest) -> StdinOutcome {
         touch()
-        func answer(_ reason: StdinRejectReason) -> EventLoopFuture<StdinResponse> {
-            loop.makeSucceededFuture(.init(ok: false, reason: reason))
+        func answer(_ reason: StdinRejectReason) -> StdinOutcome {
+            .answer(loop.makeSucceededFuture(.init(ok: false, reason: reason)))
         }
         guard let exec = live[id] else { return answer(finished[id] == nil ? .notFound : .stdinClosed) }
         guard exec.acceptsStdin else { return answer(.stdinClosed) }
+        if exec.isWritingStdin { return .busy }
         var write = loop.makeSucceededFuture(StdinResponse(ok: true))
         if let b64 = request.b64 {
             guard let bytes = Base64.decode(b64) else { return answer(.badLine) }
@@ -219,16 +230,16 @@ public final class ExecSupervisor {
                 write = exec.writeStdin(bytes)
             }
         }
-        guard request.eof == true else { return write }
+        guard request.eof == true else { return .answer(write) }
         if exec.isTerminal {
             // End of input on a terminal is its EOF character (^D), read as such by the line
             // discipline; the terminal itself stays open.
-            return write.flatMap { [exec] response in response.ok ? exec.writeStdin([0x04]) : exec.loop.makeSucceededFuture(response) }
+            return .answer(write.flatMap { [exec] response in response.ok ? exec.writeStdin([0x04]) : exec.loop.makeSucceededFuture(response) })
         }
-        return write.map { [exec] response in
+        return .answer(write.map { [exec] response in
             exec.closeStdin()
             return response
-        }
+        })
     }
 
     /// What a resize answered.

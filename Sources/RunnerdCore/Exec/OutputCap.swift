@@ -12,7 +12,9 @@ public struct OutputCap: Sendable {
     /// How many of the next `count` bytes may go out.
     public mutating func admit(_ count: Int) -> Int {
         guard limit > 0 else {
-            emitted += Int64(count)
+            // Unlimited: the count saturates rather than trap after 8 EiB.
+            let (sum, overflow) = emitted.addingReportingOverflow(Int64(count))
+            emitted = overflow ? .max : sum
             return count
         }
         let allowed = Int(max(0, min(Int64(count), limit - emitted)))

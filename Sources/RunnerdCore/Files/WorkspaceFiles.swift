@@ -164,28 +164,13 @@ public final class WorkspaceFiles: Sendable {
         }
         defer { Syscall.close(location.directory) }
         guard let name = location.name else { return SkipReason.emptyPath }
-        if unlinkat(location.directory, name, 0) == 0 { return nil }
-        switch errno {
-        case ENOENT: return SkipReason.notFound
-        case EISDIR, EPERM:
-            return Self.removeTree(location.directory, name)
-        default:
-            return "\(SystemError("unlinkat"))"
+        do {
+            // A file, a symlink (never its target) or a whole tree, however deep.
+            try DirectoryTree.remove(name, in: location.directory)
+            return nil
+        } catch {
+            return error.errno == ENOENT ? SkipReason.notFound : "\(error)"
         }
-    }
-
-    /// Removes a directory and everything in it, never following a symlink.
-    private static func removeTree(_ parent: CInt, _ name: String) -> String? {
-        let fd: CInt
-        do { fd = try Syscall.openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW) } catch { return "\(error)" }
-        defer { Syscall.close(fd) }
-        let children: [String]
-        do { children = try Syscall.listDirectory(fd: fd) } catch { return "\(error)" }
-        for child in children where unlinkat(fd, child, 0) != 0 {
-            if errno == EISDIR || errno == EPERM, let reason = removeTree(fd, child) { return reason }
-        }
-        guard unlinkat(parent, name, AT_REMOVEDIR) == 0 else { return "\(SystemError("rmdir"))" }
-        return nil
     }
 
     // MARK: List and read
@@ -263,6 +248,8 @@ public final class WorkspaceFiles: Sendable {
         case .reserved: SkipReason.reserved
         case .invalid: SkipReason.nulByte
         case .changing: SkipReason.changing
+        case .tooDeep: SkipReason.tooDeep
+        case .nameTooLong: SkipReason.nameTooLong
         case .system(let error): "\(error)"
         }
     }
@@ -270,7 +257,7 @@ public final class WorkspaceFiles: Sendable {
     static func failure(_ error: Workspace.ResolveError) -> Failure {
         switch error {
         case .notFound, .notADirectory: .notFound(reason(error))
-        case .escapes, .reserved, .tooManyLinks, .invalid: .invalidPath(reason(error))
+        case .escapes, .reserved, .tooManyLinks, .invalid, .tooDeep, .nameTooLong: .invalidPath(reason(error))
         case .changing: .conflict(reason(error))
         case .system(let error) where error.errno == EACCES: .forbidden("\(error)")
         case .system(let error): .system("\(error)")

@@ -1,14 +1,15 @@
 import NIOCore
 import NIOHTTP1
 
-/// A fully received request: head plus the (size-capped) body.
+/// A request: its head (parsed when it arrives, before any of the body) plus the (size-capped)
+/// body once received.
 public struct HTTPRequest {
     public let head: HTTPRequestHead
-    public let body: ByteBuffer
+    public var body: ByteBuffer
     public let path: String
     public let query: [String: String]
 
-    init(head: HTTPRequestHead, body: ByteBuffer) {
+    init(head: HTTPRequestHead, body: ByteBuffer = ByteBuffer()) {
         self.head = head
         self.body = body
         let uri = head.uri
@@ -27,6 +28,9 @@ public struct HTTPRequest {
     public var segments: [String] {
         path.split(separator: "/", omittingEmptySubsequences: true).map { QueryString.percentDecode(String($0)) }
     }
+
+    /// The route this request is for.
+    var route: RunnerdRoute { RunnerdRoute(method: method, segments: segments) }
 
     public var bodyBytes: ByteBufferView { body.readableBytesView }
 }

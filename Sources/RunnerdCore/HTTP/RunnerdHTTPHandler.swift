@@ -2,16 +2,22 @@ import NIOCore
 import NIOHTTP1
 import RunnerProtocol
 
-/// One HTTP/1.1 connection: assembles requests (body capped at 4 MiB → 413), hands them to the
-/// router and writes plain or streamed answers, keeping the connection alive between them.
+/// One HTTP/1.1 connection: checks each request's head (route, token, declared size) before
+/// any of its body is read, assembles the body (capped at 4 MiB → 413), hands the request to
+/// the router and writes plain or streamed answers, keeping the connection alive between them.
+///
+/// A request without a valid token is answered `401` from its head alone and the connection
+/// closes: an unauthenticated client never gets runnerd to buffer a body. The connection
+/// registers with `ConnectionLimiter`, which closes it once it sits idle too long.
 final class RunnerdHTTPHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
     private enum State {
         case idle
-        case receiving(HTTPRequestHead, ByteBuffer)
-        /// The body was too large; the 413 was sent and the connection closes.
+        case receiving(HTTPRequest, RunnerdRoute)
+        /// The request was refused from its head or for its size; the answer was sent and the
+        /// connection closes.
         case rejected
         /// Waiting for an asynchronous answer or a streamed response to end.
         case answering(keepAlive: Bool)
@@ -19,17 +25,26 @@ final class RunnerdHTTPHandler: ChannelInboundHandler {
     }
 
     private let router: RunnerdRouter
+    private let authenticator: Authenticator
     private let metrics: RunnerdMetrics
+    private let connections: ConnectionLimiter?
     private let maxBodyBytes: Int
     private var state = State.idle
     private var context: ChannelHandlerContext?
     /// The route being answered and when its request began, for the metrics.
     var routeLabel = "unparsed"
     private var requestStart = NIODeadline.now()
+    /// When bytes last arrived or an answer last ended (`ConnectionLimiter`'s idle sweep).
+    private(set) var lastActivity = NIODeadline.now()
 
-    init(router: RunnerdRouter, metrics: RunnerdMetrics, maxBodyBytes: Int = Limits.maxRequestBodyBytes) {
+    init(
+        router: RunnerdRouter, authenticator: Authenticator, metrics: RunnerdMetrics, connections: ConnectionLimiter? = nil,
+        maxBodyBytes: Int = Limits.maxRequestBodyBytes
+    ) {
         self.router = router
+        self.authenticator = authenticator
         self.metrics = metrics
+        self.connections = connections
         self.maxBodyBytes = maxBodyBytes
     }
 
@@ -42,26 +57,48 @@ final class RunnerdHTTPHandler: ChannelInboundHandler {
         self.context = context
     }
 
+    /// Answering or streaming: the connection is in use however long nothing arrives on it.
+    var isBusy: Bool {
+        switch state {
+        case .answering, .streaming: true
+        case .idle, .receiving, .rejected: false
+        }
+    }
+
+    /// Closes the connection (idle too long, or evicted to make room for a new one).
+    func close() {
+        context?.close(promise: nil)
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch (unwrapInboundIn(data), state) {
         case (.head(let head), .idle):
             requestStart = .now()
+            let request = HTTPRequest(head: head)
+            let route = request.route
+            routeLabel = route.label
+            if route.needsAuth && !authenticator.admits(head.headers) {
+                // Refused on the head: the body (whatever its size) is never read.
+                respond(.unauthorized, json: ErrorBody.unauthorized, close: true)
+                state = .rejected
+                return
+            }
             if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > maxBodyBytes {
                 rejectTooLarge()
                 return
             }
-            state = .receiving(head, context.channel.allocator.buffer(capacity: 0))
-        case (.body(var chunk), .receiving(let head, var body)):
-            guard body.readableBytes + chunk.readableBytes <= maxBodyBytes else {
+            state = .receiving(request, route)
+        case (.body(var chunk), .receiving(var request, let route)):
+            guard request.body.readableBytes + chunk.readableBytes <= maxBodyBytes else {
                 rejectTooLarge()
                 return
             }
-            state = .idle  // drop the reference so `body` stays uniquely owned
-            body.writeBuffer(&chunk)
-            state = .receiving(head, body)
-        case (.end, .receiving(let head, let body)):
-            state = .answering(keepAlive: head.isKeepAlive)
-            router.handle(HTTPRequest(head: head, body: body), responder: self)
+            state = .idle  // drop the reference so the body stays uniquely owned
+            request.body.writeBuffer(&chunk)
+            state = .receiving(request, route)
+        case (.end, .receiving(let request, let route)):
+            state = .answering(keepAlive: request.head.isKeepAlive)
+            router.handle(request, route: route, responder: self)
         case (_, .rejected):
             break
         default:
@@ -71,10 +108,16 @@ final class RunnerdHTTPHandler: ChannelInboundHandler {
         }
     }
 
+    func channelReadComplete(context: ChannelHandlerContext) {
+        lastActivity = .now()
+        context.fireChannelReadComplete()
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         if case .streaming(let stream, _) = state { stream.detach() }
         state = .idle
         self.context = nil
+        connections?.closed(self)
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -161,7 +204,7 @@ final class RunnerdHTTPHandler: ChannelInboundHandler {
         if dropped {
             // Fell too far behind: cut the connection without the terminating chunk, so the
             // client sees an incomplete stream and re-attaches.
-            state = .idle
+            state = .rejected
             context.close(promise: nil)
             return
         }
@@ -170,6 +213,7 @@ final class RunnerdHTTPHandler: ChannelInboundHandler {
 
     private func end(_ context: ChannelHandlerContext, keepAlive: Bool) {
         state = .idle
+        lastActivity = .now()
         if keepAlive {
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         } else {

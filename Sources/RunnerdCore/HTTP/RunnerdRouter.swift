@@ -4,12 +4,12 @@ import NIOPosix
 import RunnerProtocol
 import SystemSupport
 
-/// Maps requests to the supervisor: the contract's routes, auth, JSON errors.
+/// Maps requests to the supervisor: the contract's routes, JSON errors. (The token was checked
+/// on the request's head, by `RunnerdHTTPHandler`.)
 ///
 /// Loop-confined like the supervisor it drives.
 final class RunnerdRouter {
     private let supervisor: ExecSupervisor
-    private let authenticator: Authenticator
     private let version: String
     let metrics: RunnerdMetrics
     private let workspaceFiles: WorkspaceFiles
@@ -18,7 +18,7 @@ final class RunnerdRouter {
     let watches: FsWatchHub
 
     init(
-        supervisor: ExecSupervisor, authenticator: Authenticator, version: String, metrics: RunnerdMetrics, files: WorkspaceFiles,
+        supervisor: ExecSupervisor, version: String, metrics: RunnerdMetrics, files: WorkspaceFiles,
         processes: AgentProcesses = AgentProcesses(), threadPool: NIOThreadPool
     ) {
         self.processes = processes
@@ -27,16 +27,11 @@ final class RunnerdRouter {
         self.metrics = metrics
         self.workspaceFiles = files
         self.supervisor = supervisor
-        self.authenticator = authenticator
         self.version = version
     }
 
-    func handle(_ request: HTTPRequest, responder: RunnerdHTTPHandler) {
-        let route = RunnerdRoute(method: request.method, segments: request.segments)
-        responder.routeLabel = route.label
-        if route.needsAuth && !authenticator.admits(request.head.headers) {
-            return responder.respond(.unauthorized, json: ErrorBody.unauthorized)
-        }
+    /// Answers an admitted request (its token, if the route needs one, was valid).
+    func handle(_ request: HTTPRequest, route: RunnerdRoute, responder: RunnerdHTTPHandler) {
         if route.touchesActivity { supervisor.touch() }
         switch route {
         case .readyz:
@@ -113,7 +108,7 @@ final class RunnerdRouter {
             if let message = exec.pty?.rangeError {
                 return responder.respond(.badRequest, json: ErrorBody.badRequest("pty: \(message)"))
             }
-        case .failure(.malformed(let message)):
+        case .failure(.malformed(let message)), .failure(.outOfRange(let message)):
             return responder.respond(.badRequest, json: ErrorBody.badRequest(message))
         case .failure(.invalid(let message)):
             // JSON of the wrong shape is still an exec request: it fails as an event.
@@ -129,7 +124,7 @@ final class RunnerdRouter {
     private func attach(_ id: String, _ request: HTTPRequest, _ responder: RunnerdHTTPHandler) {
         var since: UInt64 = 0
         if let raw = request.query["sinceSeq"] {
-            guard let value = UInt64(raw) else {
+            guard let value = Bounds.sequenceNumber(raw) else {
                 return responder.respond(.badRequest, json: ErrorBody.badRequest("sinceSeq must be a non-negative integer"))
             }
             since = value
@@ -147,10 +142,14 @@ final class RunnerdRouter {
         if let b64 = body.b64, b64.utf8.count > Base64.encodedLength(Limits.stdinMaxWriteBytes) {
             return responder.respond(.payloadTooLarge, json: ErrorBody(error: "payload_too_large", message: "one stdin write carries at most 64 KiB"))
         }
-        let answer = supervisor.stdin(id, body).map { response -> (HTTPResponseStatus, [UInt8]) in
-            (.ok, (try? WireJSON.encode(response)) ?? [])
+        switch supervisor.stdin(id, body) {
+        case .busy:
+            responder.respond(.conflict, json: ErrorBody(error: "stdin_busy", message: "an earlier write to this exec's stdin is still pending"))
+        case .answer(let future):
+            responder.respondLater(future.map { response -> (HTTPResponseStatus, [UInt8]) in
+                (.ok, (try? WireJSON.encode(response)) ?? [])
+            })
         }
-        responder.respondLater(answer)
     }
 
     // MARK: Terminals, signals, processes

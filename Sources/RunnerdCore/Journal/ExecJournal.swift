@@ -50,9 +50,16 @@ public final class ExecJournal {
     /// and rewritten file forces its blocks out).
     private var slotFDs: [Int: CInt] = [:]
 
+    /// Where slot files that cannot be loaded go (`<stateDir>/set-aside`), open until the
+    /// recovery at boot is done.
+    private var setAsideFD: CInt?
+    /// Slot files kept in the set-aside directory; older ones are removed.
+    static let setAsideKept = 16
+
     /// - stateDirectory: the trusted state dir fd from `StateDirectory.open` (not taken over).
     public init(stateDirectory: CInt, maxExecs: Int = 64, writeBudget: WriteBudget = .standard, logger: Logger) throws(SystemError) {
-        self.directoryFD = try StateDirectory.open("execs", in: stateDirectory)
+        self.directoryFD = try StateDirectory.open("execs", in: stateDirectory, logger: logger)
+        self.setAsideFD = try? StateDirectory.open("set-aside", in: stateDirectory, logger: logger)
         self.maxExecs = maxExecs
         self.writeBudget = writeBudget
         self.logger = logger
@@ -60,6 +67,7 @@ public final class ExecJournal {
 
     deinit {
         for fd in slotFDs.values { Syscall.close(fd) }
+        if let setAsideFD { Syscall.close(setAsideFD) }
         Syscall.close(directoryFD)
     }
 
@@ -174,32 +182,73 @@ public final class ExecJournal {
     /// plus one budgeted batch); a larger file is not trusted, never read in part.
     static let maxSlotBytes = 64 << 20
 
-    private func read(slot: Int) -> JournalFile.Contents? {
-        guard let bytes = try? Syscall.readFile(at: directoryFD, Self.slotName(slot), limit: Self.maxSlotBytes + 1),
-            bytes.count <= Self.maxSlotBytes
-        else { return nil }
-        return JournalFile.parse(bytes)
+    /// A slot file's contents, or why they cannot be used.
+    private func read(slot: Int) -> Result<JournalFile.Contents, SlotDefect> {
+        let bytes: [UInt8]
+        do {
+            bytes = try Syscall.readRegularFile(at: directoryFD, Self.slotName(slot), limit: Self.maxSlotBytes + 1)
+        } catch {
+            return .failure(SlotDefect(reason: "\(error)"))
+        }
+        guard bytes.count <= Self.maxSlotBytes else { return .failure(SlotDefect(reason: "larger than \(Self.maxSlotBytes) bytes")) }
+        guard let contents = JournalFile.parse(bytes) else { return .failure(SlotDefect(reason: "no valid header line")) }
+        if let defect = contents.defect { return .failure(SlotDefect(reason: defect)) }
+        return .success(contents)
+    }
+
+    struct SlotDefect: Error {
+        let reason: String
     }
 
     /// Loads one exec from disk.
     public func load(_ execId: String) -> Recovered? {
         if let ended = endedInMemory[execId] { return ended }
-        guard let slot = slots[execId], let contents = read(slot: slot), contents.header.execId == execId else { return nil }
+        guard let slot = slots[execId], case .success(let contents) = read(slot: slot), contents.header.execId == execId else { return nil }
         return Recovered(record: contents.record, lines: contents.lines)
+    }
+
+    /// A slot file found at boot that cannot be loaded: logged and moved to the set-aside
+    /// directory (the newest `setAsideKept` are kept there), or removed if it cannot be moved.
+    /// It never stops runnerd from starting, and its slot is free again.
+    private func setAside(_ name: String, _ defect: SlotDefect) {
+        let now = String(Syscall.nowMs())
+        let aside = String(repeating: "0", count: max(0, 15 - now.count)) + now + "-" + name
+        var movedTo: String?
+        if let setAsideFD {
+            pruneSetAside(setAsideFD, keeping: Self.setAsideKept - 1)
+            if (try? Syscall.renameEntry(name, in: directoryFD, to: aside, in: setAsideFD)) != nil { movedTo = "set-aside/\(aside)" }
+        }
+        if movedTo == nil { try? DirectoryTree.remove(name, in: directoryFD) }
+        logger.error(
+            "journal: a slot file cannot be loaded; set aside",
+            metadata: ["file": "\(name)", "reason": "\(defect.reason)", "movedTo": "\(movedTo ?? "(removed)")"])
+    }
+
+    /// Removes the oldest set-aside files beyond `keeping` (names start with the time they were set aside).
+    private func pruneSetAside(_ fd: CInt, keeping: Int) {
+        let names = ((try? Syscall.listDirectory(fd: fd)) ?? []).sorted()
+        for name in names.dropLast(keeping) { try? DirectoryTree.remove(name, in: fd) }
     }
 
     /// At boot: every exec on disk, in finish order. Execs that were running when runnerd died
     /// get a final `exit` with `lost: true` (their processes, if still alive, are killed).
     public func recoverAll() -> [Recovered] {
+        defer {
+            if let setAsideFD { Syscall.close(setAsideFD) }
+            setAsideFD = nil
+        }
         var found: [(slot: Int, contents: JournalFile.Contents)] = []
         for name in (try? Syscall.listDirectory(fd: directoryFD)) ?? [] {
             // Leftovers of a crash (compaction temp files) or of an older layout.
             guard let slot = Self.slotNumber(name) else {
-                Syscall.unlink(at: directoryFD, name)
+                try? DirectoryTree.remove(name, in: directoryFD)
                 continue
             }
             slotCount = max(slotCount, slot + 1)
-            if let contents = read(slot: slot) { found.append((slot, contents)) }
+            switch read(slot: slot) {
+            case .success(let contents): found.append((slot, contents))
+            case .failure(let defect): setAside(name, defect)
+            }
         }
         nextOrdinal = (found.map(\.contents.header.ordinal).max() ?? 0) + 1
         nextFinishOrder = (found.compactMap(\.contents.trailer?.finishOrder).max() ?? 0) + 1

@@ -22,6 +22,25 @@ public enum JournalFile {
         /// The last seq the exec logged, as far as the file knows (a mark may be past the lines).
         public var lastSeq: UInt64 = 0
 
+        /// Why contents that parse still cannot be trusted: values runnerd never writes, which
+        /// would otherwise meet arithmetic (a seq or an order counted on from them, a duration
+        /// added to a start). nil when every value is in range.
+        public var defect: String? {
+            if !Identifier.isValidExecID(header.execId) { return "execId is not a valid exec id" }
+            if header.ordinal > JournalFile.maxCounter { return "ordinal \(header.ordinal) is out of range" }
+            if !JournalFile.epochMs.contains(header.startedAtMs) { return "startedAtMs \(header.startedAtMs) is out of range" }
+            if let pid = header.pid, pid < 2 { return "pid \(pid) is not an exec's" }
+            if lastSeq > JournalFile.maxCounter { return "seq \(lastSeq) is out of range" }
+            if let trailer {
+                if trailer.finishOrder > JournalFile.maxCounter { return "finishOrder \(trailer.finishOrder) is out of range" }
+                if !JournalFile.epochMs.contains(trailer.endedAtMs) { return "endedAtMs \(trailer.endedAtMs) is out of range" }
+            }
+            if case .exit(let exit) = terminal, !JournalFile.epochMs.contains(exit.durationMs) {
+                return "durationMs \(exit.durationMs) is out of range"
+            }
+            return nil
+        }
+
         public var record: JournalRecord {
             var record = JournalRecord(header: header, trailer: trailer)
             switch terminal {
@@ -32,6 +51,12 @@ public enum JournalFile {
             return record
         }
     }
+
+    /// Largest seq, ordinal and finish order a loaded file may hold: far beyond any that
+    /// runnerd reaches (one per event or exec), so counting on from one never overflows.
+    public static let maxCounter: UInt64 = 1 << 62
+    /// Times a loaded file may hold (epoch ms up to the year 9999), and durations likewise.
+    public static let epochMs: ClosedRange<Int64> = 0...253_402_300_799_999
 
     public static func headerLine(_ header: JournalHeader) -> ByteBuffer {
         line(capacity: 256) { json in

@@ -35,16 +35,32 @@ public enum StateDirectory {
         throw SystemError("open state directory \(path)", errno: EEXIST)
     }
 
-    /// Opens (creating if needed) the subdirectory `name` of a trusted directory, on the same terms.
-    public static func open(_ name: String, in parent: CInt) throws(SystemError) -> CInt {
-        if mkdirat(parent, name, 0o700) != 0 && errno != EEXIST { throw SystemError("mkdirat(\(name))") }
-        let fd = try Syscall.openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
-        let info = try Syscall.fstat(fd)
-        guard info.st_uid == geteuid() else {
+    /// Opens (creating if needed) the subdirectory `name` of a trusted directory, on the same
+    /// terms: something else found under that name (a file, a symlink, another user's
+    /// directory) is moved aside and a fresh directory made.
+    public static func open(_ name: String, in parent: CInt, logger: Logger) throws(SystemError) -> CInt {
+        for _ in 0..<3 {
+            if mkdirat(parent, name, 0o700) != 0 && errno != EEXIST { throw SystemError("mkdirat(\(name))") }
+            let fd: CInt
+            do {
+                fd = try Syscall.openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+            } catch {
+                guard error.errno == ELOOP || error.errno == ENOTDIR else { throw error }
+                try moveAside(name, in: parent, logger: logger, why: "it is not a directory")
+                continue
+            }
+            let info = try Syscall.fstat(fd)
+            if info.st_uid == geteuid() { return fd }
             Syscall.close(fd)
-            throw SystemError("state subdirectory \(name) is not runnerd's", errno: EPERM)
+            try moveAside(name, in: parent, logger: logger, why: "it belongs to uid \(info.st_uid)")
         }
-        return fd
+        throw SystemError("open state subdirectory \(name)", errno: EEXIST)
+    }
+
+    private static func moveAside(_ name: String, in parent: CInt, logger: Logger, why: String) throws(SystemError) {
+        let aside = "\(name).untrusted-\(Syscall.nowMs())"
+        logger.warning("state subdirectory replaced; moving it aside", metadata: ["name": "\(name)", "reason": "\(why)", "movedTo": "\(aside)"])
+        try Syscall.renameEntry(name, in: parent, to: aside, in: parent)
     }
 
     private static func moveAside(_ path: String, logger: Logger, why: String) throws(SystemError) {

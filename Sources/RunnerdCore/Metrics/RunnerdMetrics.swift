@@ -16,6 +16,10 @@ public final class RunnerdMetrics: Sendable {
     private let stderrBytes: CoreMetrics.Counter
     private let consumersDropped: CoreMetrics.Counter
     private let gapsServed: CoreMetrics.Counter
+    private let openConnections: CoreMetrics.Gauge
+    private let connectionsRefused: CoreMetrics.Counter
+    private let connectionsEvicted: CoreMetrics.Counter
+    private let connectionsIdleClosed: CoreMetrics.Counter
     private let failedByCode: [ExecFailCode: CoreMetrics.Counter]
     private let exitedByOutcome: [ExitOutcome: CoreMetrics.Counter]
 
@@ -33,6 +37,10 @@ public final class RunnerdMetrics: Sendable {
         stderrBytes = CoreMetrics.Counter(label: "runnerd_output_bytes_total", dimensions: [("stream", "stderr")], factory: factory)
         consumersDropped = CoreMetrics.Counter(label: "runnerd_consumers_dropped_total", factory: factory)
         gapsServed = CoreMetrics.Counter(label: "runnerd_gaps_served_total", factory: factory)
+        openConnections = CoreMetrics.Gauge(label: "runnerd_http_connections", factory: factory)
+        connectionsRefused = CoreMetrics.Counter(label: "runnerd_http_connections_closed_total", dimensions: [("reason", "refused")], factory: factory)
+        connectionsEvicted = CoreMetrics.Counter(label: "runnerd_http_connections_closed_total", dimensions: [("reason", "evicted")], factory: factory)
+        connectionsIdleClosed = CoreMetrics.Counter(label: "runnerd_http_connections_closed_total", dimensions: [("reason", "idle")], factory: factory)
         let codes: [ExecFailCode] = [.badRequest, .duplicateExec, .invalidCwd, .execLimit, .spawnFailed, .shuttingDown]
         var failed: [ExecFailCode: CoreMetrics.Counter] = [:]
         for code in codes {
@@ -70,6 +78,18 @@ public final class RunnerdMetrics: Sendable {
     }
 
     func consumerDropped() { consumersDropped.increment() }
+
+    /// Open HTTP connections.
+    func connections(_ count: Int) { openConnections.record(count) }
+
+    /// A new connection found every slot busy and was closed at once.
+    func connectionRefused() { connectionsRefused.increment() }
+
+    /// An idle connection was closed to make room for a new one.
+    func connectionEvicted() { connectionsEvicted.increment() }
+
+    /// An idle connection was closed after the idle timeout.
+    func connectionIdleClosed() { connectionsIdleClosed.increment() }
 
     func gapServed() { gapsServed.increment() }
 

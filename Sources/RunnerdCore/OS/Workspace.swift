@@ -31,6 +31,10 @@ public final class Workspace: Sendable {
         case invalid(String)
         /// The path kept changing under the walk (a symlink and a directory swapped in a loop).
         case changing(String)
+        /// The walk went deeper than `Workspace.maxDepth` directories.
+        case tooDeep(String)
+        /// A component is longer than a file name can be (`NAME_MAX`, 255 bytes).
+        case nameTooLong(String)
         case system(SystemError)
     }
 
@@ -40,6 +44,11 @@ public final class Workspace: Sendable {
         public let directory: CInt
         public let name: String?
     }
+
+    /// Directories a walk may descend at most (each holds a descriptor until the walk ends, and
+    /// `isBeneathRoot` climbs back at most this far): deeper is refused, not a descriptor
+    /// exhaustion.
+    public static let maxDepth = 4096
 
     /// - reserving: an open directory (runnerd's state dir) that no path may name or enter.
     public init(path: String, reserving reserved: CInt? = nil) throws(SystemError) {
@@ -121,6 +130,7 @@ public final class Workspace: Sendable {
     ) throws(ResolveError) -> Location {
         guard !path.utf8.contains(0) else { throw .invalid(path) }
         guard var pending = relativeComponents(of: path) else { throw .escapes(path) }
+        if pending.contains(where: { $0.utf8.count > Int(NAME_MAX) }) { throw .nameTooLong(path) }
         pending.reverse()  // a stack: the last element is the next component
         var stack: [CInt] = []
         var links = 0
@@ -199,6 +209,7 @@ public final class Workspace: Sendable {
                 continue
             }
             stack.append(fd)
+            if stack.count > Self.maxDepth { throw .tooDeep(path) }
             if let reservedIdentity, (try? FileIdentity(Syscall.fstat(fd))) == reservedIdentity {
                 throw .reserved(path)
             }
@@ -224,7 +235,7 @@ public final class Workspace: Sendable {
         var current = Glibc.fcntl(fd, F_DUPFD_CLOEXEC, 0)
         guard current >= 0 else { throw .system(SystemError("fcntl(F_DUPFD_CLOEXEC)")) }
         defer { Syscall.close(current) }
-        for _ in 0..<4096 {
+        for _ in 0...Self.maxDepth {
             let identity: FileIdentity
             do { identity = FileIdentity(try Syscall.fstat(current)) } catch { throw .system(error) }
             if identity == rootIdentity { return true }

@@ -21,8 +21,8 @@ final class RunnerdProcess: @unchecked Sendable {
         return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("runnerd").path
     }
 
-    static func makeTempDir(_ prefix: String = "runnerd-test") -> String {
-        var template = Array("/tmp/\(prefix)-XXXXXX".utf8CString)
+    static func makeTempDir(_ prefix: String = "runnerd-test", in parent: String = "/tmp") -> String {
+        var template = Array("\(parent)/\(prefix)-XXXXXX".utf8CString)
         let path = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
         return path
     }
@@ -157,6 +157,13 @@ final class RunnerdProcess: @unchecked Sendable {
     /// Open file descriptors.
     var openFDCount: Int {
         (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? -1
+    }
+
+    /// Open file descriptors other than sockets (connections come and go with the client's pool).
+    var openFileFDCount: Int {
+        let directory = "/proc/\(pid)/fd"
+        let fds = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return fds.filter { (try? FileManager.default.destinationOfSymbolicLink(atPath: directory + "/" + $0))?.hasPrefix("socket:") == false }.count
     }
 
     /// Children of runnerd that are zombies.

@@ -28,7 +28,7 @@ struct RouteFuzzTests {
             let began = ContinuousClock.now
             defer { time[route.name, default: .zero] += ContinuousClock.now - began }
             do {
-                let answer = try wire.exchange(request.bytes)
+                let answer = try wire.exchange(request.bytes, firstChunkOnly: route.isLiveStream)
                 statuses["\(route.name) \(answer.status)", default: 0] += 1
                 if !(200..<500).contains(answer.status) {
                     failures += 1
@@ -75,12 +75,20 @@ struct FuzzRoute: Sendable {
     let target: @Sendable (inout FuzzInput) -> [UInt8]
     /// The JSON body, for routes that take one.
     let body: (@Sendable (inout FuzzInput) -> [UInt8])?
+    /// The answer may stream for as long as the exec runs or until the client leaves (an exec
+    /// in hold mode with no deadline waits for stdin forever, by design): only its first chunk
+    /// is read, then the connection is dropped.
+    let isLiveStream: Bool
 
-    init(_ name: String, _ method: String, _ target: @escaping @Sendable (inout FuzzInput) -> [UInt8], body: (@Sendable (inout FuzzInput) -> [UInt8])? = nil) {
+    init(
+        _ name: String, _ method: String, _ target: @escaping @Sendable (inout FuzzInput) -> [UInt8],
+        body: (@Sendable (inout FuzzInput) -> [UInt8])? = nil, liveStream: Bool = false
+    ) {
         self.name = name
         self.method = method
         self.target = target
         self.body = body
+        self.isLiveStream = liveStream
     }
 
     init(_ name: String, _ method: String, _ path: String, body: (@Sendable (inout FuzzInput) -> [UInt8])? = nil) {
@@ -93,8 +101,8 @@ enum FuzzRoutes {
         FuzzRoute("readyz", "GET", "/readyz"),
         FuzzRoute("healthz", "GET", "/healthz"),
         FuzzRoute("metrics", "GET", "/metrics"),
-        FuzzRoute("exec", "POST", "/execs", body: { $0.execRequest() }),
-        FuzzRoute("attach", "GET", { $0.execPath("attach") + $0.query("sinceSeq", $0.sequenceNumber()) }),
+        FuzzRoute("exec", "POST", { _ in Array("/execs".utf8) }, body: { $0.execRequest() }, liveStream: true),
+        FuzzRoute("attach", "GET", { $0.execPath("attach") + $0.query("sinceSeq", $0.sequenceNumber()) }, liveStream: true),
         FuzzRoute("status", "GET", { $0.execPath(nil) }),
         FuzzRoute("cancel", "POST", { $0.execPath("cancel") }, body: { _ in Array("{}".utf8) }),
         FuzzRoute("stdin", "POST", { $0.execPath("stdin") }, body: { $0.stdinRequest() }),
@@ -103,12 +111,20 @@ enum FuzzRoutes {
         FuzzRoute("delete", "POST", "/files/delete", body: { $0.deleteRequest() }),
         FuzzRoute("list", "GET", { Array("/fs/list".utf8) + $0.query("path", $0.workspacePath()) }),
         FuzzRoute("read", "GET", { Array("/fs/read".utf8) + $0.query("path", $0.workspacePath()) }),
+        FuzzRoute("resize", "POST", { $0.execPath("resize") }, body: { $0.terminalSize() }),
+        FuzzRoute("signal", "POST", { $0.execPath("signal") }, body: { $0.signalRequest(anySignal: true) }),
+        FuzzRoute("processes", "GET", "/processes"),
+        // Only harmless signals go to a process id: a pid that runnerd wrongly took for an agent's
+        // must not take down a process of the machine running the test.
+        FuzzRoute("process-signal", "POST", { Array("/processes/".utf8) + $0.urlPart($0.processId()) + Array("/signal".utf8) }, body: { $0.signalRequest(anySignal: false) }),
+        FuzzRoute("watch", "GET", { Array("/fs/watch".utf8) + $0.query("path", $0.workspacePath()) + $0.query("recursive", $0.pick(["true", "false", "1", "0", "", "yes", "TRUE"])) }, liveStream: true),
     ]
 
     /// The `route` label values runnerd may use in its request metrics.
     static let knownRouteLabels: Set<String> = [
         "readyz", "healthz", "exec_start", "exec_attach", "exec_cancel", "exec_stdin", "exec_status", "env", "metrics",
-        "files_stage", "files_delete", "fs_list", "fs_read", "method_not_allowed", "not_found", "unparsed",
+        "files_stage", "files_delete", "fs_list", "fs_read", "exec_resize", "exec_signal", "processes", "process_signal", "fs_watch",
+        "method_not_allowed", "not_found", "unparsed",
     ]
 
     static let otherMethods = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "FUZZ", "PROPFIND", "get"]
@@ -154,7 +170,7 @@ extension FuzzInput {
     /// finished execs), and ids that are not ids.
     mutating func execId() -> String {
         switch int(0...9) {
-        case 0..<6: return "fz\(int(0...7))"
+        case 0..<6: return "fz\(int(0...47))"
         case 6: return String(repeating: "a", count: pick([64, 65, 1000]))
         case 7: return ""
         default: return text(maxPieces: 4)
@@ -210,8 +226,27 @@ extension FuzzInput {
         return jsonString("# " + junk)
     }
 
+    /// Execs that start (so that attach, stdin, resize, signal and cancel meet live and finished
+    /// ones), with one field sometimes replaced; otherwise anything at all.
     mutating func execRequest() -> [UInt8] {
-        object([
+        if chance(0.4) {
+            let id = jsonString("fz\(int(0...47))")
+            var fields: [(String, [UInt8])] = [("execId", id), ("timeoutMs", Array("\(pick([0, 300, 1000]))".utf8)), ("stdoutMaxBytes", Array("0".utf8)), ("stderrMaxBytes", Array("0".utf8))]
+            switch int(0...3) {
+            case 0: fields.append(("command", Array(#"["true"]"#.utf8)))
+            case 1: fields += [("shell", jsonString("read line; echo \"$line\"")), ("stdinMode", jsonString("hold")), ("timeoutMs", Array("300".utf8))]
+            case 2: fields += [("shell", jsonString("echo tty; sleep 0.1")), ("pty", Array(#"{"cols":80,"rows":24}"#.utf8))]
+            default: fields.append(("command", Array(#"["sleep","0.2"]"#.utf8)))
+            }
+            if chance(0.3) {
+                let index = int(0...(fields.count - 1))
+                fields[index].1 = chance(0.5) ? number() : wrongType()
+            }
+            // A repeated key: the decoder's choice, whichever it is, is still an answer.
+            let members = fields.map { jsonString($0.0) + [UInt8(ascii: ":")] + $0.1 }
+            return [UInt8(ascii: "{")] + Array(members.joined(separator: [UInt8(ascii: ",")])) + [UInt8(ascii: "}")]
+        }
+        return object([
             ("execId", { $0.jsonString($0.execId()) }),
             ("command", { $0.argv() }),
             ("shell", { $0.shellScript() }),
@@ -223,6 +258,7 @@ extension FuzzInput {
             ("killGraceMs", { $0.integerField(0...300_000) }),
             ("stdinMode", { $0.jsonString($0.pick(["close", "hold", "open", ""])) }),
             ("stdinBase64", { $0.base64() }),
+            ("pty", { $0.terminalSize() }),
         ])
     }
 
@@ -268,6 +304,25 @@ extension FuzzInput {
                 }, maxCount: 4)
             })
         ])
+    }
+
+    mutating func terminalSize() -> [UInt8] {
+        object([("cols", { $0.integerField(1...1000) }), ("rows", { $0.integerField(1...1000) })])
+    }
+
+    /// Signal names, with and without `SIG`, in any case, and ones that are not signals.
+    mutating func signalRequest(anySignal: Bool) -> [UInt8] {
+        let harmless = ["WINCH", "SIGWINCH", "cont", "SigCont"]
+        let all = harmless + ["HUP", "INT", "QUIT", "TERM", "KILL", "USR1", "USR2", "STOP", "sigterm"]
+        let invalid = ["", "SIG", "9", "-9", "SIGSEGV", "SEGV", "ABRT", "SIGKILLX", "kill ", "\u{0}KILL"]
+        return object([("signal", { input in
+            input.chance(0.6) ? input.jsonString(input.pick(anySignal ? all : harmless)) : input.chance(0.7) ? input.jsonString(input.pick(invalid)) : input.wrongType()
+        })])
+    }
+
+    /// Process ids at every boundary, and ones that are not ids.
+    mutating func processId() -> String {
+        pick(["0", "1", "-1", "2", "\(getpid())", "2147483647", "2147483648", "4294967296", "-2147483648", "99999999999999999999", "1e3", " 1", "abc", ""])
     }
 
     mutating func deleteRequest() -> [UInt8] {

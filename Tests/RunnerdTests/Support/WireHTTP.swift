@@ -43,8 +43,10 @@ final class WireHTTP {
     }
 
     /// Sends `request` (raw bytes: request line, headers, body) on the kept connection or a new
-    /// one, and reads the answer.
-    func exchange(_ request: [UInt8]) throws -> Answer {
+    /// one, and reads the answer. A stream that lasts until the client leaves (`/fs/watch`) is
+    /// read up to its first chunk (`firstChunkOnly`), then the connection is dropped.
+    func exchange(_ request: [UInt8], firstChunkOnly: Bool = false) throws -> Answer {
+        self.firstChunkOnly = firstChunkOnly
         let connection = try self.connection ?? RawConnection(port: port)
         if self.connection == nil {
             self.connection = connection
@@ -84,6 +86,7 @@ final class WireHTTP {
     // MARK: Reading
 
     private var deadline = Date()
+    private var firstChunkOnly = false
 
     private func readAnswer(_ connection: RawConnection) throws -> Answer {
         deadline = Date().addingTimeInterval(timeout)
@@ -101,6 +104,7 @@ final class WireHTTP {
         var answer = Answer(status: status, headers: headers, body: [], closed: false)
         if answer.header("transfer-encoding")?.lowercased() == "chunked" {
             answer.body = try readChunked(connection)
+            if firstChunkOnly { answer.closed = true }
         } else if let length = answer.header("content-length").flatMap(Int.init) {
             answer.body = try readExactly(length, connection)
         } else if status >= 200 && status != 204 && status != 304 {
@@ -180,6 +184,7 @@ final class WireHTTP {
             }
             body += try readExactly(size, connection)
             guard try readLine(connection).isEmpty else { throw Failure.malformed("chunk not followed by CRLF") }
+            if firstChunkOnly { return body }
         }
     }
 

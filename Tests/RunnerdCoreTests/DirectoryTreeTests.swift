@@ -1,4 +1,5 @@
 import Glibc
+import Foundation
 import SystemSupport
 import Testing
 
@@ -17,7 +18,7 @@ import Testing
         var fd = try Syscall.openat(parent, ".", O_RDONLY | O_DIRECTORY)
         for level in 0..<depth {
             let component = level == 0 ? name : "d"
-            try #require(mkdirat(fd, component, 0o755) == 0)
+            guard mkdirat(fd, component, 0o755) == 0 else { throw SystemError("mkdirat(\(component))") }
             let next = try Syscall.openat(fd, component, O_RDONLY | O_DIRECTORY)
             Syscall.close(fd)
             fd = next
@@ -26,15 +27,19 @@ import Testing
         Syscall.close(fd)
     }
 
-    @Test func removesAHundredThousandDeepChain() throws {
+    @Test func removesAHundredThousandDeepChain() async throws {
         let (path, fd) = try Self.scratch()
         defer { Syscall.close(fd); rmdir(path) }
-        let clock = ContinuousClock()
-        let start = clock.now
-        try Self.makeChain(in: fd, name: "deep", depth: 100_000, fileEvery: 1000)
-        let built = clock.now
-        try DirectoryTree.remove("deep", in: fd)
-        print("100,000-deep chain: built in \(built - start), removed in \(clock.now - built)")
+        // Seconds of system calls: on a thread of their own, off the tests' shared pool.
+        let (built, removed) = try await blocking {
+            let clock = ContinuousClock()
+            let start = clock.now
+            try Self.makeChain(in: fd, name: "deep", depth: 100_000, fileEvery: 1000)
+            let built = clock.now
+            try DirectoryTree.remove("deep", in: fd)
+            return (built - start, clock.now - built)
+        }
+        print("100,000-deep chain: built in \(built), removed in \(removed)")
         #expect(try Syscall.listDirectory(fd: fd).isEmpty)
     }
 

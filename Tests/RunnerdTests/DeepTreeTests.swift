@@ -13,32 +13,37 @@ struct DeepTreeTests {
         try await RunnerdProcess.start(workspace: RunnerdProcess.makeTempDir("deep-ws", in: "/dev/shm"))
     }
 
+    struct ChainFailure: Error, CustomStringConvertible {
+        let description: String
+    }
+
     /// Makes `name/d/d/…` `depth` levels deep under `parent`, with a file at the bottom, using
-    /// `*at` calls (the path is far longer than PATH_MAX).
-    static func makeChain(in parent: String, name: String, depth: Int) throws {
-        var fd = open(parent, O_RDONLY | O_DIRECTORY)
-        try #require(fd >= 0)
-        for level in 0..<depth {
-            let component = level == 0 ? name : "d"
-            try #require(mkdirat(fd, component, 0o755) == 0, "mkdir at level \(level): errno \(errno)")
-            let next = openat(fd, component, O_RDONLY | O_DIRECTORY)
+    /// `*at` calls (the path is far longer than PATH_MAX), on a thread of its own.
+    static func makeChain(in parent: String, name: String, depth: Int) async throws {
+        try await blocking {
+            var fd = open(parent, O_RDONLY | O_DIRECTORY)
+            guard fd >= 0 else { throw ChainFailure(description: "open \(parent): errno \(errno)") }
+            for level in 0..<depth {
+                let component = level == 0 ? name : "d"
+                guard mkdirat(fd, component, 0o755) == 0 else { throw ChainFailure(description: "mkdir at level \(level): errno \(errno)") }
+                let next = openat(fd, component, O_RDONLY | O_DIRECTORY)
+                close(fd)
+                guard next >= 0 else { throw ChainFailure(description: "open at level \(level): errno \(errno)") }
+                fd = next
+            }
+            close(openat(fd, "bottom.txt", O_WRONLY | O_CREAT, 0o644))
             close(fd)
-            try #require(next >= 0, "open at level \(level): errno \(errno)")
-            fd = next
         }
-        let file = openat(fd, "bottom.txt", O_WRONLY | O_CREAT, 0o644)
-        close(file)
-        close(fd)
     }
 
     @Test func aHundredThousandDeepDirectoryIsDeleted() async throws {
         let runnerd = try await Self.start()
         let workspace = URL(fileURLWithPath: runnerd.workspace).resolvingSymlinksInPath().path
-        try Self.makeChain(in: workspace, name: "deep", depth: 100_000)
+        try await Self.makeChain(in: workspace, name: "deep", depth: 100_000)
         // A symlink to the outside at the bottom of another deep tree: removed, never followed.
         let outside = RunnerdProcess.makeTempDir("deep-outside")
         #expect(FileManager.default.createFile(atPath: outside + "/keep.txt", contents: Data("keep".utf8)))
-        try Self.makeChain(in: workspace, name: "linked", depth: 3_000)
+        try await Self.makeChain(in: workspace, name: "linked", depth: 3_000)
         let fdsBefore = runnerd.openFileFDCount
 
         let response = try await runnerd.client.deletePaths(["deep", "linked", "missing"])
@@ -59,7 +64,7 @@ struct DeepTreeTests {
     @Test func listReadAndStageDeepInATree() async throws {
         let runnerd = try await Self.start()
         let workspace = URL(fileURLWithPath: runnerd.workspace).resolvingSymlinksInPath().path
-        try Self.makeChain(in: workspace, name: "tree", depth: 5_000)
+        try await Self.makeChain(in: workspace, name: "tree", depth: 5_000)
         let client = runnerd.client
         let shallow = "tree/" + Array(repeating: "d", count: 99).joined(separator: "/")
         let listed = try await client.listDirectory(shallow)

@@ -17,38 +17,9 @@ struct RouteFuzzTests {
     @Test func everyRouteAnswers2xxOr4xxAndTheDaemonSurvives() async throws {
         let runnerd = try await RunnerdProcess.start()
         let token = try #require(runnerd.token)
-        var input = FuzzInput(seed: Self.seed)
-        let wire = WireHTTP(port: runnerd.port)
-        var statuses: [String: Int] = [:]
-        var failures = 0
-        var time: [String: Duration] = [:]
-        for index in 0..<Self.cases {
-            let route = input.pick(FuzzRoutes.all)
-            let request = FuzzRoutes.request(route, token: token, &input)
-            let began = ContinuousClock.now
-            defer { time[route.name, default: .zero] += ContinuousClock.now - began }
-            do {
-                let answer = try wire.exchange(request.bytes, firstChunkOnly: route.isLiveStream)
-                statuses["\(route.name) \(answer.status)", default: 0] += 1
-                if !(200..<500).contains(answer.status) {
-                    failures += 1
-                    Issue.record("""
-                        case \(index) (seed \(Self.seed)): \(route.name) answered \(answer.status): \
-                        \(String(decoding: answer.body.prefix(300), as: UTF8.self))
-                        request: \(FuzzRoutes.describe(request.bytes))
-                        """)
-                }
-            } catch {
-                failures += 1
-                Issue.record("""
-                    case \(index) (seed \(Self.seed)): \(route.name): \(error)
-                    request: \(FuzzRoutes.describe(request.bytes))
-                    runnerd alive: \(kill(runnerd.pid, 0) == 0)
-                    """)
-                if kill(runnerd.pid, 0) != 0 { break }
-            }
-            if failures >= 10 { break }
-        }
+        let (port, pid) = (runnerd.port, runnerd.pid)
+        let run = try await blocking { Self.run(port: port, pid: pid, token: token) }
+        for failure in run.failures { Issue.record(Comment(rawValue: failure)) }
         #expect(kill(runnerd.pid, 0) == 0, "runnerd died; log:\n\(runnerd.log.suffix(4000))")
         // Alive and working: it answers, runs a command, and counts requests by route only.
         #expect(try await runnerd.client.ready())
@@ -57,12 +28,48 @@ struct RouteFuzzTests {
         let metrics = try await runnerd.client.call(.GET, "/metrics")
         let routes = Set(MetricsText.routeLabels(String(decoding: metrics.body, as: UTF8.self)))
         #expect(routes.isSubset(of: FuzzRoutes.knownRouteLabels), "per-value series: \(routes.subtracting(FuzzRoutes.knownRouteLabels))")
-        // Every route was exercised, with answers of more than one kind.
-        let exercised = Set(statuses.keys.map { String($0.split(separator: " ")[0]) })
+        // Every route was exercised.
+        let exercised = Set(run.statuses.keys.map { String($0.split(separator: " ")[0]) })
         #expect(exercised == Set(FuzzRoutes.all.map(\.name)), "routes never reached: \(Set(FuzzRoutes.all.map(\.name)).subtracting(exercised))")
-        print("fuzz (seed \(Self.seed), \(Self.cases) cases): \(statuses.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: ", "))")
-        print("fuzz time by route: \(time.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
+        print("fuzz (seed \(Self.seed), \(Self.cases) cases): \(run.statuses.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: ", "))")
         await runnerd.stop()
+    }
+
+    struct Run: Sendable {
+        var statuses: [String: Int] = [:]
+        var failures: [String] = []
+    }
+
+    /// The cases, one after the other on one kept-alive connection (a new one after runnerd
+    /// closes it). Stops after 10 failures, or when runnerd is gone.
+    static func run(port: Int, pid: Int32, token: String) -> Run {
+        var input = FuzzInput(seed: seed)
+        let wire = WireHTTP(port: port)
+        var run = Run()
+        for index in 0..<cases {
+            let route = input.pick(FuzzRoutes.all)
+            let request = FuzzRoutes.request(route, token: token, &input)
+            do {
+                let answer = try wire.exchange(request.bytes, firstChunkOnly: route.isLiveStream)
+                run.statuses["\(route.name) \(answer.status)", default: 0] += 1
+                if !(200..<500).contains(answer.status) {
+                    run.failures.append("""
+                        case \(index) (seed \(seed)): \(route.name) answered \(answer.status): \
+                        \(String(decoding: answer.body.prefix(300), as: UTF8.self))
+                        request: \(FuzzRoutes.describe(request.bytes))
+                        """)
+                }
+            } catch {
+                run.failures.append("""
+                    case \(index) (seed \(seed)): \(route.name): \(error)
+                    request: \(FuzzRoutes.describe(request.bytes))
+                    runnerd alive: \(kill(pid, 0) == 0)
+                    """)
+                if kill(pid, 0) != 0 { break }
+            }
+            if run.failures.count >= 10 { break }
+        }
+        return run
     }
 }
 

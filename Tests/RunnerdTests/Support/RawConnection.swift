@@ -2,7 +2,8 @@ import Foundation
 
 /// A bare TCP connection to loopback, for what an HTTP client library will not do on purpose:
 /// send a request and then never read, send garbage, or hang up mid-stream.
-final class RawConnection {
+/// Used by one task at a time (handed to a blocking thread and back: `blocking`).
+final class RawConnection: @unchecked Sendable {
     private(set) var fd: Int32
 
     init(port: Int, receiveBuffer: Int32? = nil) throws {

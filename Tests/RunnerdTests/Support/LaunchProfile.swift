@@ -98,11 +98,17 @@ final class PublicBinaries: @unchecked Sendable {
         let directory = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
         chmod(directory, 0o755)
         let source = URL(fileURLWithPath: binary).deletingLastPathComponent()
-        for name in [URL(fileURLWithPath: binary).lastPathComponent] + siblings {
-            let target = directory + "/" + name
-            try FileManager.default.copyItem(atPath: source.appendingPathComponent(name).path, toPath: target)
-            chmod(target, 0o755)
-        }
+        // Copied by `install` in a process of its own: a copy written from this process would
+        // leave, for a moment, a writable descriptor that a test forking meanwhile inherits,
+        // and exec'ing the copy then fails with ETXTBSY.
+        let install = Process()
+        install.executableURL = URL(fileURLWithPath: "/usr/bin/install")
+        install.arguments = ["-m", "0755"] + ([URL(fileURLWithPath: binary).lastPathComponent] + siblings).map {
+            source.appendingPathComponent($0).path
+        } + [directory]
+        try install.run()
+        install.waitUntilExit()
+        guard install.terminationStatus == 0 else { throw CocoaError(.fileWriteUnknown) }
         let copy = directory + "/" + URL(fileURLWithPath: binary).lastPathComponent
         copies[binary] = copy
         return copy

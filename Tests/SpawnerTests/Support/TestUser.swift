@@ -52,10 +52,14 @@ struct TestUser: Sendable {
             if let path { return path }
             let directory = TestPaths.makeTempDir("spawner-test-bin")
             chmod(directory, 0o755)
-            for name in ["spawner", "runnerd", "runnerd-exec-shim"] {
-                try FileManager.default.copyItem(atPath: TestPaths.binDir + "/" + name, toPath: directory + "/" + name)
-                chmod(directory + "/" + name, 0o755)
-            }
+            // Copied by `install` in a process of its own, so that no writable descriptor of a
+            // copy ever sits in this process for a forking test to inherit (ETXTBSY at exec).
+            let install = Process()
+            install.executableURL = URL(fileURLWithPath: "/usr/bin/install")
+            install.arguments = ["-m", "0755"] + ["spawner", "runnerd", "runnerd-exec-shim"].map { TestPaths.binDir + "/" + $0 } + [directory]
+            try install.run()
+            install.waitUntilExit()
+            guard install.terminationStatus == 0 else { throw CocoaError(.fileWriteUnknown) }
             path = directory + "/spawner"
             return path!
         }

@@ -20,7 +20,7 @@ func randomBytes(_ count: Int, _ rng: inout SplitMix64) -> [UInt8] {
     (0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) }
 }
 
-@Suite struct Base64Tests {
+@Suite(.timeLimit(.minutes(2))) struct Base64Tests {
     @Test func encodeAndDecodeMatchFoundationForLengths0Through300() throws {
         var rng = SplitMix64(seed: 0xB64)
         for length in 0...300 {

@@ -1,7 +1,7 @@
 import RunnerProtocol
 import Testing
 
-@Suite struct ConstantTimeTests {
+@Suite(.timeLimit(.minutes(2))) struct ConstantTimeTests {
     @Test func equalInputsAreEqual() {
         #expect(ConstantTime.equals([], []))
         #expect(ConstantTime.equals([1], [1]))

@@ -1,7 +1,7 @@
 import RunnerProtocol
 import Testing
 
-@Suite struct EnvPolicyTests {
+@Suite(.timeLimit(.minutes(2))) struct EnvPolicyTests {
     @Test(arguments: ["HOME", "PATH", "TMPDIR", "http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY",
                       "No_Proxy", "no_proxy", "NO_PROXY", "ALL_PROXY", "all_proxy", "FTP_Proxy", "_proxy",
                       "RUNNERD_", "RUNNERD_TOKEN", "RUNNERD_TOKEN_FILE", "RUNNERD_ANYTHING"])

@@ -5,7 +5,7 @@ import Testing
 
 /// The canonical fast paths of `EventReader` agree with `JSONDecoder` on every line: the same
 /// event for canonical lines, the same event or the same failure for everything else.
-@Suite struct EventReaderTests {
+@Suite(.timeLimit(.minutes(2))) struct EventReaderTests {
     static func viaDecoder(_ text: String) -> ExecEvent? {
         try? WireJSON.decode(ExecEvent.self, from: Array(text.utf8))
     }

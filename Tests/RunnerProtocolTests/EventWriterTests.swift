@@ -3,7 +3,7 @@ import NIOCore
 import RunnerProtocol
 import Testing
 
-@Suite struct EventWriterTests {
+@Suite(.timeLimit(.minutes(2))) struct EventWriterTests {
     static let nastyMessage = "say \"hi\"\nline2\r\ttab \\ back/slash \u{0}\u{1}\u{8}\u{C}\u{1B}\u{1F}\u{7F} é 日本語 🎉 \u{2028}end"
 
     static let events: [ExecEvent] = [

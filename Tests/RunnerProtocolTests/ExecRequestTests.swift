@@ -1,7 +1,7 @@
 import RunnerProtocol
 import Testing
 
-@Suite struct ExecRequestTests {
+@Suite(.timeLimit(.minutes(2))) struct ExecRequestTests {
     @Test func validRequestsHaveNoError() {
         #expect(ExecRequest(execId: "a", command: ["ls", "-l"]).validationError() == nil)
         #expect(ExecRequest(execId: "a", shell: "echo hi").validationError() == nil)

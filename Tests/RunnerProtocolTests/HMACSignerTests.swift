@@ -4,7 +4,7 @@ import Testing
 
 /// Expected values computed independently with Python:
 ///   hmac.new(b"s3cr3t-key", canonical.encode(), hashlib.sha256).hexdigest()
-@Suite struct HMACSignerTests {
+@Suite(.timeLimit(.minutes(2))) struct HMACSignerTests {
     static let secret = Array("s3cr3t-key".utf8)
     static let body = Array(#"{"sessionId":"abc"}"#.utf8)
     static let now: Int64 = 1_700_000_000_000

@@ -1,7 +1,7 @@
 import RunnerProtocol
 import Testing
 
-@Suite struct IdentifierTests {
+@Suite(.timeLimit(.minutes(2))) struct IdentifierTests {
     @Test func execIDLengthBounds() {
         #expect(!Identifier.isValidExecID(""))
         #expect(Identifier.isValidExecID("a"))

@@ -2,7 +2,7 @@ import Foundation
 import RunnerProtocol
 import Testing
 
-@Suite struct RunnerdMessagesTests {
+@Suite(.timeLimit(.minutes(2))) struct RunnerdMessagesTests {
     static func object(_ value: some Encodable) throws -> NSDictionary {
         let bytes = try WireJSON.encode(value)
         return try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? NSDictionary)

@@ -1,7 +1,7 @@
 import RunnerProtocol
 import Testing
 
-@Suite struct TerminalMessagesTests {
+@Suite(.timeLimit(.minutes(2))) struct TerminalMessagesTests {
     /// nil for an accepted signature.
     func rejection(_ result: Result<Void, HMACSigner.Rejection>) -> HMACSigner.Rejection? {
         if case .failure(let rejection) = result { return rejection }

@@ -2,7 +2,7 @@ import NIOHTTP1
 @testable import RunnerdCore
 import Testing
 
-@Suite struct AuthenticatorTests {
+@Suite(.timeLimit(.minutes(3))) struct AuthenticatorTests {
     let auth = Authenticator(token: Array("s3cret".utf8))
 
     func admits(_ headers: [(String, String)]) -> Bool { auth.admits(HTTPHeaders(headers)) }

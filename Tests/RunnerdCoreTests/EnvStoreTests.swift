@@ -2,7 +2,7 @@ import RunnerProtocol
 @testable import RunnerdCore
 import Testing
 
-@Suite struct EnvStoreTests {
+@Suite(.timeLimit(.minutes(3))) struct EnvStoreTests {
     @Test func setThenUnset() throws {
         var store = EnvStore()
         #expect(try store.apply(EnvPatch(set: ["A": "1", "B": "2"])) == [])

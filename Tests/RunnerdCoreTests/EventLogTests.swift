@@ -36,7 +36,7 @@ final class FakeConsumer: EventConsumer {
     }
 }
 
-@Suite struct EventLogTests {
+@Suite(.timeLimit(.minutes(3))) struct EventLogTests {
     static let exit = ExecEvent.Body.exit(.init(exitCode: 0, durationMs: 1, truncated: .init(stdout: false, stderr: false),
                                                 timedOut: false, cancelled: false))
 

@@ -2,7 +2,7 @@ import NIOCore
 @testable import RunnerdCore
 import Testing
 
-@Suite struct EventRingTests {
+@Suite(.timeLimit(.minutes(3))) struct EventRingTests {
     /// A line of exactly `size` bytes whose content identifies `seq`.
     static func line(_ seq: UInt64, size: Int) -> ByteBuffer {
         var buffer = ByteBufferAllocator().buffer(capacity: size)

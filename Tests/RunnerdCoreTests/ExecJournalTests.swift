@@ -7,7 +7,7 @@ import SystemSupport
 import Testing
 
 /// The journal on a real directory: slot files, pruning, slot reuse, compaction and recovery.
-@Suite struct ExecJournalTests {
+@Suite(.timeLimit(.minutes(3))) struct ExecJournalTests {
     static let logger = Logger(label: "journal-test")
 
     /// A fresh private state dir; its fd stays open for the test.

@@ -1,7 +1,7 @@
 @testable import RunnerdCore
 import Testing
 
-@Suite struct HardeningPolicyTests {
+@Suite(.timeLimit(.minutes(3))) struct HardeningPolicyTests {
     static let policy = HardeningPolicy(enabled: true, isRoot: true, shimPath: "/shim")
 
     @Test func wrapAsksTheShimForEveryMeasure() {

@@ -1,7 +1,7 @@
 @testable import RunnerdCore
 import Testing
 
-@Suite struct OutputCapTests {
+@Suite(.timeLimit(.minutes(3))) struct OutputCapTests {
     @Test func zeroMeansUnlimited() {
         var cap = OutputCap(limit: 0)
         #expect(cap.admit(1_000_000) == 1_000_000)

@@ -3,7 +3,7 @@ import NIOHTTP1
 @testable import RunnerdCore
 import Testing
 
-@Suite struct QueryStringTests {
+@Suite(.timeLimit(.minutes(3))) struct QueryStringTests {
     @Test func parsesPairs() {
         #expect(QueryString.parse("a=1&b=2") == ["a": "1", "b": "2"])
         #expect(QueryString.parse("") == [:])

@@ -1,7 +1,7 @@
 @testable import RunnerdCore
 import Testing
 
-@Suite struct RunnerdConfigTests {
+@Suite(.timeLimit(.minutes(3))) struct RunnerdConfigTests {
     struct NoSuchFile: Error {}
 
     /// Token files are 0600 and owned by root unless `tokenFiles` says otherwise; `links` maps

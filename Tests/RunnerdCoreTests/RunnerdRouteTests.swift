@@ -2,7 +2,7 @@ import NIOHTTP1
 @testable import RunnerdCore
 import Testing
 
-@Suite struct RunnerdRouteTests {
+@Suite(.timeLimit(.minutes(3))) struct RunnerdRouteTests {
     static func route(_ method: HTTPMethod, _ path: String) -> RunnerdRoute {
         RunnerdRoute(method: method, segments: path.split(separator: "/").map(String.init))
     }

@@ -1,7 +1,7 @@
 @testable import RunnerdCore
 import Testing
 
-@Suite struct StdinLineTests {
+@Suite(.timeLimit(.minutes(3))) struct StdinLineTests {
     @Test(arguments: [
         "{\"a\":1}\n", "[1,2,3]\n", "\"text\"\n", "42\n", "true\n", "{}\n", "{\"nested\":{\"x\":[null,\"\\n\"]}}\n",
         "  {\"a\":1}  \n", "{\"u\":\"日本 🎉\"}\n",

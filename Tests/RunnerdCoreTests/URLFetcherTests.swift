@@ -1,7 +1,7 @@
 @testable import RunnerdCore
 import Testing
 
-@Suite struct URLFetcherConfigTests {
+@Suite(.timeLimit(.minutes(3))) struct URLFetcherConfigTests {
     @Test func theURLTravelsAsOneQuotedConfigLine() {
         #expect(URLFetcher.config(for: "http://h/a") == Array("url = \"http://h/a\"\n".utf8))
         #expect(URLFetcher.config(for: #"http://h/"q"\b"#) == Array(#"url = "http://h/\"q\"\\b""#.utf8) + [10])

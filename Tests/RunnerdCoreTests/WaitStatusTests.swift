@@ -3,7 +3,7 @@ import Glibc
 @testable import RunnerdCore
 import Testing
 
-@Suite struct WaitStatusTests {
+@Suite(.timeLimit(.minutes(3))) struct WaitStatusTests {
     @Test func normalExit() {
         let status = WaitStatus(raw: 0x0300)
         #expect(status.terminatingSignal == nil)

@@ -97,7 +97,7 @@ final class WorkspaceFixture {
     }
 }
 
-@Suite struct WorkspaceTests {
+@Suite(.timeLimit(.minutes(3))) struct WorkspaceTests {
     let fixture: WorkspaceFixture
     let workspace: Workspace
 

@@ -3,7 +3,7 @@ import RunnerProtocol
 import RunnerdClient
 import Testing
 
-@Suite("admission: limits, bad requests, bad input")
+@Suite("admission: limits, bad requests, bad input", .timeLimit(.minutes(10)))
 struct AdmissionTests {
     @Test func liveExecLimitFailsTheExtraExecAndNothingElse() async throws {
         let runnerd = try await RunnerdProcess.start(environment: ["RUNNERD_MAX_LIVE_EXECS": "2"])

@@ -3,7 +3,7 @@ import RunnerProtocol
 import RunnerdClient
 import Testing
 
-@Suite("authentication and configuration")
+@Suite("authentication and configuration", .timeLimit(.minutes(10)))
 struct AuthAndConfigTests {
     @Test func tokenIsRequiredEverywhereButReadyz() async throws {
         let runnerd = try await RunnerdProcess.start()

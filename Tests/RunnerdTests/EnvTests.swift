@@ -3,7 +3,7 @@ import RunnerProtocol
 import RunnerdClient
 import Testing
 
-@Suite("session env store")
+@Suite("session env store", .timeLimit(.minutes(10)))
 struct EnvTests {
     @Test func storeAndRequestEnvMergeWithRequestWinning() async throws {
         let runnerd = try await RunnerdProcess.start(environment: ["RUNNERD_SESSION_ENV": #"{"SEEDED":"from-boot","PATH":"/evil"}"#])

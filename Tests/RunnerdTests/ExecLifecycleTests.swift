@@ -3,7 +3,7 @@ import RunnerProtocol
 import RunnerdClient
 import Testing
 
-@Suite("exec lifecycle against a real runnerd")
+@Suite("exec lifecycle against a real runnerd", .timeLimit(.minutes(10)))
 struct ExecLifecycleTests {
     @Test func commandStreamsStartOutputAndExit() async throws {
         let runnerd = try await RunnerdProcess.start()

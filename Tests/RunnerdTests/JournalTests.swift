@@ -3,7 +3,7 @@ import RunnerProtocol
 import RunnerdClient
 import Testing
 
-@Suite("durable exec journal")
+@Suite("durable exec journal", .timeLimit(.minutes(10)))
 struct JournalTests {
     @Test func sigkillMidExecThenRestartAnswersFromTheJournal() async throws {
         let workspace = RunnerdProcess.makeTempDir("journal-ws")

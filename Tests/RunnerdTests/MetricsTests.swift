@@ -129,7 +129,7 @@ extension RunnerdClient {
     }
 }
 
-@Suite("GET /metrics: Prometheus text")
+@Suite("GET /metrics: Prometheus text", .timeLimit(.minutes(10)))
 struct MetricsTests {
     @Test func parserReadsTheExpositionFormat() throws {
         let text = try PrometheusText(
@@ -348,6 +348,32 @@ struct MetricsTests {
         // Only known routes: the histogram has no route the counters lack.
         let histogramRoutes = Set(metrics.samples("runnerd_http_request_duration_seconds_count").compactMap { $0.labels["route"] })
         #expect(histogramRoutes == Set(expected.keys))
+        await runnerd.stop()
+    }
+
+    /// 200 distinct methods and paths, with and without the token: the request metrics keep
+    /// one series per route and status, never one per method or path a client made up.
+    @Test func unknownMethodsAndPathsCreateNoSeriesOfTheirOwn() async throws {
+        let runnerd = try await RunnerdProcess.start()
+        let token = try #require(runnerd.token)
+        let port = runnerd.port
+        let statuses = try await blocking {
+            let wire = WireHTTP(port: port)
+            var statuses: Set<Int> = []
+            for index in 0..<200 {
+                let method = ["PROPFIND", "BREW", "X\(index)", "GET", "POST", "DELETE"][index % 6]
+                let path = "/made-up-\(index)/\(index % 7 == 0 ? "execs" : "x")?q=\(index)"
+                let headers: [(String, [UInt8])] = index % 2 == 0 ? [("Authorization", Array("Bearer \(token)".utf8))] : []
+                statuses.insert(try wire.exchange(WireHTTP.request(method: method, target: Array(path.utf8), headers: headers, body: nil)).status)
+            }
+            return statuses
+        }
+        #expect(statuses.isSubset(of: [400, 401, 404, 405]), "\(statuses)")
+        let metrics = try await runnerd.client.metrics()
+        let series = metrics.samples("runnerd_http_requests_total")
+        #expect(series.count <= 8, "\(series.map(\.labels))")
+        #expect(Set(series.compactMap { $0.labels["route"] }).isSubset(of: ["not_found", "method_not_allowed", "unparsed", "metrics"]))
+        #expect(series.allSatisfy { Set($0.labels.keys) == ["route", "status"] })
         await runnerd.stop()
     }
 }

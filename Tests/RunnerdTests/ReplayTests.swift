@@ -4,7 +4,7 @@ import RunnerProtocol
 import RunnerdClient
 import Testing
 
-@Suite("replay ring, attach and slow consumers")
+@Suite("replay ring, attach and slow consumers", .timeLimit(.minutes(10)))
 struct ReplayTests {
     /// The script writes numbered lines in bursts; the expected bytes are computed here.
     static let script = "for b in 1 2 3 4 5; do i=0; while [ $i -lt 400 ]; do echo \"burst $b line $i\"; i=$((i+1)); done; sleep 0.2; done"

@@ -202,6 +202,20 @@ enum ProcStatus {
 
     static func state(_ pid: Int32) -> String? { stat(pid)?.first }
 
+    /// Live (not zombie) members of process group `pgid`.
+    static func group(_ pgid: Int32) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter { pid in
+            guard let fields = stat(pid), fields.count > 2 else { return false }
+            return Int32(fields[2]) == pgid && fields[0] != "Z"
+        }
+    }
+
+    /// `comm` of a process.
+    static func command(_ pid: Int32) -> String? {
+        (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.trimmingCharacters(in: .newlines)
+    }
+
     static func children(of parent: Int32) -> [Int32] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.compactMap(Int32.init).filter { pid in

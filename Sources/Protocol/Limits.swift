@@ -24,6 +24,13 @@ public enum Limits {
     public static let defaultMaxLiveExecs = 16
     /// Time between SIGTERM and SIGKILL on cancel and timeout.
     public static let defaultKillGraceMs: Int64 = 5_000
+    /// The longest event line runnerd writes: an output event carries one read of at most
+    /// 64 KiB, 87,384 bytes of base64, plus its seq and keys; every other event is shorter.
+    public static let largestEventLineBytes = 96 << 10
+    /// Where a reader of an event stream (NDJSON or SSE) cuts a line: 1 MiB over the largest
+    /// legal event. A peer that sends a longer line is broken or hostile; the stream ends there
+    /// instead of growing a buffer without bound.
+    public static let eventLineCapBytes = largestEventLineBytes + (1 << 20)
     /// Largest `ttlMs` and `idleTimeoutMs` of a session: 30 days.
     public static let maxSessionDurationMs: Int64 = 2_592_000_000
 }

@@ -8,32 +8,42 @@ import Darwin
 import NIOCore
 import RunnerProtocol
 
-/// Splits a byte stream into `\n`-terminated lines (without the newline).
+/// Splits a byte stream into `\n`-terminated lines (without the newline), each at most
+/// `lineCap` bytes: a longer line ends the stream (`RunnerdClientError.lineTooLong`) rather
+/// than growing a buffer for as long as the peer keeps sending.
 public struct NDJSONLineSplitter: Sendable {
     private var pending = ByteBuffer()
-    public init() {}
+    public let lineCap: Int
+
+    public init(lineCap: Int = Limits.eventLineCapBytes) {
+        self.lineCap = lineCap
+    }
 
     /// Adds bytes; returns the complete lines they finish. Lines that lie wholly inside
     /// `chunk` are slices of it (no copy); only a line split across chunks is reassembled.
-    public mutating func append(_ chunk: ByteBuffer) -> [ByteBuffer] {
+    public mutating func append(_ chunk: ByteBuffer) throws(RunnerdClientError) -> [ByteBuffer] {
         var chunk = chunk
         var lines: [ByteBuffer] = []
         if pending.readableBytes > 0 {
             guard let newline = Self.firstNewline(in: chunk) else {
+                guard pending.readableBytes + chunk.readableBytes <= lineCap else { throw .lineTooLong(lineCap) }
                 pending.writeBuffer(&chunk)
                 return lines
             }
             var head = chunk.readSlice(length: newline - chunk.readerIndex)!
             chunk.moveReaderIndex(forwardBy: 1)
+            guard pending.readableBytes + head.readableBytes <= lineCap else { throw .lineTooLong(lineCap) }
             pending.writeBuffer(&head)
             lines.append(pending)
             pending = ByteBuffer()
         }
         while let newline = Self.firstNewline(in: chunk) {
+            guard newline - chunk.readerIndex <= lineCap else { throw .lineTooLong(lineCap) }
             lines.append(chunk.readSlice(length: newline - chunk.readerIndex)!)
             chunk.moveReaderIndex(forwardBy: 1)
         }
         if chunk.readableBytes > 0 {
+            guard chunk.readableBytes <= lineCap else { throw .lineTooLong(lineCap) }
             pending = ByteBufferAllocator().buffer(capacity: max(chunk.readableBytes * 2, 4096))
             pending.writeBuffer(&chunk)
         }
@@ -59,6 +69,15 @@ public struct NDJSONLineSequence<Base: AsyncSequence & Sendable>: AsyncSequence,
     public typealias Element = ByteBuffer
     let base: Base
 
+    /// The lines of an NDJSON body, pulled with the body's backpressure.
+    public init(body: Base) {
+        self.base = body
+    }
+
+    init(base: Base) {
+        self.base = base
+    }
+
     public struct AsyncIterator: AsyncIteratorProtocol {
         var base: Base.AsyncIterator
         var splitter = NDJSONLineSplitter()
@@ -71,7 +90,7 @@ public struct NDJSONLineSequence<Base: AsyncSequence & Sendable>: AsyncSequence,
                     if splitter.unfinishedBytes > 0 { throw RunnerdClientError.truncatedStream }
                     return nil
                 }
-                ready = splitter.append(chunk)
+                ready = try splitter.append(chunk)
                 index = 0
             }
             defer { index += 1 }

@@ -9,6 +9,8 @@ public enum RunnerdClientError: Error, Equatable, Sendable {
     case status(Int, body: String)
     /// A stream ended in the middle of a line (the connection was cut).
     case truncatedStream
+    /// A stream carried a line longer than the cap (`Limits.eventLineCapBytes`): it was cut there.
+    case lineTooLong(Int)
 }
 
 /// A client of runnerd's HTTP API (section 1 of the contract), over async-http-client.
@@ -21,6 +23,9 @@ public struct RunnerdClient: Sendable {
     public let httpClient: HTTPClient
 
     public typealias Body = HTTPClientResponse.Body
+
+    /// How long an exec, attach or watch stream may stay open.
+    public static let streamTimeout: TimeAmount = .hours(24)
 
     public init(baseURL: String, token: String?, httpClient: HTTPClient = .shared) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL

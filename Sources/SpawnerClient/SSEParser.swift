@@ -1,4 +1,5 @@
 import NIOCore
+import RunnerProtocol
 
 /// One Server-Sent Events message.
 public struct SSEMessage: Equatable, Sendable {
@@ -16,6 +17,10 @@ public struct SSEMessage: Equatable, Sendable {
 
 /// Parses an `text/event-stream` body incrementally (the WHATWG rules the spawner needs:
 /// `event`, `id`, `data` fields, comments, LF or CRLF line ends, a blank line dispatches).
+///
+/// A line, and a message's data, hold at most `lineCap` bytes: past it the stream ends
+/// (`SpawnerClientError.lineTooLong`) instead of growing a buffer for as long as the server
+/// keeps sending.
 public struct SSEParser: Sendable {
     private var line: [UInt8] = []
     private var lastWasCR = false
@@ -23,17 +28,21 @@ public struct SSEParser: Sendable {
     private var id: String?
     private var data: [UInt8] = []
     private var hasData = false
+    public let lineCap: Int
 
-    public init() {}
+    /// The default cap: an event line (`Limits.eventLineCapBytes`) and its field name.
+    public init(lineCap: Int = Limits.eventLineCapBytes + 64) {
+        self.lineCap = lineCap
+    }
 
     /// Feeds bytes; returns the messages they complete.
-    public mutating func append(_ chunk: ByteBuffer) -> [SSEMessage] {
-        chunk.withUnsafeReadableBytes { append($0) }
+    public mutating func append(_ chunk: ByteBuffer) throws(SpawnerClientError) -> [SSEMessage] {
+        try chunk.withUnsafeReadableBytes { bytes throws(SpawnerClientError) in try append(bytes) }
     }
 
     /// Feeds bytes; returns the messages they complete. Lines are cut with a bulk scan for
     /// the line ends, not byte by byte: an exec's output passes through here.
-    public mutating func append(_ bytes: UnsafeRawBufferPointer) -> [SSEMessage] {
+    public mutating func append(_ bytes: UnsafeRawBufferPointer) throws(SpawnerClientError) -> [SSEMessage] {
         var messages: [SSEMessage] = []
         var start = 0
         var index = 0
@@ -45,8 +54,9 @@ public struct SSEParser: Sendable {
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") {
+                guard line.count + (index - start) <= lineCap else { throw .lineTooLong(lineCap) }
                 line.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[start..<index]))
-                if let message = endLine() { messages.append(message) }
+                if let message = try endLine() { messages.append(message) }
                 if byte == UInt8(ascii: "\r") {
                     if index + 1 < bytes.count {
                         if bytes[index + 1] == UInt8(ascii: "\n") { index += 1 }
@@ -58,19 +68,22 @@ public struct SSEParser: Sendable {
             }
             index += 1
         }
-        if start < bytes.count { line.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[start..<bytes.count])) }
+        if start < bytes.count {
+            guard line.count + (bytes.count - start) <= lineCap else { throw .lineTooLong(lineCap) }
+            line.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[start..<bytes.count]))
+        }
         return messages
     }
 
     /// Feeds bytes; returns the messages they complete.
-    public mutating func append(_ bytes: [UInt8]) -> [SSEMessage] {
-        bytes.withUnsafeBytes { append($0) }
+    public mutating func append(_ bytes: [UInt8]) throws(SpawnerClientError) -> [SSEMessage] {
+        try append(ByteBuffer(bytes: bytes))
     }
 
     /// Bytes of a message that has not been dispatched (non-zero at the end of a stream means it was cut).
     public var hasPartialMessage: Bool { !line.isEmpty || hasData || event != nil }
 
-    private mutating func endLine() -> SSEMessage? {
+    private mutating func endLine() throws(SpawnerClientError) -> SSEMessage? {
         defer { line.removeAll(keepingCapacity: true) }
         if line.isEmpty {
             defer {
@@ -91,6 +104,7 @@ public struct SSEParser: Sendable {
         case "event": event = String(decoding: value, as: UTF8.self)
         case "id": id = String(decoding: value, as: UTF8.self)
         case "data":
+            guard data.count + value.count + 1 <= lineCap else { throw .lineTooLong(lineCap) }
             if hasData { data.append(UInt8(ascii: "\n")) }
             data.append(contentsOf: value)
             hasData = true
@@ -119,7 +133,7 @@ public struct SSEMessageSequence<Base: AsyncSequence & Sendable>: AsyncSequence,
                     if parser.hasPartialMessage { throw SpawnerClientError.truncatedStream }
                     return nil
                 }
-                ready = parser.append(chunk)
+                ready = try parser.append(chunk)
                 index = 0
             }
             defer { index += 1 }

@@ -9,12 +9,15 @@ public enum SpawnerClientError: Error, Equatable, Sendable, CustomStringConverti
     case truncatedStream
     /// An SSE message that is not an exec event.
     case malformedEvent(String)
+    /// A line or a message longer than the parser's cap: the stream was cut there.
+    case lineTooLong(Int)
 
     public var description: String {
         switch self {
         case .status(let code, let body): "HTTP \(code): \(body.error)\(body.message.map { " (\($0))" } ?? "")"
         case .truncatedStream: "the event stream was cut"
         case .malformedEvent(let text): "not an exec event: \(text)"
+        case .lineTooLong(let cap): "the event stream carried a line longer than \(cap) bytes"
         }
     }
 }

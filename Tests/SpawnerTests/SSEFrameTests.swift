@@ -27,18 +27,18 @@ import Testing
         #expect(SSEFrame.kindAndSeq(of: huge)?.seq == UInt64.max)
     }
 
-    @Test func parserHandlesSplitsCRLFMultilineDataAndComments() {
+    @Test func parserHandlesSplitsCRLFMultilineDataAndComments() throws {
         var parser = SSEParser()
         let text = ": comment\r\nevent: start\r\nid: 1\r\ndata: {\"a\":1}\r\n\r\nevent: stdout\nid: 2\ndata: line one\ndata: line two\n\n"
         var messages: [SSEMessage] = []
         // Byte by byte: every split point is exercised.
-        for byte in Array(text.utf8) { messages += parser.append([byte]) }
+        for byte in Array(text.utf8) { messages += try parser.append([byte]) }
         #expect(messages == [
             SSEMessage(event: "start", id: "1", data: Array(#"{"a":1}"#.utf8)),
             SSEMessage(event: "stdout", id: "2", data: Array("line one\nline two".utf8)),
         ])
         #expect(!parser.hasPartialMessage)
-        _ = parser.append(Array("event: exit\ndata: x".utf8))
+        _ = try parser.append(Array("event: exit\ndata: x".utf8))
         #expect(parser.hasPartialMessage)
     }
 
@@ -48,7 +48,7 @@ import Testing
         for seq in UInt64(1)...3 {
             var line = EventWriter.line(ExecEvent(seq: seq, .stderr([UInt8(seq)])))
             line.moveWriterIndex(to: line.writerIndex - 1)
-            all += parser.append(try #require(SSEFrame.encode(line: line)))
+            all += try parser.append(try #require(SSEFrame.encode(line: line)))
         }
         #expect(all.map(\.id) == ["1", "2", "3"])
         #expect(try all.map { try EventReader.decode($0.data) } == (UInt64(1)...3).map { ExecEvent(seq: $0, .stderr([UInt8($0)])) })

@@ -1,4 +1,5 @@
 import Hummingbird
+import NIOCore
 import NIOHTTP1
 import RunnerProtocol
 
@@ -9,29 +10,20 @@ struct ExecRoutes {
 
     func register(on group: RouterGroup<SpawnerRequestContext>) {
         group.post("/sessions/:sid/exec") { _, context in
-            let sessionId = try context.sessionId()
-            let runnerd = try await forwarder.registry.runnerd(sessionId)
-            let body = context.body
-            forwarder.metrics.proxied(toRunnerd: body.count)
-            let upstream = try await runnerd.startExec(rawBody: body)
-            return forwarder.eventStream(upstream, sessionId: sessionId, logger: context.logger)
+            try await forwarder.eventStream(try context.sessionId(), .POST, "/execs", body: context.caller?.body ?? ByteBuffer(), context: context)
         }
         group.get("/sessions/:sid/execs/:eid/attach") { request, context in
-            let sessionId = try context.sessionId()
-            let execId = try context.execId()
-            let sinceSeq = try Self.resumePoint(request)
-            let runnerd = try await forwarder.registry.runnerd(sessionId)
-            let upstream = try await runnerd.startAttach(execId, sinceSeq: sinceSeq)
-            return forwarder.eventStream(upstream, sessionId: sessionId, logger: context.logger)
+            let path = "/execs/\(try context.execId())/attach?sinceSeq=\(try Self.resumePoint(request))"
+            return try await forwarder.eventStream(try context.sessionId(), .GET, path, body: nil, context: context)
         }
         group.post("/sessions/:sid/execs/:eid/cancel") { _, context in
-            try await forwarder.forward(try context.sessionId(), .POST, "/execs/\(try context.execId())/cancel", body: context.body)
+            try await forwarder.forward(try context.sessionId(), .POST, "/execs/\(try context.execId())/cancel", body: context.body, timeout: .quick)
         }
         group.post("/sessions/:sid/execs/:eid/stdin") { _, context in
-            try await forwarder.forward(try context.sessionId(), .POST, "/execs/\(try context.execId())/stdin", body: context.body)
+            try await forwarder.forward(try context.sessionId(), .POST, "/execs/\(try context.execId())/stdin", body: context.body, timeout: .standard)
         }
         group.get("/sessions/:sid/execs/:eid") { _, context in
-            try await forwarder.forward(try context.sessionId(), .GET, "/execs/\(try context.execId())", body: [])
+            try await forwarder.forward(try context.sessionId(), .GET, "/execs/\(try context.execId())", body: [], timeout: .quick)
         }
     }
 

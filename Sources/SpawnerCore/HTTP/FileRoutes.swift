@@ -8,17 +8,18 @@ struct FileRoutes {
     let forwarder: RunnerdForwarder
 
     func register(on group: RouterGroup<SpawnerRequestContext>) {
-        for (method, path) in Self.routes {
+        for (method, path, timeout) in Self.routes {
             group.on(RouterPath("/sessions/:sid" + path), method: method) { request, context in
                 let query = request.rawQuery.map { "?" + $0 } ?? ""
                 return try await forwarder.forward(
-                    try context.sessionId(), HTTPMethod(rawValue: method.rawValue), path + query, body: context.body)
+                    try context.sessionId(), HTTPMethod(rawValue: method.rawValue), path + query, body: context.body, timeout: timeout)
             }
         }
     }
 
     /// Same path on both sides.
-    static let routes: [(HTTPRequest.Method, String)] = [
-        (.post, "/env"), (.post, "/files/stage"), (.post, "/files/delete"), (.get, "/fs/list"), (.get, "/fs/read"),
+    static let routes: [(HTTPRequest.Method, String, ProxyTimeout)] = [
+        (.post, "/env", .standard), (.post, "/files/stage", .staging), (.post, "/files/delete", .transfer),
+        (.get, "/fs/list", .standard), (.get, "/fs/read", .transfer),
     ]
 }

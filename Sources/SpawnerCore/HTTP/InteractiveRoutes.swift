@@ -12,26 +12,23 @@ struct InteractiveRoutes {
 
     func register(on group: RouterGroup<SpawnerRequestContext>) {
         group.post("/sessions/:sid/execs/:eid/resize") { _, context in
-            try await forwarder.forward(try context.sessionId(), .POST, "/execs/\(try context.execId())/resize", body: context.body)
+            try await forwarder.forward(try context.sessionId(), .POST, "/execs/\(try context.execId())/resize", body: context.body, timeout: .quick)
         }
         group.post("/sessions/:sid/execs/:eid/signal") { _, context in
-            try await forwarder.forward(try context.sessionId(), .POST, "/execs/\(try context.execId())/signal", body: context.body)
+            try await forwarder.forward(try context.sessionId(), .POST, "/execs/\(try context.execId())/signal", body: context.body, timeout: .quick)
         }
         group.get("/sessions/:sid/processes") { _, context in
-            try await forwarder.forward(try context.sessionId(), .GET, "/processes", body: [])
+            try await forwarder.forward(try context.sessionId(), .GET, "/processes", body: [], timeout: .standard)
         }
         group.post("/sessions/:sid/processes/:pid/signal") { _, context in
             guard let pid = context.parameters.get("pid").flatMap(Int32.init), pid > 0 else {
                 throw SpawnerError.badRequest("pid must be a positive integer")
             }
-            return try await forwarder.forward(try context.sessionId(), .POST, "/processes/\(pid)/signal", body: context.body)
+            return try await forwarder.forward(try context.sessionId(), .POST, "/processes/\(pid)/signal", body: context.body, timeout: .quick)
         }
         group.get("/sessions/:sid/fs/watch") { request, context in
-            let sessionId = try context.sessionId()
-            let runnerd = try await forwarder.registry.runnerd(sessionId)
             let query = request.rawQuery.map { "?" + $0 } ?? ""
-            let upstream = try await runnerd.send(.GET, "/fs/watch" + query, timeout: RunnerdClient.streamTimeout)
-            return forwarder.watchStream(upstream, sessionId: sessionId, logger: context.logger)
+            return try await forwarder.eventStream(try context.sessionId(), .GET, "/fs/watch" + query, body: nil, context: context, eventName: "fs")
         }
     }
 }

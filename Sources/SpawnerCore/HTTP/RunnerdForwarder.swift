@@ -6,20 +6,22 @@ import NIOCore
 import NIOHTTP1
 import RunnerProtocol
 import RunnerdClient
-import ServiceLifecycle
 
-/// Sends a request to a session's runnerd and relays the answer: status, content type and
-/// body, streamed with the body's backpressure (a slow client slows the read from runnerd;
-/// nothing is buffered without bound). Exec streams become Server-Sent Events.
+/// Sends a request to a session's runnerd and relays the answer.
+///
+/// Calls (`forward`): status, content type and body, streamed with the body's backpressure,
+/// within the route's `ProxyTimeout` (else `504`). Event streams (`eventStream`: exec, attach,
+/// file watch): runnerd's NDJSON as Server-Sent Events, bridged channel to channel on the
+/// client connection's event loop (`EventStreamUpstream`, `EventRelayHandler`).
 struct RunnerdForwarder: Sendable {
     let registry: SessionRegistry
     let metrics: SpawnerMetrics
 
     /// `method path` to the session's runnerd with `body` as received; runnerd's answer.
-    func forward(_ sessionId: String, _ method: HTTPMethod, _ path: String, body: [UInt8]) async throws -> Response {
+    func forward(_ sessionId: String, _ method: HTTPMethod, _ path: String, body: [UInt8], timeout: ProxyTimeout) async throws -> Response {
         let runnerd = try await registry.runnerd(sessionId)
         metrics.proxied(toRunnerd: body.count)
-        let upstream = try await runnerd.send(method, path, body: method == .GET && body.isEmpty ? nil : body)
+        let upstream = try await runnerd.send(method, path, body: method == .GET && body.isEmpty ? nil : body, timeout: timeout.amount)
         return relay(upstream)
     }
 
@@ -39,32 +41,38 @@ struct RunnerdForwarder: Sendable {
         return Response(status: HTTPResponse.Status(code: Int(upstream.status.code)), headers: headers, body: body)
     }
 
-    /// runnerd's NDJSON exec stream as SSE, one message per event, each written (and so
-    /// flushed) on its own. A non-200 answer (unknown exec, malformed request) is relayed.
-    func eventStream(_ upstream: HTTPClientResponse, sessionId: String, logger: Logger) -> Response {
-        guard upstream.status == .ok else { return relay(upstream) }
-        let metrics = self.metrics
-        let body = ResponseBody { writer in
-            var framer = SSEFramer()
-            var skipped = 0
-            // One upstream chunk at a time: runnerd is read no faster than the client takes
-            // the messages. On graceful shutdown the stream ends at its next chunk, or, when
-            // idle, once the shutdown's grace is over and the task is cancelled; the client
-            // resumes elsewhere with Last-Event-ID. (A per-chunk check: racing every chunk
-            // against the shutdown signal would cost a task switch per chunk.)
-            for try await chunk in upstream.body {
-                if Task.isShuttingDownGracefully { break }
-                for message in framer.append(chunk, skipped: &skipped) {
-                    metrics.proxied(toClient: message.readableBytes)
-                    try await writer.write(message)
+    /// runnerd's NDJSON event stream for `method path` as SSE, one message per event (`event:`
+    /// its `t`, or `eventName`; `id:` its seq; `data:` the line as runnerd wrote it). A non-200
+    /// answer (unknown exec, malformed request) is relayed as it is.
+    func eventStream(
+        _ sessionId: String, _ method: HTTPMethod, _ path: String, body: ByteBuffer?, context: SpawnerRequestContext,
+        eventName: String? = nil
+    ) async throws -> Response {
+        let target = try await registry.target(sessionId)
+        metrics.proxied(toRunnerd: body?.readableBytes ?? 0)
+        let downstream = context.channel
+        let (upstream, head) = try await EventStreamUpstream.open(
+            target, method: method, path: path, body: body, on: downstream.eventLoop, headTimeout: ProxyTimeout.streamHead.amount,
+            eventName: eventName)
+        switch head {
+        case .answer(let status, let contentType, let answer):
+            var headers = HTTPFields()
+            if let contentType { headers[.contentType] = contentType }
+            metrics.proxied(toClient: answer.readableBytes)
+            return Response(status: HTTPResponse.Status(code: status), headers: headers, body: ResponseBody(byteBuffer: answer))
+        case .events:
+            let metrics = self.metrics
+            let logger = context.logger
+            let body = ResponseBody { writer in
+                let summary = try await upstream.relay(to: downstream) { metrics.proxied(toClient: $0) }
+                if summary.skippedLines > 0 {
+                    logger.warning("runnerd sent lines that are not events", metadata: ["session": "\(sessionId)", "lines": "\(summary.skippedLines)"])
                 }
+                try await writer.finish(nil)
             }
-            if skipped > 0 { logger.warning("runnerd sent lines that are not events", metadata: ["session": "\(sessionId)", "lines": "\(skipped)"]) }
-            if framer.isMidLine && !Task.isShuttingDownGracefully { throw RunnerdClientError.truncatedStream }
-            try await writer.finish(nil)
+            return Response(
+                status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache", .xAccelBuffering: "no"], body: body)
         }
-        return Response(
-            status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache", .xAccelBuffering: "no"], body: body)
     }
 }
 

@@ -91,6 +91,8 @@ public struct SpawnerError: Error, HTTPResponseError, CustomStringConvertible, S
             }
         case is NIOTooManyBytesError:
             return .payloadTooLarge
+        case let error as RelayError:
+            return error == .headTimeout ? .init(.gatewayTimeout, "runnerd: \(error)") : .badGateway("runnerd: \(error)")
         case let error as RunnerdClientError:
             return .badGateway("runnerd: \(error)")
         case let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout:

@@ -87,11 +87,17 @@ public actor SessionRegistry {
 
     /// A client of a ready session's runnerd; counts as activity.
     func runnerd(_ sessionId: String) throws(SpawnerError) -> RunnerdClient {
+        let target = try target(sessionId)
+        return client(sessionId, target.endpoint)
+    }
+
+    /// Where a ready session's runnerd answers, with its token; counts as activity.
+    func target(_ sessionId: String) throws(SpawnerError) -> RunnerdTarget {
         guard var entry = sessions[sessionId] else { throw .sessionNotFound(sessionId) }
         guard entry.state == .ready, let endpoint = entry.endpoint else { throw .sessionNotReady(sessionId, entry.state) }
         entry.lastActivityAtMs = max(entry.lastActivityAtMs, Syscall.nowMs())
         sessions[sessionId] = entry
-        return client(sessionId, endpoint)
+        return RunnerdTarget(endpoint: endpoint, token: signer.runnerdToken(sessionId: sessionId))
     }
 
     // MARK: Create

@@ -21,7 +21,8 @@ final class InProcessSpawner: @unchecked Sendable {
 
     static let logger = Logger(label: "spawner-in-process") { _ in SwiftLogNoOpLogHandler() }
 
-    init(configure: (inout SpawnerConfig) -> Void) async throws {
+    /// `backend` replaces the configured one (a fake runnerd's, say).
+    init(backend: (any SessionBackend)? = nil, configure: (inout SpawnerConfig) -> Void) async throws {
         scratch = TestPaths.makeTempDir("spawner-inproc")
         var config = SpawnerConfig(secret: Array(TestPaths.makeSecret().utf8), dataDir: scratch + "/data", runnerdPath: TestPaths.runnerd)
         config.listenHost = "127.0.0.1"
@@ -31,7 +32,10 @@ final class InProcessSpawner: @unchecked Sendable {
         config.runnerdKillGraceMs = 1_000
         configure(&config)
         self.config = config
-        let components = try SpawnerComponents(config: config, logger: Self.logger)
+        let components =
+            if let backend { try SpawnerComponents(config: config, backend: backend, logger: Self.logger) } else {
+                try SpawnerComponents(config: config, logger: Self.logger)
+            }
         let group = ServiceGroup(configuration: .init(services: [buildApplication(components)], logger: Self.logger))
         self.group = group
         running = Task { try await group.run() }

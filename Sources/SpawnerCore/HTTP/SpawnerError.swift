@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import NIOPosix
 import RunnerProtocol
 import RunnerdClient
 
@@ -100,6 +101,10 @@ public struct SpawnerError: Error, HTTPResponseError, CustomStringConvertible, S
         case let error as HTTPClientError:
             return .badGateway("runnerd unreachable: \(error)")
         case let error as ChannelError:
+            return .badGateway("runnerd unreachable: \(error)")
+        case let error as NIOConnectionError:
+            return .badGateway("runnerd unreachable: \(error)")
+        case let error as IOError:
             return .badGateway("runnerd unreachable: \(error)")
         default:
             return .init(.internalError, "\(error)")

@@ -70,10 +70,11 @@ final class EventStreamUpstream: Sendable {
         }
         let channel = connected.channel
         let handler = connected.handler
+        let requestHead = head
         channel.eventLoop.execute {
             let timeout = channel.eventLoop.scheduleTask(in: headTimeout) { handler.value.fail(RelayError.headTimeout) }
             headPromise.futureResult.whenComplete { _ in timeout.cancel() }
-            channel.write(HTTPClientRequestPart.head(head), promise: nil)
+            channel.write(HTTPClientRequestPart.head(requestHead), promise: nil)
             if let body { channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
             channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
             channel.read()

@@ -8,6 +8,10 @@ public enum Bounds {
     public static let outputCapBytes: ClosedRange<Int64> = 0...Int64.max
     /// `killGraceMs` of an exec (and `RUNNERD_KILL_GRACE_MS`): at most 10 minutes.
     public static let killGraceMs: ClosedRange<Int64> = 0...600_000
+    /// `ttlMs` of a session: at most 30 days.
+    public static let ttlMs: ClosedRange<Int64> = 1...2_592_000_000
+    /// `idleTimeoutMs` of a session (`0` means never idle): at most 30 days.
+    public static let idleTimeoutMs: ClosedRange<Int64> = 0...2_592_000_000
 
     /// A sequence number as a client writes it (`sinceSeq`, `Last-Event-ID`): one or more ASCII
     /// digits. Any non-negative integer is valid; one past `UInt64.max` means the same as

@@ -31,6 +31,4 @@ public enum Limits {
     /// legal event. A peer that sends a longer line is broken or hostile; the stream ends there
     /// instead of growing a buffer without bound.
     public static let eventLineCapBytes = largestEventLineBytes + (1 << 20)
-    /// Largest `ttlMs` and `idleTimeoutMs` of a session: 30 days.
-    public static let maxSessionDurationMs: Int64 = 2_592_000_000
 }

@@ -88,11 +88,9 @@ public struct CreateSessionRequest: Codable, Equatable, Sendable {
         if let sessionId, !Identifier.isValidSessionID(sessionId) { return "sessionId must match [a-z0-9-]{1,63}" }
         if owner.kind.isEmpty || owner.id.isEmpty { return "owner.kind and owner.id must not be empty" }
         if orgId.isEmpty { return "orgId must not be empty" }
-        if let ttlMs, !(1...Limits.maxSessionDurationMs).contains(ttlMs) {
-            return "ttlMs must be between 1 and \(Limits.maxSessionDurationMs) (30 days)"
-        }
-        if let idleTimeoutMs, !(0...Limits.maxSessionDurationMs).contains(idleTimeoutMs) {
-            return "idleTimeoutMs must be between 0 and \(Limits.maxSessionDurationMs) (30 days)"
+        if let ttlMs, !Bounds.ttlMs.contains(ttlMs) { return OutOfRange(field: "ttlMs", range: Bounds.ttlMs).message }
+        if let idleTimeoutMs, !Bounds.idleTimeoutMs.contains(idleTimeoutMs) {
+            return OutOfRange(field: "idleTimeoutMs", range: Bounds.idleTimeoutMs).message
         }
         if let env {
             if env.count > Limits.envMaxEntries { return "env has more than \(Limits.envMaxEntries) entries" }

@@ -33,8 +33,8 @@ import Testing
             #expect(spawner.sessionDirectories.isEmpty)
 
             // The bounds themselves are accepted, and swept without trouble.
-            let longest = try await client.create("longest", ttlMs: Limits.maxSessionDurationMs, idleTimeoutMs: Limits.maxSessionDurationMs)
-            #expect(longest.expiresAtMs == longest.createdAtMs + Limits.maxSessionDurationMs)
+            let longest = try await client.create("longest", ttlMs: Bounds.ttlMs.upperBound, idleTimeoutMs: Bounds.idleTimeoutMs.upperBound)
+            #expect(longest.expiresAtMs == longest.createdAtMs + Bounds.ttlMs.upperBound)
             try await Task.sleep(for: .milliseconds(500))  // a few sweeps
             #expect(try await client.session("longest").state == .ready)
             #expect(try await spawner.openGET("/healthz").status == 200)

@@ -23,8 +23,8 @@ public struct SessionLabels: Codable, Equatable, Sendable {
     public var rangeProblem: String? {
         if !Identifier.isValidSessionID(sessionId) { return "sessionId \(sessionId) is not a session id" }
         if createdAtMs < 0 { return "createdAtMs \(createdAtMs) is negative" }
-        if !(1...Limits.maxSessionDurationMs).contains(ttlMs) { return "ttlMs \(ttlMs) is out of range" }
-        if !(0...Limits.maxSessionDurationMs).contains(idleTimeoutMs) { return "idleTimeoutMs \(idleTimeoutMs) is out of range" }
+        if !Bounds.ttlMs.contains(ttlMs) { return "ttlMs \(ttlMs) is out of range" }
+        if !Bounds.idleTimeoutMs.contains(idleTimeoutMs) { return "idleTimeoutMs \(idleTimeoutMs) is out of range" }
         return nil
     }
 

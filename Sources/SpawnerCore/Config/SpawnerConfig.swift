@@ -112,8 +112,8 @@ public struct SpawnerConfig: Sendable {
         if let ms = try number(flags.readyTimeoutMs, "SPAWNER_READY_TIMEOUT_MS", minimum: 1, maximum: hour) { config.readyTimeoutMs = ms }
         if let ms = try number(flags.sweepIntervalMs, "SPAWNER_SWEEP_INTERVAL_MS", minimum: 10, maximum: hour) { config.sweepIntervalMs = ms }
         if let ms = try number(flags.shutdownGraceMs, "SPAWNER_SHUTDOWN_GRACE_MS", minimum: 0, maximum: hour) { config.shutdownGraceMs = ms }
-        if let ms = try number(flags.defaultTTLMs, "SPAWNER_DEFAULT_TTL_MS", minimum: 1, maximum: Limits.maxSessionDurationMs) { config.defaultTTLMs = ms }
-        if let ms = try number(flags.defaultIdleTimeoutMs, "SPAWNER_DEFAULT_IDLE_TIMEOUT_MS", minimum: 0, maximum: Limits.maxSessionDurationMs) { config.defaultIdleTimeoutMs = ms }
+        if let ms = try number(flags.defaultTTLMs, "SPAWNER_DEFAULT_TTL_MS", minimum: Bounds.ttlMs.lowerBound, maximum: Bounds.ttlMs.upperBound) { config.defaultTTLMs = ms }
+        if let ms = try number(flags.defaultIdleTimeoutMs, "SPAWNER_DEFAULT_IDLE_TIMEOUT_MS", minimum: Bounds.idleTimeoutMs.lowerBound, maximum: Bounds.idleTimeoutMs.upperBound) { config.defaultIdleTimeoutMs = ms }
         if let ms = try number(flags.runnerdKillGraceMs, "SPAWNER_RUNNERD_KILL_GRACE_MS", minimum: 0, maximum: hour) { config.runnerdKillGraceMs = ms }
         config.connections = try ConnectionLimits.resolve(environment: environment) { try number(nil, $0, minimum: $1, maximum: $2) }
         if let level = value(flags.logLevel, "SPAWNER_LOG_LEVEL") { config.logLevel = level }

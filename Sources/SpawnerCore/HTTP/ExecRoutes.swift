@@ -32,20 +32,13 @@ struct ExecRoutes {
     /// means the same as `UInt64.max`, only live events.
     static func resumePoint(_ request: Request) throws(SpawnerError) -> UInt64 {
         if let header = request.headers[.lastEventID] {
-            guard let seq = seq(header.trimmingWhitespace()) else { throw .badRequest("Last-Event-ID must be a non-negative integer") }
+            guard let seq = Bounds.sequenceNumber(header.trimmingWhitespace()) else { throw .badRequest("Last-Event-ID must be a non-negative integer") }
             return seq
         }
         if let query = request.uri.queryParameters["sinceSeq"] {
-            guard let seq = seq(query) else { throw .badRequest("sinceSeq must be a non-negative integer") }
+            guard let seq = Bounds.sequenceNumber(query) else { throw .badRequest("sinceSeq must be a non-negative integer") }
             return seq
         }
         return 0
-    }
-
-    /// Decimal digits as a seq, saturated at `UInt64.max`; nil for anything else.
-    static func seq(_ text: some StringProtocol) -> UInt64? {
-        let digits = text.utf8
-        guard !digits.isEmpty, digits.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else { return nil }
-        return UInt64(text) ?? .max
     }
 }

@@ -77,6 +77,33 @@ int rd_set_window_size(int fd, unsigned short cols, unsigned short rows) {
     return ioctl(fd, TIOCSWINSZ, &size);
 }
 
+int rd_get_window_size(int fd, unsigned short *cols, unsigned short *rows) {
+    struct winsize size;
+    if (ioctl(fd, TIOCGWINSZ, &size) != 0) return -1;
+    *cols = size.ws_col;
+    *rows = size.ws_row;
+    return 0;
+}
+
+static volatile int rd_window_change_fd = -1;
+
+static void rd_window_changed(int signal) {
+    (void)signal;
+    int saved = errno;
+    char byte = 1;
+    if (rd_window_change_fd >= 0) (void)!write(rd_window_change_fd, &byte, 1);
+    errno = saved;
+}
+
+int rd_notify_window_changes(int fd) {
+    rd_window_change_fd = fd;
+    struct sigaction action = {0};
+    action.sa_handler = rd_window_changed;
+    action.sa_flags = SA_RESTART;
+    sigemptyset(&action.sa_mask);
+    return sigaction(SIGWINCH, &action, NULL);
+}
+
 int rd_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
 
 int rd_inotify_init(void) { return inotify_init1(IN_NONBLOCK | IN_CLOEXEC); }

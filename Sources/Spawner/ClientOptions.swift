@@ -9,6 +9,11 @@ struct ClientOptions: ParsableArguments {
 
     /// A signing client; throws when no secret is configured.
     func client() throws -> SpawnerClient {
+        try Self.client(url: url)
+    }
+
+    /// A signing client for the spawner at `url` (else SPAWNER_URL, else the default).
+    static func client(url: String?) throws -> SpawnerClient {
         let environment = ProcessEnvironment.current
         let secret: [UInt8]
         do {

@@ -20,6 +20,6 @@ struct SpawnerCommand: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             ServeCommand.self, CreateCommand.self, ListCommand.self, RemoveCommand.self, ExecCommand.self,
-            AttachCommand.self, EnvCommand.self, CopyCommand.self, PsCommand.self, KillCommand.self, WatchCommand.self,
+            AttachCommand.self, EnvCommand.self, CopyCommand.self, ShellCommand.self, PsCommand.self, KillCommand.self, WatchCommand.self,
         ])
 }

@@ -54,6 +54,13 @@ int rd_open_pty_master(char *slave_path, size_t length);
 /// foreground process group when it changes). 0 or -1/errno.
 int rd_set_window_size(int fd, unsigned short cols, unsigned short rows);
 
+/// ioctl(fd, TIOCGWINSZ): a terminal's window size. 0 or -1/errno.
+int rd_get_window_size(int fd, unsigned short *cols, unsigned short *rows);
+
+/// Installs a SIGWINCH handler (SA_RESTART) that writes one byte to `fd` (a self-pipe) on each
+/// window size change. 0 or -1/errno.
+int rd_notify_window_changes(int fd);
+
 /// prctl(PR_SET_CHILD_SUBREAPER, 1): orphaned descendants are re-parented to this process.
 int rd_set_child_subreaper(void);
 

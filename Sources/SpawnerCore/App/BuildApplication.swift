@@ -1,5 +1,6 @@
 import Glibc
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import NIOCore
 import RunnerProtocol
@@ -23,21 +24,35 @@ public func buildRouter(_ components: SpawnerComponents) -> Router<SpawnerReques
     ExecRoutes(forwarder: forwarder).register(on: v1)
     FileRoutes(forwarder: forwarder).register(on: v1)
     InteractiveRoutes(forwarder: forwarder).register(on: v1)
+    terminalEndpoint(components).register(on: router)
+    WebTerminalRoutes(xtermDirectory: components.config.xtermDirectory).register(on: router)
     return router
 }
 
+/// The terminal WebSocket endpoint of these components.
+func terminalEndpoint(_ components: SpawnerComponents) -> TerminalEndpoint {
+    TerminalEndpoint(registry: components.registry, signer: components.signer, now: { Syscall.nowMs() })
+}
+
 /// The spawner as a Hummingbird application: at most `maxConnections` client connections
-/// (`ConnectionGovernor`), idle ones closed (`ConnectionLimits`); re-adopts the backend's live sessions before it serves, writes `{host, port, pid}` to the ready file once listening, and runs the
+/// (`ConnectionGovernor`), idle ones closed (`ConnectionLimits`), the terminal's WebSocket
+/// upgrade; re-adopts the backend's live sessions before it serves, writes `{host, port, pid}` to the ready file once listening, and runs the
 /// sweeper, the reaper and the runnerd client as services of its group.
 public func buildApplication(_ components: SpawnerComponents) -> some ApplicationProtocol {
     let config = components.config
     let logger = components.logger
     let limits = config.connections
+    let terminal = terminalEndpoint(components)
     var app = Application(
         router: buildRouter(components),
-        server: .http1(configuration: .init(
-            additionalChannelHandlers: [GovernedConnectionHandler(governor: components.connections)],
-            idleTimeout: .milliseconds(limits.idleTimeoutMs))),
+        // HTTP/1.1, and the terminal's WebSocket upgrade (`TerminalEndpoint`).
+        server: .http1WebSocketUpgrade(
+            configuration: .init(
+                http1: .init(
+                    additionalChannelHandlers: [GovernedConnectionHandler(governor: components.connections)],
+                    idleTimeout: .milliseconds(limits.idleTimeoutMs)),
+                ws: .init(maxFrameSize: TerminalBridge.maxMessageBytes)),
+            shouldUpgrade: { request, _, logger in await terminal.shouldUpgrade(request, logger: logger) }),
         configuration: .init(address: .hostname(config.listenHost, port: config.listenPort), serverName: "spawner"),
         services: components.services,
         onServerRunning: { channel in

@@ -29,6 +29,8 @@ public struct SpawnerConfig: Sendable {
     public var kubernetes: KubernetesSettings?
     /// Client connections: cap, idle timeout, body timeout and budget.
     public var connections = ConnectionLimits()
+    /// Debian's node-xterm package, bundled into the web terminal's script (`SPAWNER_XTERM_DIR`).
+    public var xtermDirectory = "/usr/share/nodejs/xterm"
     /// Test-only: make a create fail at a chosen step. Only settable in code (the tests build
     /// the app in-process); no flag, variable or request reaches it.
     public var faults = CreateFaults()
@@ -128,6 +130,7 @@ public struct SpawnerConfig: Sendable {
             }
         case let other: throw Invalid("SPAWNER_BACKEND must be local or kubernetes, got \(other)")
         }
+        if let directory = environment["SPAWNER_XTERM_DIR"] { config.xtermDirectory = directory }
         return config
     }
 }

@@ -145,6 +145,10 @@ public enum SpawnerErrorKind {
     public static let busy = "busy"
     /// runnerd did not answer within the route's timeout.
     public static let gatewayTimeout = "gateway_timeout"
+    /// A WebSocket endpoint (the terminal) asked for without the upgrade.
+    public static let upgradeRequired = "upgrade_required"
+    /// Something the route needs is not installed (the web terminal's xterm.js).
+    public static let unavailable = "unavailable"
 }
 
 /// One Server-Sent Events message of an exec stream: `event:` = the event's `t`, `id:` =

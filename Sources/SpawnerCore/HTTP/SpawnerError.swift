@@ -14,6 +14,7 @@ public struct SpawnerError: Error, HTTPResponseError, CustomStringConvertible, S
         case badRequest, unauthorized, notFound, methodNotAllowed, conflict, sessionNotReady, payloadTooLarge, requestTimeout
         case totalCapReached, orgCapReached, ownerCapReached, busy
         case createFailed, createTimedOut, badGateway, gatewayTimeout, internalError
+        case upgradeRequired, unavailable
 
         /// The table: each code's status and the `error` field of its body.
         public var wire: (status: HTTPResponse.Status, error: String) {
@@ -35,6 +36,8 @@ public struct SpawnerError: Error, HTTPResponseError, CustomStringConvertible, S
             case .badGateway: (.badGateway, SpawnerErrorKind.badGateway)
             case .gatewayTimeout: (.gatewayTimeout, SpawnerErrorKind.gatewayTimeout)
             case .internalError: (.internalServerError, SpawnerErrorKind.internalError)
+            case .upgradeRequired: (HTTPResponse.Status(code: 426, reasonPhrase: "Upgrade Required"), SpawnerErrorKind.upgradeRequired)
+            case .unavailable: (.serviceUnavailable, SpawnerErrorKind.unavailable)
             }
         }
     }

@@ -40,9 +40,16 @@ struct TerminalBridge: Sendable {
     }
 
     func run(_ target: Target, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
+        // Input waits until the exec exists (runnerd has answered its start), or keystrokes
+        // typed at once would find no exec to go to.
+        let (started, opened) = AsyncStream<Void>.makeStream()
+        if !target.isStart { opened.finish() }
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await relayOutput(target, outbound: outbound) }
-            group.addTask { try await relayInput(execId: target.execId, inbound: inbound) }
+            group.addTask { try await relayOutput(target, outbound: outbound, onStarted: { opened.finish() }) }
+            group.addTask {
+                for await _ in started {}
+                try await relayInput(execId: target.execId, inbound: inbound)
+            }
             // Whichever ends first (the shell exited, the client went away) ends the bridge.
             _ = try await group.next()
             group.cancelAll()
@@ -60,7 +67,7 @@ struct TerminalBridge: Sendable {
 
     /// runnerd's events to the socket. The stream is re-opened after the last seq sent, when
     /// runnerd's stream is cut and every `keepaliveInterval` (an attach re-arms the deadline).
-    private func relayOutput(_ target: Target, outbound: WebSocketOutboundWriter) async throws {
+    private func relayOutput(_ target: Target, outbound: WebSocketOutboundWriter, onStarted: @Sendable () -> Void) async throws {
         let sent = SentSeq(target.isStart ? 0 : target.afterSeq)
         var announced = false
         var failures = 0
@@ -72,6 +79,7 @@ struct TerminalBridge: Sendable {
                 } else {
                     lines = try await runnerd.attachLines(target.execId, sinceSeq: sent.value)
                 }
+                onStarted()
                 if !announced {
                     announced = true
                     try await send(TerminalFrame.Server(exec: .init(execId: target.execId, afterSeq: target.isStart ? 1 : target.afterSeq)), outbound)

@@ -47,7 +47,7 @@ struct TerminalEndpoint: Sendable {
                 sinceSeq = value
             }
             let status = try await runnerd.status(execId)
-            guard status.state == .running else { throw SpawnerError(.notFound, SpawnerErrorKind.notFound, "no running exec \(execId)") }
+            guard status.state == .running else { throw SpawnerError(.notFound, "no running exec \(execId)") }
             return Plan(runnerd: runnerd, target: .attach(execId: execId, sinceSeq: sinceSeq))
         }
         var size = Self.defaultSize
@@ -102,7 +102,7 @@ struct TerminalEndpoint: Sendable {
     func register(on router: Router<SpawnerRequestContext>) {
         router.get("/v1/sessions/:sid/terminal") { request, _ -> Response in
             _ = try await plan(method: request.method, pathWithQuery: request.head.path ?? "", headers: request.headers)
-            throw SpawnerError(.init(code: 426, reasonPhrase: "Upgrade Required"), "upgrade_required", "this is a WebSocket endpoint")
+            throw SpawnerError(.upgradeRequired, "this is a WebSocket endpoint")
         }
     }
 }

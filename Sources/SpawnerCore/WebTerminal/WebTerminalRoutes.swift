@@ -39,7 +39,7 @@ struct WebTerminalRoutes: Sendable {
     static let contentSecurityPolicy = "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; connect-src 'self'"
 
     private static func missing(_ directory: String) -> SpawnerError {
-        SpawnerError(.serviceUnavailable, "unavailable", "xterm.js is not installed (Debian's node-xterm, in \(directory))")
+        SpawnerError(.unavailable, "xterm.js is not installed (Debian's node-xterm, in \(directory))")
     }
 
     /// The bundle and stylesheet, built once.

@@ -20,6 +20,16 @@ public enum DirectoryTree {
         defer { remover.closeAll() }
         try remover.run(name, in: parent)
     }
+
+    /// `remove(_:in:)` of the last component of `path`, in the directory that holds it.
+    public static func remove(atPath path: String) throws(SystemError) {
+        let slash = path.lastIndex(of: "/")
+        let parentPath = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        let parent = try Syscall.open(parentPath, O_RDONLY | O_DIRECTORY)
+        defer { Syscall.close(parent) }
+        try remove(name, in: parent)
+    }
 }
 
 /// One directory being emptied: its descriptor, its entries as listed, and how far it got.

@@ -1,7 +1,30 @@
 import CRunnerdShim
 import Glibc
 
+/// Controlling processes: signals, reaping children, the subreaper role.
 extension Syscall {
+    /// A non-blocking signalfd for SIGCHLD, which must be blocked in every thread.
+    public static func childSignalFD() throws(SystemError) -> CInt {
+        try retrying("signalfd") { rd_signalfd_sigchld() }
+    }
+
+    /// `kill(-pgid, signal)`; `false` when the group no longer exists.
+    @discardableResult
+    public static func signalGroup(_ pgid: pid_t, _ signal: CInt) -> Bool {
+        kill(-pgid, signal) == 0
+    }
+
+    /// `wait4(-1, WNOHANG)`: one exited child, or nil when none is waiting.
+    public static func reapOne() -> (pid: pid_t, status: WaitStatus)? {
+        var status: CInt = 0
+        while true {
+            let pid = wait4(-1, &status, WNOHANG, nil)
+            if pid > 0 { return (pid, WaitStatus(raw: status)) }
+            if pid == -1 && errno == EINTR { continue }
+            return nil
+        }
+    }
+
     /// Makes this process the reaper of its orphaned descendants (what PID 1 is anyway), so
     /// that a background process outliving its exec stays in runnerd's tree.
     public static func becomeChildSubreaper() throws(SystemError) {

@@ -91,6 +91,13 @@ public enum ProcessSpawner {
         guard result == 0 else { throw SystemError("posix_spawn(\(spec.argv[0]))", errno: result) }
         return pid
     }
+
+    /// Waits for the child `pid` to exit (blocking) and reaps it.
+    public static func waitForExit(_ pid: pid_t) -> WaitStatus {
+        var status: CInt = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        return WaitStatus(raw: status)
+    }
 }
 
 /// A NULL-terminated `char *[]` that owns its strings for the duration of a call.

@@ -76,11 +76,14 @@ struct ReplayTests {
     @Test func severalConsumersSeeTheSameLog() async throws {
         let runnerd = try await RunnerdProcess.start()
         let client = runnerd.client
-        let first = Task { try await client.runShell("multi", "sleep 0.3; " + Self.script) }
+        // It waits for `go` before its output, so the attach below meets it running.
+        let first = Task { try await client.runShell("multi", "while [ ! -e go ]; do sleep 0.05; done; " + Self.script) }
         #expect(try await eventually { try await client.status("multi").state == .running })
-        let second = try await client.attachAll("multi")
+        let second = Task { try await client.attachAll("multi") }
+        #expect(FileManager.default.createFile(atPath: runnerd.workspace + "/go", contents: nil))
+        let replayed = try await second.value
         let original = try await first.value
-        #expect(second.events == original.events)
+        #expect(replayed.events == original.events)
         #expect(original.stdoutText == Self.expected)
         await runnerd.stop()
     }

@@ -49,11 +49,13 @@ struct StdinTests {
     @Test func closeModeRefusesLaterWrites() async throws {
         let runnerd = try await RunnerdProcess.start()
         let client = runnerd.client
-        let exec = Task { try await client.run("closed", ["sleep", "2"]) }
+        // Runs until the test creates `release`, so it is surely running when written to.
+        let exec = Task { try await client.run("closed", ["sh", "-c", "while [ ! -e release ]; do sleep 0.05; done"]) }
         #expect(try await eventually { try await client.status("closed").state == .running })
         let response = try await client.stdin("closed", StdinRequest(b64: Base64.encode(Array("{}\n".utf8))))
         #expect(response == StdinResponse(ok: false, reason: .stdinClosed))
-        _ = try await exec.value
+        #expect(FileManager.default.createFile(atPath: runnerd.workspace + "/release", contents: nil))
+        #expect(try await exec.value.exit?.exitCode == 0)
         await runnerd.stop()
     }
 

@@ -153,18 +153,7 @@ public final class ExecSupervisor {
     }
 
     private func describe(_ error: Workspace.ResolveError, cwd: String) -> String {
-        switch error {
-        case .notFound: "cwd \(cwd) does not exist"
-        case .escapes: "cwd \(cwd) resolves outside the workspace"
-        case .notADirectory: "cwd \(cwd) is not a directory"
-        case .tooManyLinks: "cwd \(cwd) has too many levels of symbolic links"
-        case .reserved: "cwd \(cwd) is runnerd's own state directory"
-        case .invalid: "cwd contains a NUL byte"
-        case .changing: "cwd \(cwd) changed while it was resolved"
-        case .tooDeep: "cwd \(cwd) is nested deeper than \(Workspace.maxDepth) directories"
-        case .nameTooLong: "cwd has a component longer than 255 bytes"
-        case .system(let error): "cwd \(cwd): \(error)"
-        }
+        "cwd \(cwd): \(error.reason)"
     }
 
     private func finished(_ exec: Exec) {

@@ -23,19 +23,6 @@ public final class WorkspaceFiles: Sendable {
     /// run with it as the filesystem identity.
     public typealias Owner = FilesystemIdentity
 
-    public enum Failure: Error, Equatable, Sendable {
-        case notFound(String)
-        /// The path cannot be used (escapes, reserved, NUL byte, link loop); the reason says which.
-        case invalidPath(String)
-        /// The path kept changing under the operation.
-        case conflict(String)
-        case tooLarge
-        case badRequest(String)
-        /// The agent itself could not do this (permission denied under its filesystem ids).
-        case forbidden(String)
-        case system(String)
-    }
-
     private let workspace: Workspace
     private let owner: Owner?
     private let fetcher: URLFetcher
@@ -97,14 +84,11 @@ public final class WorkspaceFiles: Sendable {
             location = try workspace.locate(
                 file.path, followFinalSymlink: false, createDirectories: true, owner: owner.map { ($0.uid, $0.gid) })
         } catch {
-            return .failure(Skip(Self.reason(error)))
+            return .failure(Skip(error.reason))
         }
         defer { Syscall.close(location.directory) }
         guard let name = location.name else { return .failure(Skip(SkipReason.emptyPath)) }
-        var info = stat()
-        if fstatat(location.directory, name, &info, AT_SYMLINK_NOFOLLOW) == 0, info.st_mode & S_IFMT == S_IFDIR {
-            return .failure(Skip(SkipReason.isDirectory))
-        }
+        if Syscall.isSubdirectory(name, in: location.directory) { return .failure(Skip(SkipReason.isDirectory)) }
         // Short and fixed-length, whatever the name: `name` may already be 255 bytes.
         let temp = ".runnerd-stage-\(String(UInt64.random(in: 0...UInt64.max), radix: 16))"
         let fd: CInt
@@ -116,7 +100,7 @@ public final class WorkspaceFiles: Sendable {
         var keep = false
         defer {
             Syscall.close(fd)
-            if !keep { unlinkat(location.directory, temp, 0) }
+            if !keep { Syscall.unlink(at: location.directory, temp) }
         }
         if let content {
             do {
@@ -125,15 +109,17 @@ public final class WorkspaceFiles: Sendable {
                 return .failure(Skip("write failed: \(error)"))
             }
         } else if let url = file.url {
-            if let owner { _ = fchown(fd, owner.uid, owner.gid) }  // curl runs as the agent
+            if let owner { Syscall.give(fd, to: owner.uid, owner.gid) }  // curl runs as the agent
             if let reason = fetcher.fetch(url, into: fd) { return .failure(Skip(reason)) }
         }
         let size: Int64
         do { size = Int64(try Syscall.fstat(fd).st_size) } catch { return .failure(Skip("\(error)")) }
         if size > Int64(Limits.urlFetchMaxBytes) { return .failure(Skip(SkipReason.fetchTooLarge)) }
-        if let owner { _ = fchown(fd, owner.uid, owner.gid) }
-        guard renameat(location.directory, temp, location.directory, name) == 0 else {
-            return .failure(Skip("rename failed: \(SystemError("renameat"))"))
+        if let owner { Syscall.give(fd, to: owner.uid, owner.gid) }
+        do {
+            try Syscall.renameEntry(temp, in: location.directory, to: name, in: location.directory)
+        } catch {
+            return .failure(Skip("rename failed: \(error)"))
         }
         keep = true
         return .success(size)
@@ -160,7 +146,7 @@ public final class WorkspaceFiles: Sendable {
         do throws(Workspace.ResolveError) {
             location = try workspace.locate(path, followFinalSymlink: false)
         } catch {
-            return Self.reason(error)
+            return error.reason
         }
         defer { Syscall.close(location.directory) }
         guard let name = location.name else { return SkipReason.emptyPath }
@@ -175,26 +161,25 @@ public final class WorkspaceFiles: Sendable {
 
     // MARK: List and read
 
-    public func list(_ path: String, on loop: any EventLoop) -> EventLoopFuture<Result<DirectoryListing, Failure>> {
+    public func list(_ path: String, on loop: any EventLoop) -> EventLoopFuture<Result<DirectoryListing, RunnerdError>> {
         threadPool.runIfActive(eventLoop: loop) { [self] in
-            asAgent(refused: { .failure(.system($0)) }) { listNow(path) }
+            asAgent(refused: { .failure(RunnerdError(.internalError, $0)) }) { listNow(path) }
         }
     }
 
-    private func listNow(_ path: String) -> Result<DirectoryListing, Failure> {
+    private func listNow(_ path: String) -> Result<DirectoryListing, RunnerdError> {
         let fd: CInt
         do throws(Workspace.ResolveError) {
             fd = try workspace.openDirectory(path)
         } catch {
-            return .failure(Self.failure(error))
+            return .failure(error.runnerdError)
         }
         defer { Syscall.close(fd) }
         let names: [String]
-        do { names = try Syscall.listDirectory(fd: fd) } catch { return .failure(Self.failure(.system(error))) }
+        do { names = try Syscall.listDirectory(fd: fd) } catch { return .failure(Workspace.ResolveError.system(error).runnerdError) }
         var entries: [DirectoryEntry] = []
         for name in names {
-            var info = stat()
-            guard fstatat(fd, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
+            guard let info = (try? Syscall.entryStatus(name, in: fd)) ?? nil else { continue }
             let type: DirectoryEntry.EntryType =
                 switch info.st_mode & S_IFMT {
                 case S_IFREG: .file
@@ -208,59 +193,34 @@ public final class WorkspaceFiles: Sendable {
         return .success(DirectoryListing(entries: entries))
     }
 
-    public func read(_ path: String, on loop: any EventLoop) -> EventLoopFuture<Result<ByteBuffer, Failure>> {
+    public func read(_ path: String, on loop: any EventLoop) -> EventLoopFuture<Result<ByteBuffer, RunnerdError>> {
         threadPool.runIfActive(eventLoop: loop) { [self] in
-            asAgent(refused: { .failure(.system($0)) }) { readNow(path) }
+            asAgent(refused: { .failure(RunnerdError(.internalError, $0)) }) { readNow(path) }
         }
     }
 
-    private func readNow(_ path: String) -> Result<ByteBuffer, Failure> {
+    private func readNow(_ path: String) -> Result<ByteBuffer, RunnerdError> {
         let fd: CInt
         do throws(Workspace.ResolveError) {
             fd = try workspace.openFileForReading(path)
         } catch {
-            return .failure(Self.failure(error))
+            return .failure(error.runnerdError)
         }
         defer { Syscall.close(fd) }
         let info: stat
-        do { info = try Syscall.fstat(fd) } catch { return .failure(.system("\(error)")) }
+        do { info = try Syscall.fstat(fd) } catch { return .failure(RunnerdError(.internalError, "\(error)")) }
         guard info.st_mode & S_IFMT == S_IFREG else { return .failure(.badRequest("\(path) is not a regular file")) }
-        guard info.st_size <= Limits.fileReadMaxBytes else { return .failure(.tooLarge) }
+        guard info.st_size <= Limits.fileReadMaxBytes else { return .failure(Self.fileTooLarge) }
         var buffer = ByteBufferAllocator().buffer(capacity: Int(info.st_size))
         while buffer.readableBytes <= Limits.fileReadMaxBytes {
             let count = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 65536) { raw in
-                max(0, Glibc.read(fd, raw.baseAddress, raw.count))
+                (try? Syscall.readSome(fd, into: raw)) ?? 0
             }
             if count == 0 { break }
         }
-        guard buffer.readableBytes <= Limits.fileReadMaxBytes else { return .failure(.tooLarge) }
+        guard buffer.readableBytes <= Limits.fileReadMaxBytes else { return .failure(Self.fileTooLarge) }
         return .success(buffer)
     }
 
-    // MARK: Errors
-
-    static func reason(_ error: Workspace.ResolveError) -> String {
-        switch error {
-        case .notFound: SkipReason.notFound
-        case .escapes: SkipReason.escapesWorkspace
-        case .notADirectory: SkipReason.notADirectory
-        case .tooManyLinks: SkipReason.tooManyLinks
-        case .reserved: SkipReason.reserved
-        case .invalid: SkipReason.nulByte
-        case .changing: SkipReason.changing
-        case .tooDeep: SkipReason.tooDeep
-        case .nameTooLong: SkipReason.nameTooLong
-        case .system(let error): "\(error)"
-        }
-    }
-
-    static func failure(_ error: Workspace.ResolveError) -> Failure {
-        switch error {
-        case .notFound, .notADirectory: .notFound(reason(error))
-        case .escapes, .reserved, .tooManyLinks, .invalid, .tooDeep, .nameTooLong: .invalidPath(reason(error))
-        case .changing: .conflict(reason(error))
-        case .system(let error) where error.errno == EACCES: .forbidden("\(error)")
-        case .system(let error): .system("\(error)")
-        }
-    }
+    static let fileTooLarge = RunnerdError(.payloadTooLarge, "the file exceeds \(Limits.fileReadMaxBytes >> 20) MiB")
 }

@@ -79,7 +79,7 @@ final class RunnerdHTTPHandler: ChannelInboundHandler {
             routeLabel = route.label
             if route.needsAuth && !authenticator.admits(head.headers) {
                 // Refused on the head: the body (whatever its size) is never read.
-                respond(.unauthorized, json: ErrorBody.unauthorized, close: true)
+                respond(RunnerdError.unauthorized, close: true)
                 state = .rejected
                 return
             }
@@ -104,7 +104,7 @@ final class RunnerdHTTPHandler: ChannelInboundHandler {
         default:
             // A request part out of order (the pipeline handler prevents this for well-formed
             // clients): refuse and close.
-            respond(.badRequest, json: ErrorBody.badRequest("unexpected request part"), close: true)
+            respond(RunnerdError.badRequest("unexpected request part"), close: true)
         }
     }
 
@@ -130,7 +130,7 @@ final class RunnerdHTTPHandler: ChannelInboundHandler {
     }
 
     private func rejectTooLarge() {
-        respond(.payloadTooLarge, json: ErrorBody.payloadTooLarge, close: true)
+        respond(RunnerdError.payloadTooLarge, close: true)
         state = .rejected
     }
 
@@ -142,6 +142,11 @@ final class RunnerdHTTPHandler: ChannelInboundHandler {
     }
 
     // MARK: Responder
+
+    /// Answers with an error: its status and `{"error", "message"}` body (`RunnerdError`'s table).
+    func respond(_ error: RunnerdError, close: Bool = false) {
+        respond(error.status, json: error.body, close: close)
+    }
 
     /// Writes a complete JSON answer.
     func respond(_ status: HTTPResponseStatus, json: some Encodable, close: Bool = false) {
@@ -175,7 +180,7 @@ final class RunnerdHTTPHandler: ChannelInboundHandler {
             case .success(let (status, body, contentType)):
                 respond(status, body: body, contentType: contentType)
             case .failure(let error):
-                respond(.internalServerError, json: ErrorBody(error: "internal", message: "\(error)"))
+                respond(RunnerdError(.internalError, "\(error)"))
             }
         }
     }

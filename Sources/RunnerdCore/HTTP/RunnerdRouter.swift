@@ -67,7 +67,7 @@ final class RunnerdRouter {
         case .signal(let id):
             guard let signal = decodeSignal(request, responder) else { return }
             guard let signaled = supervisor.signal(id, signal.number) else {
-                return responder.respond(.notFound, json: ErrorBody(error: "not_found", message: "no exec \(id)"))
+                return responder.respond(RunnerdError.noExec(id))
             }
             responder.respond(.ok, json: SignalResponse(signaled: signaled))
         case .processes:
@@ -77,9 +77,9 @@ final class RunnerdRouter {
         case .watch:
             watch(request, responder)
         case .methodNotAllowed:
-            responder.respond(.methodNotAllowed, json: ErrorBody.methodNotAllowed)
+            responder.respond(RunnerdError.methodNotAllowed)
         case .notFound:
-            responder.respond(.notFound, json: ErrorBody.notFound)
+            responder.respond(RunnerdError.notFound)
         }
     }
 
@@ -94,7 +94,7 @@ final class RunnerdRouter {
         switch WireJSON.decodeRequest(type, from: request.bodyBytes) {
         case .success(let value): return value
         case .failure(let error):
-            responder.respond(.badRequest, json: ErrorBody.badRequest(error.message))
+            responder.respond(RunnerdError.badRequest(error.message))
             return nil
         }
     }
@@ -106,10 +106,10 @@ final class RunnerdRouter {
             exec = value
             // A number out of range is 400, before anything starts (contract §3, bounds).
             if let message = exec.pty?.rangeError {
-                return responder.respond(.badRequest, json: ErrorBody.badRequest("pty: \(message)"))
+                return responder.respond(RunnerdError.badRequest("pty: \(message)"))
             }
         case .failure(.malformed(let message)), .failure(.outOfRange(let message)):
-            return responder.respond(.badRequest, json: ErrorBody.badRequest(message))
+            return responder.respond(RunnerdError.badRequest(message))
         case .failure(.invalid(let message)):
             // JSON of the wrong shape is still an exec request: it fails as an event.
             guard let stream = responder.beginEventStream() else { return }
@@ -125,12 +125,12 @@ final class RunnerdRouter {
         var since: UInt64 = 0
         if let raw = request.query["sinceSeq"] {
             guard let value = Bounds.sequenceNumber(raw) else {
-                return responder.respond(.badRequest, json: ErrorBody.badRequest("sinceSeq must be a non-negative integer"))
+                return responder.respond(RunnerdError.badRequest("sinceSeq must be a non-negative integer"))
             }
             since = value
         }
         guard let exec = supervisor.exec(id) else {
-            return responder.respond(.notFound, json: ErrorBody(error: "not_found", message: "no exec \(id)"))
+            return responder.respond(RunnerdError.noExec(id))
         }
         guard let stream = responder.beginEventStream() else { return }
         stream.source = exec.log
@@ -140,11 +140,11 @@ final class RunnerdRouter {
     private func stdin(_ id: String, _ request: HTTPRequest, _ responder: RunnerdHTTPHandler) {
         guard let body = decode(StdinRequest.self, request, responder) else { return }
         if let b64 = body.b64, b64.utf8.count > Base64.encodedLength(Limits.stdinMaxWriteBytes) {
-            return responder.respond(.payloadTooLarge, json: ErrorBody(error: "payload_too_large", message: "one stdin write carries at most 64 KiB"))
+            return responder.respond(RunnerdError(.payloadTooLarge, "one stdin write carries at most 64 KiB"))
         }
         switch supervisor.stdin(id, body) {
         case .busy:
-            responder.respond(.conflict, json: ErrorBody(error: "stdin_busy", message: "an earlier write to this exec's stdin is still pending"))
+            responder.respond(RunnerdError(.stdinBusy, "an earlier write to this exec's stdin is still pending"))
         case .answer(let future):
             responder.respondLater(future.map { response -> (HTTPResponseStatus, [UInt8]) in
                 (.ok, (try? WireJSON.encode(response)) ?? [])
@@ -156,11 +156,11 @@ final class RunnerdRouter {
 
     private func resize(_ id: String, _ request: HTTPRequest, _ responder: RunnerdHTTPHandler) {
         guard let size = decode(TerminalSize.self, request, responder) else { return }
-        if let message = size.rangeError { return responder.respond(.badRequest, json: ErrorBody.badRequest(message)) }
+        if let message = size.rangeError { return responder.respond(RunnerdError.badRequest(message)) }
         switch supervisor.resize(id, size) {
         case .resized: responder.respond(.ok, json: OKResponse())
-        case .notATerminal: responder.respond(.conflict, json: ErrorBody(error: "not_a_pty", message: "exec \(id) has no terminal"))
-        case .notFound: responder.respond(.notFound, json: ErrorBody(error: "not_found", message: "no running exec \(id)"))
+        case .notATerminal: responder.respond(RunnerdError(.notATerminal, "exec \(id) has no terminal"))
+        case .notFound: responder.respond(RunnerdError(.notFound, "no running exec \(id)"))
         }
     }
 
@@ -168,7 +168,7 @@ final class RunnerdRouter {
     private func decodeSignal(_ request: HTTPRequest, _ responder: RunnerdHTTPHandler) -> ContractSignal? {
         guard let body = decode(SignalRequest.self, request, responder) else { return nil }
         guard let signal = body.parsed else {
-            responder.respond(.badRequest, json: ErrorBody.badRequest(SignalRequest.badSignalMessage))
+            responder.respond(RunnerdError.badRequest(SignalRequest.badSignalMessage))
             return nil
         }
         return signal
@@ -185,12 +185,12 @@ final class RunnerdRouter {
 
     private func signalProcess(_ raw: String, _ request: HTTPRequest, _ responder: RunnerdHTTPHandler) {
         guard let pid = Int32(raw), pid > 0 else {
-            return responder.respond(.badRequest, json: ErrorBody.badRequest("pid must be a positive integer"))
+            return responder.respond(RunnerdError.badRequest("pid must be a positive integer"))
         }
         guard let signal = decodeSignal(request, responder) else { return }
         // On the loop, which reaps runnerd's children: the pid checked is the pid signalled.
         guard processes.signal(pid, signal.number) else {
-            return responder.respond(.notFound, json: ErrorBody(error: "not_found", message: "\(pid) is not an agent process"))
+            return responder.respond(RunnerdError(.notFound, "\(pid) is not an agent process"))
         }
         responder.respond(.ok, json: SignalResponse(signaled: true))
     }
@@ -203,7 +203,7 @@ final class RunnerdRouter {
         switch request.query["recursive"] {
         case nil, "false", "0": recursive = false
         case "true", "1", "": recursive = true
-        default: return responder.respond(.badRequest, json: ErrorBody.badRequest("recursive must be true or false"))
+        default: return responder.respond(RunnerdError.badRequest("recursive must be true or false"))
         }
         let watches = self.watches
         watches.arm(path, recursive: recursive).assumeIsolated().whenComplete { result in
@@ -215,12 +215,11 @@ final class RunnerdRouter {
                 }
                 watches.start(armed, recursive: recursive, consumer: stream)
             case .failure(FsWatchHub.Failure.tooMany(let limit)):
-                responder.respond(.tooManyRequests, json: ErrorBody(error: "too_many_watches", message: "at most \(limit) watches at once"))
-            case .failure(FsWatchHub.Failure.path(let failure)):
-                let (status, body, contentType) = Self.answer(failure)
-                responder.respond(status, body: body, contentType: contentType)
+                responder.respond(RunnerdError(.tooManyWatches, "at most \(limit) watches at once"))
+            case .failure(FsWatchHub.Failure.path(let error)):
+                responder.respond(error)
             case .failure(let error):
-                responder.respond(.internalServerError, json: ErrorBody(error: "internal", message: "\(error)"))
+                responder.respond(RunnerdError(.internalError, "\(error)"))
             }
         }
     }
@@ -231,7 +230,7 @@ final class RunnerdRouter {
             let denied = try supervisor.envStore.apply(patch)
             responder.respond(.ok, json: EnvResponse(denied: denied))
         } catch {
-            responder.respond(.badRequest, json: ErrorBody.badRequest(error.message))
+            responder.respond(RunnerdError.badRequest(error.message))
         }
     }
 
@@ -253,38 +252,28 @@ final class RunnerdRouter {
             let answer = workspaceFiles.list(request.query["path"] ?? "", on: loop).map { result in
                 switch result {
                 case .success(let listing): (HTTPResponseStatus.ok, ByteBuffer(bytes: (try? WireJSON.encode(listing)) ?? []), "application/json")
-                case .failure(let failure): Self.answer(failure)
+                case .failure(let error): Self.answer(error)
                 }
             }
             responder.respondLater(answer)
         case .readFile:
             guard let path = request.query["path"], !path.isEmpty else {
-                return responder.respond(.badRequest, json: ErrorBody.badRequest("path is required"))
+                return responder.respond(RunnerdError.badRequest("path is required"))
             }
             let answer = workspaceFiles.read(path, on: loop).map { result in
                 switch result {
                 case .success(let bytes): (HTTPResponseStatus.ok, bytes, "application/octet-stream")
-                case .failure(let failure): Self.answer(failure)
+                case .failure(let error): Self.answer(error)
                 }
             }
             responder.respondLater(answer)
         default:
-            responder.respond(.notFound, json: ErrorBody.notFound)
+            responder.respond(RunnerdError.notFound)
         }
     }
 
-    /// The one mapping of file-operation failures to HTTP answers.
-    static func answer(_ failure: WorkspaceFiles.Failure) -> (HTTPResponseStatus, ByteBuffer, String) {
-        let (status, body): (HTTPResponseStatus, ErrorBody) =
-            switch failure {
-            case .notFound(let reason): (.notFound, ErrorBody(error: "not_found", message: reason))
-            case .invalidPath(let reason): (.badRequest, ErrorBody.badRequest(reason))
-            case .conflict(let reason): (.conflict, ErrorBody(error: "conflict", message: reason))
-            case .tooLarge: (.payloadTooLarge, ErrorBody(error: "payload_too_large", message: "the file exceeds 20 MiB"))
-            case .badRequest(let message): (.badRequest, ErrorBody.badRequest(message))
-            case .forbidden(let reason): (.forbidden, ErrorBody(error: "forbidden", message: reason))
-            case .system(let message): (.internalServerError, ErrorBody(error: "internal", message: message))
-            }
-        return (status, ByteBuffer(bytes: (try? WireJSON.encode(body)) ?? []), "application/json")
+    /// A failure as the answer `respondLater` writes.
+    static func answer(_ error: RunnerdError) -> (HTTPResponseStatus, ByteBuffer, String) {
+        (error.status, ByteBuffer(bytes: (try? WireJSON.encode(error.body)) ?? []), "application/json")
     }
 }

@@ -91,23 +91,14 @@ public struct HardeningPolicy: Sendable, Equatable {
     /// Reads the shim's report after a spawn: nil when the agent command was exec'd, else the
     /// failed stage and errno. Waits at most `timeoutMs` for the shim to finish its work.
     public static func readShimStatus(_ fd: CInt, timeoutMs: Int32 = 5_000) -> (stage: String, errno: Int32)? {
-        var buffer = [UInt8](repeating: 0, count: 128)
-        var received = 0
-        while received < buffer.count {
-            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&poller, 1, timeoutMs)
-            if ready == 0 { return ("timeout", ETIMEDOUT) }
-            if ready < 0 {
-                if errno == EINTR { continue }
-                return ("poll", errno)
-            }
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + received, $0.count - received) }
-            if count < 0 && errno == EINTR { continue }
-            if count <= 0 { break }
-            received += count
+        let report: [UInt8]
+        switch StatusPipe.awaitClose(fd, timeoutMs: timeoutMs) {
+        case .timedOut: return ("timeout", ETIMEDOUT)
+        case .failed(let error): return ("poll", error.errno)
+        case .closed(let bytes): report = bytes
         }
-        guard received > 0 else { return nil }
-        let text = String(decoding: buffer[0..<received], as: UTF8.self).split(separator: "\n").first ?? ""
+        guard !report.isEmpty else { return nil }
+        let text = String(decoding: report, as: UTF8.self).split(separator: "\n").first ?? ""
         let parts = text.split(separator: " ")
         return (String(parts.first ?? "unknown"), parts.count > 1 ? Int32(parts[1]) ?? EIO : EIO)
     }

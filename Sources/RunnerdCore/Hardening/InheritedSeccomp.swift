@@ -36,10 +36,9 @@ public enum InheritedSeccomp {
         Syscall.close(output.write)
         let program = Result { () throws(SystemError) in try Syscall.readAll(output.read, limit: 1 << 16, what: "seccomp export") }
         Syscall.close(output.read)
-        var status: CInt = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        let status = ProcessSpawner.waitForExit(pid)
         let bytes = try program.get()
-        guard WaitStatus(raw: status).exitCode == 0 else { throw SystemError("\(shim) --export-seccomp-bpf", errno: ENOEXEC) }
+        guard status.exitCode == 0 else { throw SystemError("\(shim) --export-seccomp-bpf", errno: ENOEXEC) }
         return bytes
     }
 }

@@ -125,7 +125,7 @@ public final class ExecJournal {
                 for entry in lines { content.writeImmutableBuffer(entry.line) }
                 if let trailer { content.writeImmutableBuffer(JournalFile.trailerLine(trailer)) }
                 try content.withUnsafeReadableBytes { bytes throws(SystemError) in try Syscall.writeAll(fd, bytes) }
-                try Syscall.retrying("renameat") { renameat(directoryFD, temp, directoryFD, Self.slotName(slot)) }
+                try Syscall.renameEntry(temp, in: directoryFD, to: Self.slotName(slot), in: directoryFD)
             } catch {
                 Syscall.close(fd)
                 throw error

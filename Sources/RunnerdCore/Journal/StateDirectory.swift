@@ -15,7 +15,7 @@ public enum StateDirectory {
         let parent = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
         if !parent.isEmpty { try Syscall.makeDirectories(parent) }
         for _ in 0..<3 {
-            if mkdir(path, 0o700) != 0 && errno != EEXIST { throw SystemError("mkdir(\(path))") }
+            try Syscall.makeDirectory(path, mode: 0o700)
             let fd: CInt
             do {
                 fd = try Syscall.open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
@@ -26,7 +26,7 @@ public enum StateDirectory {
             }
             let info = try Syscall.fstat(fd)
             if info.st_uid == geteuid() {
-                _ = fchmod(fd, 0o700)
+                Syscall.setMode(fd, 0o700)
                 return fd
             }
             Syscall.close(fd)
@@ -40,7 +40,7 @@ public enum StateDirectory {
     /// directory) is moved aside and a fresh directory made.
     public static func open(_ name: String, in parent: CInt, logger: Logger) throws(SystemError) -> CInt {
         for _ in 0..<3 {
-            if mkdirat(parent, name, 0o700) != 0 && errno != EEXIST { throw SystemError("mkdirat(\(name))") }
+            try Syscall.makeSubdirectory(name, in: parent, mode: 0o700)
             let fd: CInt
             do {
                 fd = try Syscall.openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)

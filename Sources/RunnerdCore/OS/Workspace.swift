@@ -151,20 +151,17 @@ public final class Workspace: Sendable {
                 Syscall.close(top)
                 continue
             }
-            var info = stat()
-            let exists = fstatat(current(), component, &info, AT_SYMLINK_NOFOLLOW) == 0
+            let status: stat?
+            do { status = try Syscall.entryStatus(component, in: current()) } catch { throw .system(error) }
             let isLast = pending.isEmpty
-            if !exists {
-                guard errno == ENOENT else { throw .system(SystemError("fstatat(\(component))")) }
+            guard let info = status else {
                 if isLast {
                     finalName = component
                     break
                 }
                 guard createDirectories else { throw .notFound(path) }
-                guard mkdirat(current(), component, 0o755) == 0 || errno == EEXIST else {
-                    throw .system(SystemError("mkdirat(\(component))"))
-                }
-                if let owner { _ = fchownat(current(), component, owner.uid, owner.gid, AT_SYMLINK_NOFOLLOW) }
+                do { try Syscall.makeSubdirectory(component, in: current(), mode: 0o755) } catch { throw .system(error) }
+                if let owner { Syscall.giveEntry(component, in: current(), to: owner.uid, owner.gid) }
                 pending.append(component)  // walk into it like any directory
                 continue
             }
@@ -214,8 +211,8 @@ public final class Workspace: Sendable {
                 throw .reserved(path)
             }
         }
-        let directory = Glibc.fcntl(current(), F_DUPFD_CLOEXEC, 0)
-        guard directory >= 0 else { throw .system(SystemError("fcntl(F_DUPFD_CLOEXEC)")) }
+        let directory: CInt
+        do { directory = try Syscall.duplicate(current()) } catch { throw .system(error) }
         let beneath: Bool
         do throws(ResolveError) {
             beneath = try isBeneathRoot(directory)
@@ -232,8 +229,8 @@ public final class Workspace: Sendable {
 
     /// Walks `..` from a directory fd until the root (beneath) or `/` (escaped).
     private func isBeneathRoot(_ fd: CInt) throws(ResolveError) -> Bool {
-        var current = Glibc.fcntl(fd, F_DUPFD_CLOEXEC, 0)
-        guard current >= 0 else { throw .system(SystemError("fcntl(F_DUPFD_CLOEXEC)")) }
+        var current: CInt
+        do { current = try Syscall.duplicate(fd) } catch { throw .system(error) }
         defer { Syscall.close(current) }
         for _ in 0...Self.maxDepth {
             let identity: FileIdentity

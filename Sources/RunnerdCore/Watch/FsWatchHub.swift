@@ -12,7 +12,7 @@ import SystemSupport
 final class FsWatchHub {
     enum Failure: Error {
         case tooMany(Int)
-        case path(WorkspaceFiles.Failure)
+        case path(RunnerdError)
     }
 
     /// What arming produced on the thread pool: the inotify descriptor, the watched directory's
@@ -57,18 +57,18 @@ final class FsWatchHub {
             do throws(Workspace.ResolveError) {
                 directory = try workspace.openDirectory(path)
             } catch {
-                throw Failure.path(WorkspaceFiles.failure(error))
+                throw Failure.path(error.runnerdError)
             }
             defer { Syscall.close(directory) }
-            guard let root = workspace.relativePath(of: directory) else { throw Failure.path(.invalidPath(SkipReason.escapesWorkspace)) }
+            guard let root = workspace.relativePath(of: directory) else { throw Failure.path(Workspace.ResolveError.escapes(path).runnerdError) }
             let inotify: CInt
-            do { inotify = try Inotify.open() } catch { throw Failure.path(.system("\(error)")) }
+            do { inotify = try Inotify.open() } catch { throw Failure.path(RunnerdError(.internalError, "\(error)")) }
             let result = WatchWalker.walk(
                 inotify: inotify, directory: directory, path: root, workspace: workspace, recursive: recursive, budget: budget,
                 listEntries: false)
             guard !result.watches.isEmpty else {
                 Syscall.close(inotify)
-                throw Failure.path(.system("the directory cannot be watched (inotify_add_watch failed)"))
+                throw Failure.path(RunnerdError(.internalError, "the directory cannot be watched (inotify_add_watch failed)"))
             }
             return Armed(inotify: inotify, root: root, result: result)
         }

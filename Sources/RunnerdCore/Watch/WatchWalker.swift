@@ -56,8 +56,7 @@ enum WatchWalker {
             }
             let parent = stack[stack.count - 1]
             let childPath = WatchTree.join(parent.path, name)
-            var info = stat()
-            guard fstatat(parent.fd, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
+            guard let info = (try? Syscall.entryStatus(name, in: parent.fd)) ?? nil else { continue }
             guard info.st_mode & S_IFMT == S_IFDIR else {
                 if listEntries { result.entries.append((childPath, .file)) }
                 continue

@@ -72,7 +72,7 @@ struct LocalSessionStore: Sendable {
 
     /// Makes a fresh session directory with its workspace and state directories.
     func makeDirectories(_ paths: LocalSessionPaths) throws {
-        if FileManager.default.fileExists(atPath: paths.directory) { try FileManager.default.removeItem(atPath: paths.directory) }
+        try Self.removeTree(paths.directory)
         try FileManager.default.createDirectory(atPath: paths.directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o711])
         try FileManager.default.createDirectory(atPath: paths.state, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
         try FileManager.default.createDirectory(atPath: paths.workspace, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o755])
@@ -139,25 +139,18 @@ struct LocalSessionStore: Sendable {
         ((try? FileManager.default.contentsOfDirectory(atPath: sessionsDirectory)) ?? []).filter(Identifier.isValidSessionID).sorted()
     }
 
-    /// Removes a session's directory, workspace included. Directories an exec made
-    /// unwritable are made writable first.
+    /// Removes a session's directory, workspace included, whatever the agent built there: of
+    /// any depth (iteratively), directories it made unwritable made writable first, symlinks
+    /// removed and never followed (`DirectoryTree`).
     func remove(_ sessionId: String) throws {
-        let directory = paths(sessionId).directory
-        guard FileManager.default.fileExists(atPath: directory) else { return }
-        do {
-            try FileManager.default.removeItem(atPath: directory)
-        } catch {
-            makeWritable(directory)
-            try FileManager.default.removeItem(atPath: directory)
-        }
+        try Self.removeTree(paths(sessionId).directory)
     }
 
-    /// chmod u+rwx on every directory of the tree, depth first; symlinks are never followed.
-    private func makeWritable(_ path: String) {
-        guard let type = try? FileManager.default.attributesOfItem(atPath: path)[.type] as? FileAttributeType,
-            type == .typeDirectory
-        else { return }
-        try? FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: path)
-        for child in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] { makeWritable(path + "/" + child) }
+    private static func removeTree(_ path: String) throws(SystemError) {
+        do {
+            try DirectoryTree.remove(atPath: path)
+        } catch {
+            guard error.errno == ENOENT else { throw error }
+        }
     }
 }

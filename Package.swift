@@ -153,6 +153,7 @@ let package = Package(
             dependencies: [
                 "RunnerProtocol",
                 "RunnerdClient",
+                "SpawnerClient",
                 "RunnerdCore",
                 "SystemSupport",
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -13,7 +13,8 @@ import SystemSupport
 ///   median of `rounds` alternated runs each); `spawner_cpu_ms_per_proxied_gb`: the spawner's
 ///   CPU time (user + system) per GB of output proxied — steadier than throughput on a
 ///   shared machine;
-/// - `spawner_idle_rss_kb` after boot, and `spawner_rss_after_runs_kb`.
+/// - `spawner_idle_rss_kb` after boot, and `spawner_rss_after_runs_kb`;
+/// - `spawner_exec_roundtrip_p50_ms` and `pty_echo_roundtrip_p50_ms` (`TerminalFigures`).
 func measureSpawnerFigures(spawnerBinary: String, runnerdBinary: String, streamBytes: Int, sessions: Int = 50, rounds: Int = 5) async throws {
     let scratch = "/tmp/spawner-bench-\(getpid())"
     mkdir(scratch, 0o711)
@@ -51,6 +52,7 @@ func measureSpawnerFigures(spawnerBinary: String, runnerdBinary: String, streamB
     try await spawner.deleteSession("stream")
     try await Task.sleep(for: .milliseconds(300))
     let afterRSS = residentKB(spawner.pid)
+    let terminal = try await measureTerminalFigures(spawner)
 
     report("create_to_ready_p50_ms", createToReady.percentile(50), "ms")
     report("create_to_ready_p99_ms", createToReady.percentile(99), "ms")
@@ -60,6 +62,9 @@ func measureSpawnerFigures(spawnerBinary: String, runnerdBinary: String, streamB
     report("spawner_cpu_ms_per_proxied_gb", spawnerCPU.milliseconds / (Double(streamBytes * rounds) / 1e9), "ms")
     report("spawner_idle_rss_kb", Double(idleRSS), "KiB")
     report("spawner_rss_after_runs_kb", Double(afterRSS), "KiB")
+    report("spawner_exec_roundtrip_p50_ms", terminal.execRoundTrip.percentile(50), "ms")
+    report("pty_echo_roundtrip_p50_ms", terminal.ptyEcho.percentile(50), "ms")
+    report("pty_echo_roundtrip_p99_ms", terminal.ptyEcho.percentile(99), "ms")
 }
 
 /// MB/s of stdout delivered, decoded, by the events `open` returns for an exec of
@@ -80,13 +85,15 @@ private func throughput<Events: AsyncSequence>(
 }
 
 /// A release `spawner serve` with the local backend, on a loopback port it announces.
-private final class SpawnerUnderTest: @unchecked Sendable {
+final class SpawnerUnderTest: @unchecked Sendable {
     let pid: pid_t
     let client: RunnerdClient
     let signer: HMACSigner
+    let secret: String
 
     init(binary: String, runnerdBinary: String, scratch: String) async throws {
         let secret = (0..<32).map { _ in String(UInt8.random(in: 0...255), radix: 16) }.joined()
+        self.secret = secret
         signer = HMACSigner(secret: Array(secret.utf8))
         let readyFile = scratch + "/spawner-ready.json"
         let environment = Syscall.environment().filter { !$0.hasPrefix("SPAWNER_") && !$0.hasPrefix("RUNNERD_") } + [
@@ -131,7 +138,7 @@ private final class SpawnerUnderTest: @unchecked Sendable {
     }
 
     /// The exec's events from the SSE stream: each `data:` line decoded as the client does.
-    func exec(_ sessionId: String, _ request: ExecRequest) async throws -> SSEDataEvents {
+    fileprivate func exec(_ sessionId: String, _ request: ExecRequest) async throws -> SSEDataEvents {
         let path = "/v1/sessions/\(sessionId)/exec"
         let body = try WireJSON.encode(request)
         let response = try await client.send(.POST, path, body: body, headers: signed("POST", path, body), timeout: .hours(1))

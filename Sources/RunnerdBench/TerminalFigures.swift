@@ -1,0 +1,60 @@
+import NIOCore
+import RunnerProtocol
+import SpawnerClient
+
+/// Round trips through the spawner, side by side:
+/// - `spawner_exec_roundtrip_p50_ms`: `POST /v1/sessions/{sid}/exec` of `/bin/true` until its
+///   `exit` event (SSE), one after another;
+/// - `pty_echo_roundtrip_p50_ms`: one byte typed into the terminal WebSocket until the
+///   terminal's echo of it comes back (WebSocket → spawner → runnerd `/stdin` → the PTY's line
+///   discipline → runnerd's event stream → spawner → WebSocket), with `cat` reading the terminal.
+func measureTerminalFigures(_ spawner: SpawnerUnderTest, count: Int = 300, warmUp: Int = 20) async throws -> (execRoundTrip: Sample, ptyEcho: Sample) {
+    let client = SpawnerClient(baseURL: spawner.client.baseURL, secret: Array(spawner.secret.utf8))
+    try await spawner.createSession("terminal")
+    defer { Task { try? await spawner.deleteSession("terminal") } }
+
+    var execRoundTrip = Sample()
+    for index in 0..<(count + warmUp) {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var ended = false
+        for try await event in try await client.exec("terminal", ExecRequest(execId: "rt-\(index)", command: ["/bin/true"], timeoutMs: 0)) {
+            if event.isTerminal { ended = true }
+        }
+        guard ended else { throw BenchError("exec rt-\(index) ended without exit") }
+        if index >= warmUp { execRoundTrip.add((clock.now - start).milliseconds) }
+    }
+
+    let echo = SampleBox()
+    try await client.terminal("terminal", size: TerminalSize(cols: 200, rows: 50)) { socket, messages in
+        var iterator = messages.makeAsyncIterator()
+        /// Output until `text` has come (across frames).
+        func await(_ text: String) async throws {
+            var seen = ""
+            while !seen.contains(text) {
+                guard let message = try await iterator.next() else { throw BenchError("terminal closed") }
+                if case .output(let buffer) = TerminalSocket.decode(message) { seen += String(buffer: buffer) }
+            }
+        }
+        try await socket.send(Array("exec cat\r".utf8))
+        try await socket.send(Array("cat-is-reading\r".utf8))
+        try await await("cat-is-reading\r\ncat-is-reading\r\n")
+        for index in 0..<(count + warmUp) {
+            let byte = UInt8(ascii: "a") + UInt8(index % 26)
+            let clock = ContinuousClock()
+            let start = clock.now
+            try await socket.send([byte])
+            try await await(String(UnicodeScalar(byte)))
+            if index >= warmUp { echo.add((clock.now - start).milliseconds) }
+        }
+        try await socket.send([0x0A, 0x04])  // end the line, then end of input: cat exits
+        while try await iterator.next() != nil {}
+    }
+    return (execRoundTrip, echo.sample)
+}
+
+/// A sample filled inside a closure that must be Sendable.
+private final class SampleBox: @unchecked Sendable {
+    var sample = Sample()
+    func add(_ value: Double) { sample.add(value) }
+}

@@ -162,14 +162,16 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // What the test targets share: a seeded generator, running blocking work off the pool.
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(
             name: "RunnerProtocolTests",
-            dependencies: ["RunnerProtocol"],
+            dependencies: ["RunnerProtocol", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "RunnerdCoreTests",
-            dependencies: ["RunnerdCore", "RunnerProtocol", "SystemSupport"],
+            dependencies: ["RunnerdCore", "RunnerProtocol", "SystemSupport", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -179,6 +181,7 @@ let package = Package(
                 "RunnerdClient",
                 "RunnerProtocol",
                 "Runnerd",
+                "TestSupport",
             ],
             swiftSettings: strict
         ),
@@ -187,6 +190,7 @@ let package = Package(
             dependencies: [
                 "SpawnerCore",
                 "SpawnerClient",
+                "TestSupport",
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 "RunnerProtocol",
                 "RunnerdClient",

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import RunnerProtocol
+import TestSupport
 import Testing
 
 @Suite(.timeLimit(.minutes(2))) struct EventWriterTests {

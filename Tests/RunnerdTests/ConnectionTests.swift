@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import RunnerProtocol
 import RunnerdClient
+import TestSupport
 import Testing
 
 /// What runnerd does with connections before and around requests: the token is checked on the

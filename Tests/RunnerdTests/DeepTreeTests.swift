@@ -1,6 +1,7 @@
 import Foundation
 import RunnerProtocol
 import RunnerdClient
+import TestSupport
 import Testing
 
 /// Trees an agent can build that no recursion or path string survives: 100,000 directories deep.

@@ -1,6 +1,7 @@
 import Foundation
 import RunnerProtocol
 import RunnerdClient
+import TestSupport
 import Testing
 
 /// The Prometheus text exposition format, parsed: samples `name{labels} value [timestamp]`

@@ -1,6 +1,7 @@
 import Foundation
 import RunnerProtocol
 import RunnerdClient
+import TestSupport
 import Testing
 
 /// Every route of runnerd driven with generated input: bodies, path segments, queries, headers

@@ -1,6 +1,7 @@
 import Foundation
 @testable import SpawnerCore
 import SystemSupport
+import TestSupport
 import Testing
 
 /// Deleting a local session removes whatever its agent built in the workspace: no recursion, no
@@ -18,7 +19,7 @@ import Testing
         let paths = store.paths("deep")
         try store.makeDirectories(paths)
         let workspace = paths.workspace
-        try await Self.onThread {
+        try await blocking {
             // 100,000 levels, a directory its owner cannot write, and a symlink out.
             var fd = try Syscall.open(workspace, O_RDONLY | O_DIRECTORY)
             for _ in 0..<100_000 {
@@ -32,18 +33,11 @@ import Testing
             _ = symlink(outside, workspace + "/out")
             chmod(workspace + "/locked", 0)
         }
-        try await Self.onThread { try store.remove("deep") }
+        try await blocking { try store.remove("deep") }
         #expect(!FileManager.default.fileExists(atPath: paths.directory))
         #expect(FileManager.default.contents(atPath: outside + "/keep") == Data("keep".utf8), "the symlink's target is untouched")
         try store.remove("deep")  // removing what is gone is not an error
         try? FileManager.default.removeItem(atPath: dataDir)
         try? FileManager.default.removeItem(atPath: outside)
-    }
-
-    /// Seconds of system calls, on a thread of their own rather than the tests' shared pool.
-    static func onThread(_ body: @escaping @Sendable () throws -> Void) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            Thread { continuation.resume(with: Result { try body() }) }.start()
-        }
     }
 }

@@ -1,28 +1,13 @@
 import Foundation
-
-/// SplitMix64: a seeded, reproducible generator (the same seed gives the same cases on every
-/// machine and Swift version, which `SystemRandomNumberGenerator` does not).
-struct SeededRandom: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import TestSupport
 
 /// Generated request parts for the fuzz tests: JSON values (well-formed, of the wrong type, at
 /// the extremes, deeply nested, huge, invalid UTF-8), path segments, query values, headers.
 /// Everything is built as raw bytes, so that what a client library would refuse to send is sent.
 struct FuzzInput {
-    var random: SeededRandom
+    var random: SplitMix64
 
-    init(seed: UInt64) { random = SeededRandom(seed: seed) }
+    init(seed: UInt64) { random = SplitMix64(seed: seed) }
 
     mutating func chance(_ probability: Double) -> Bool {
         Double(random.next() >> 11) / Double(1 << 53) < probability

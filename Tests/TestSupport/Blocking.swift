@@ -6,7 +6,7 @@ import Foundation
 /// test that blocks one of them for seconds stalls every other test's awaits (runnerd
 /// processes then miss their start-up deadline). `Issue.record` belongs to the test's task, so
 /// the body reports what went wrong in its result instead.
-func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+public func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
         let thread = Thread { continuation.resume(with: Result { try body() }) }
         thread.stackSize = 8 << 20

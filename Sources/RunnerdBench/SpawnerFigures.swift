@@ -84,14 +84,15 @@ private func throughput<Events: AsyncSequence>(
     return Double(bytes) / 1_000_000 / seconds
 }
 
-/// A release `spawner serve` with the local backend, on a loopback port it announces.
+/// A release `spawner serve` (the local backend unless `environment` says otherwise), on a
+/// loopback port it announces.
 final class SpawnerUnderTest: @unchecked Sendable {
     let pid: pid_t
     let client: RunnerdClient
     let signer: HMACSigner
     let secret: String
 
-    init(binary: String, runnerdBinary: String, scratch: String) async throws {
+    init(binary: String, runnerdBinary: String, scratch: String, environment extra: [String] = []) async throws {
         let secret = (0..<32).map { _ in String(UInt8.random(in: 0...255), radix: 16) }.joined()
         self.secret = secret
         signer = HMACSigner(secret: Array(secret.utf8))
@@ -100,7 +101,7 @@ final class SpawnerUnderTest: @unchecked Sendable {
             "SPAWNER_SECRET=\(secret)", "SPAWNER_LISTEN=127.0.0.1:0", "SPAWNER_DATA_DIR=\(scratch)/data",
             "SPAWNER_READY_FILE=\(readyFile)", "SPAWNER_RUNNERD_PATH=\(runnerdBinary)", "SPAWNER_LOG_LEVEL=warning",
             "SPAWNER_RUNNERD_LOG_LEVEL=warning",
-        ]
+        ] + extra
         let devNull = open("/dev/null", O_RDWR)
         defer { close(devNull) }
         pid = try ProcessSpawner.spawn(
@@ -112,7 +113,7 @@ final class SpawnerUnderTest: @unchecked Sendable {
                 return
             }
             var status: CInt = 0
-            if waitpid(pid, &status, WNOHANG) == pid { throw BenchError("spawner exited during boot (status \(status))") }
+            if waitpid(pid, &status, WNOHANG) == pid { throw BenchError("spawner exited during boot (status \(status); its stderr is above)") }
             try await Task.sleep(for: .milliseconds(5))
         }
         kill(pid, SIGKILL)
@@ -154,7 +155,7 @@ final class SpawnerUnderTest: @unchecked Sendable {
 }
 
 /// Exec events of an SSE body: its `data: ` lines, decoded by `EventReader`.
-private struct SSEDataEvents: AsyncSequence {
+struct SSEDataEvents: AsyncSequence {
     typealias Element = ExecEvent
     let lines: NDJSONLineSequence<RunnerdClient.Body>
 
@@ -173,7 +174,7 @@ private struct SSEDataEvents: AsyncSequence {
     func makeAsyncIterator() -> AsyncIterator { AsyncIterator(lines: lines.makeAsyncIterator()) }
 }
 
-private func median(_ values: [Double]) -> Double {
+func median(_ values: [Double]) -> Double {
     let sorted = values.sorted()
     return sorted.isEmpty ? .nan : sorted[sorted.count / 2]
 }
@@ -184,7 +185,7 @@ private func processCPUTime(_ pid: pid_t) -> Duration {
     return .milliseconds(Int64(ticks * 1000 / ProcessTable.clockTicksPerSecond))
 }
 
-private func removeTree(_ path: String) {
+func removeTree(_ path: String) {
     let pid = try? ProcessSpawner.spawn(SpawnSpec(argv: ["rm", "-rf", path], environment: Syscall.environment(), cwdFD: nil, stdin: 0, stdout: 1, stderr: 2))
     var status: CInt = 0
     if let pid { waitpid(pid, &status, 0) }

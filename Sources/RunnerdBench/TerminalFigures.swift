@@ -13,17 +13,7 @@ func measureTerminalFigures(_ spawner: SpawnerUnderTest, count: Int = 300, warmU
     try await spawner.createSession("terminal")
     defer { Task { try? await spawner.deleteSession("terminal") } }
 
-    var execRoundTrip = Sample()
-    for index in 0..<(count + warmUp) {
-        let clock = ContinuousClock()
-        let start = clock.now
-        var ended = false
-        for try await event in try await client.exec("terminal", ExecRequest(execId: "rt-\(index)", command: ["/bin/true"], timeoutMs: 0)) {
-            if event.isTerminal { ended = true }
-        }
-        guard ended else { throw BenchError("exec rt-\(index) ended without exit") }
-        if index >= warmUp { execRoundTrip.add((clock.now - start).milliseconds) }
-    }
+    let execRoundTrip = try await execRoundTrips(client, "terminal", count: count, warmUp: warmUp)
 
     let echo = SampleBox()
     try await client.terminal("terminal", size: TerminalSize(cols: 200, rows: 50)) { socket, messages in
@@ -57,4 +47,21 @@ func measureTerminalFigures(_ spawner: SpawnerUnderTest, count: Int = 300, warmU
 private final class SampleBox: @unchecked Sendable {
     var sample = Sample()
     func add(_ value: Double) { sample.add(value) }
+}
+
+/// `/bin/true` through the spawner's SSE exec stream until its `exit` event, `count` times one
+/// after another after `warmUp` runs.
+func execRoundTrips(_ client: SpawnerClient, _ sessionId: String, count: Int, warmUp: Int) async throws -> Sample {
+    var sample = Sample()
+    for index in 0..<(count + warmUp) {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var ended = false
+        for try await event in try await client.exec(sessionId, ExecRequest(execId: "rt-\(index)", command: ["/bin/true"], timeoutMs: 0)) {
+            if event.isTerminal { ended = true }
+        }
+        guard ended else { throw BenchError("exec rt-\(index) in \(sessionId) ended without exit") }
+        if index >= warmUp { sample.add((clock.now - start).milliseconds) }
+    }
+    return sample
 }

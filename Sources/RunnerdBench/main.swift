@@ -8,6 +8,7 @@ import SystemSupport
 
 // runnerd-bench: starts a release runnerd and prints its figures as `name value unit` lines.
 // Usage: runnerd-bench [--runnerd PATH] [--spawner PATH] [--iterations N] [--stream-bytes N]
+// The docker backend's figures need an engine and `bash scripts/images`.
 
 func option(_ name: String) -> String? {
     let arguments = CommandLine.arguments.dropFirst()
@@ -139,6 +140,8 @@ report("boot_to_ready_hardened_ms", hardened.bootToReady.milliseconds, "ms")
 let spawnerBinary = option("--spawner") ?? binDir + "/spawner"
 if Syscall.isExecutable(spawnerBinary) {
     try await measureSpawnerFigures(spawnerBinary: spawnerBinary, runnerdBinary: runnerdBinary, streamBytes: streamBytes)
+    // 6. The docker backend's, when an engine answers.
+    await measureDockerFigures(spawnerBinary: spawnerBinary, runnerdBinary: runnerdBinary)
 } else {
     print("spawner not found at \(spawnerBinary): spawner figures skipped (swift build -c release --static-swift-stdlib --product spawner)")
 }

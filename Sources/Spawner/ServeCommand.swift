@@ -9,15 +9,22 @@ import SystemSupport
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run the session service (local backend: runnerd children on loopback).",
+        abstract: "Run the session service (SPAWNER_BACKEND: local runnerd children, or docker containers).",
         discussion: """
             Every option also reads the environment variable in its help; a flag wins. The HMAC \
             secret comes from SPAWNER_SECRET or SPAWNER_SECRET_FILE (the file wins) and must have \
             at least 32 bytes; there is deliberately no flag for it (argv is visible to every user).
 
             Sessions survive a restart: runnerd processes run in their own sessions and are \
-            re-adopted from the records in the data directory at the next start. SIGTERM or \
-            SIGINT stops the service gracefully and leaves the sessions running.
+            re-adopted from the records in the data directory at the next start (docker: from \
+            the sandbox containers' labels). SIGTERM or SIGINT stops the service gracefully and \
+            leaves the sessions running.
+
+            SPAWNER_BACKEND=docker runs each session in its own container through the Engine \
+            API socket (DOCKER_HOST, SPAWNER_DOCKER_IMAGE, SPAWNER_DOCKER_NETWORK, \
+            SPAWNER_DOCKER_ICC, SPAWNER_DOCKER_KEEP_WORKSPACES, SPAWNER_DOCKER_SCOPE, \
+            SPAWNER_DOCKER_SELF; see docs/docker.md). SPAWNER_PROFILES_FILE names the session \
+            profiles (limits, egress).
             """)
 
     @Option(help: ArgumentHelp("host:port to listen on; port 0 picks one (SPAWNER_LISTEN, default 0.0.0.0:8080).", valueName: "host:port"))
@@ -80,14 +87,14 @@ struct ServeCommand: AsyncParsableCommand {
         }
         StandardErrorLogging.bootstrap(level: config.logLevel)
         let logger = Logger(label: "spawner")
-        guard ProcessEnvironment.isExecutable(config.runnerdPath) else {
+        guard config.backend != .local || ProcessEnvironment.isExecutable(config.runnerdPath) else {
             throw ValidationError("runnerd not found at \(config.runnerdPath) (build it, or set SPAWNER_RUNNERD_PATH)")
         }
         let components: SpawnerComponents
         do {
             components = try SpawnerComponents(config: config, logger: logger)
         } catch {
-            throw ValidationError("cannot use the data directory \(config.dataDir): \(error)")
+            throw ValidationError("cannot start the \(config.backend.rawValue) backend (data directory \(config.dataDir)): \(error)")
         }
         var group = ServiceGroupConfiguration(
             services: [buildApplication(components)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

@@ -21,29 +21,27 @@ public struct SpawnerComponents: Sendable {
     let logger: Logger
 
     /// Takes the data directory's lock (throws if another spawner holds it) and builds the
-    /// configured backend. Call `shutdown()` unless the app's services do (`buildApplication`).
+    /// backend `config.backend` names. Call `shutdown()` unless the app's services do
+    /// (`buildApplication`).
     public init(config: SpawnerConfig, logger: Logger) throws {
         // The lock first: a backend made and then dropped would leak its HTTP client.
         let lock = try DataDirLock(dataDir: config.dataDir)
-        let backend: any SessionBackend
-        if let kubernetes = config.kubernetes {
-            backend = KubernetesBackend(
-                settings: kubernetes, runnerdKillGraceMs: config.runnerdKillGraceMs, runnerdLogLevel: config.runnerdLogLevel,
-                faults: config.faults, logger: logger)
-        } else {
-            backend = try LocalBackend(
-                dataDir: config.dataDir, runnerdPath: config.runnerdPath, runnerdKillGraceMs: config.runnerdKillGraceMs,
-                runnerdLogLevel: config.runnerdLogLevel, faults: config.faults, logger: logger)
+        let httpClient = Self.makeHTTPClient()
+        do {
+            let backend = try BackendFactory.make(config, httpClient: httpClient, logger: logger)
+            self.init(config: config, backend: backend, lock: lock, httpClient: httpClient, logger: logger)
+        } catch {
+            try? httpClient.syncShutdown()
+            throw error
         }
-        self.init(config: config, backend: backend, lock: lock, logger: logger)
     }
 
     /// With any backend.
     public init(config: SpawnerConfig, backend: any SessionBackend, logger: Logger) throws {
-        self.init(config: config, backend: backend, lock: try DataDirLock(dataDir: config.dataDir), logger: logger)
+        self.init(config: config, backend: backend, lock: try DataDirLock(dataDir: config.dataDir), httpClient: Self.makeHTTPClient(), logger: logger)
     }
 
-    private init(config: SpawnerConfig, backend: any SessionBackend, lock: DataDirLock, logger: Logger) {
+    private init(config: SpawnerConfig, backend: any SessionBackend, lock: DataDirLock, httpClient: HTTPClient, logger: Logger) {
         self.config = config
         self.logger = logger
         self.lock = lock
@@ -51,18 +49,22 @@ public struct SpawnerComponents: Sendable {
         self.signer = HMACSigner(secret: config.secret)
         self.metrics = SpawnerMetrics(backend: backend.name)
         self.connections = ConnectionGovernor(limit: config.connections.maxConnections, metrics: metrics)
+        self.httpClient = httpClient
+        var settings = SessionRegistry.Settings(
+            caps: config.caps, readyTimeout: .milliseconds(config.readyTimeoutMs), defaultTTLMs: config.defaultTTLMs,
+            defaultIdleTimeoutMs: config.defaultIdleTimeoutMs, faults: config.faults)
+        settings.profiles = config.profiles
+        self.registry = SessionRegistry(backend: backend, settings: settings, signer: signer, httpClient: httpClient, metrics: metrics, logger: logger)
+    }
+
+    /// The client for every runnerd (and the docker backend's engine socket).
+    static func makeHTTPClient() -> HTTPClient {
         var clientConfiguration = HTTPClient.Configuration(
             timeout: .init(connect: .seconds(5)),
             // Each exec or attach stream holds a connection to its session's runnerd.
             connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256))
         clientConfiguration.connectionPool.retryConnectionEstablishment = false
-        self.httpClient = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: clientConfiguration)
-        self.registry = SessionRegistry(
-            backend: backend,
-            settings: .init(
-                caps: config.caps, readyTimeout: .milliseconds(config.readyTimeoutMs), defaultTTLMs: config.defaultTTLMs,
-                defaultIdleTimeoutMs: config.defaultIdleTimeoutMs, faults: config.faults),
-            signer: signer, httpClient: httpClient, metrics: metrics, logger: logger)
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: clientConfiguration)
     }
 
     /// The long-running pieces besides the HTTP server, in start order.

@@ -1,6 +1,16 @@
 import RunnerProtocol
 import SystemSupport
 
+/// The backends `SPAWNER_BACKEND` selects.
+public enum SpawnerBackendKind: String, Sendable, CaseIterable {
+    /// runnerd child processes of the spawner (the embedded default).
+    case local
+    /// A container per session through the Docker Engine API.
+    case docker
+    /// A Pod per session through the Kubernetes API server.
+    case kubernetes
+}
+
 /// The spawner's resolved configuration: environment first, flags override, then validated.
 public struct SpawnerConfig: Sendable {
     public var listenHost = "0.0.0.0"
@@ -25,8 +35,14 @@ public struct SpawnerConfig: Sendable {
     public var runnerdKillGraceMs: Int64 = 2_000
     public var runnerdLogLevel = "info"
     public var logLevel = "info"
+    /// Which backend runs the sandboxes (`SPAWNER_BACKEND`).
+    public var backend = SpawnerBackendKind.local
     /// The kubernetes backend's settings when `SPAWNER_BACKEND=kubernetes`; nil otherwise.
     public var kubernetes: KubernetesSettings?
+    /// The docker backend's settings when `SPAWNER_BACKEND=docker`; nil otherwise.
+    public var docker: DockerSettings?
+    /// The profiles a session may name (`SPAWNER_PROFILES_FILE`; else only `default`).
+    public var profiles = SessionProfiles()
     /// Client connections: cap, idle timeout, body timeout and budget.
     public var connections = ConnectionLimits()
     /// Debian's node-xterm package, bundled into the web terminal's script (`SPAWNER_XTERM_DIR`).
@@ -120,15 +136,29 @@ public struct SpawnerConfig: Sendable {
         config.connections = try ConnectionLimits.resolve(environment: environment) { try number(nil, $0, minimum: $1, maximum: $2) }
         if let level = value(flags.logLevel, "SPAWNER_LOG_LEVEL") { config.logLevel = level }
         if let level = environment["SPAWNER_RUNNERD_LOG_LEVEL"] { config.runnerdLogLevel = level }
-        switch environment["SPAWNER_BACKEND"] ?? "local" {
-        case "", "local": break
-        case "kubernetes":
+        if let file = environment["SPAWNER_PROFILES_FILE"], !file.isEmpty {
+            let bytes: [UInt8]
+            do {
+                bytes = try readFile(file)
+            } catch {
+                throw Invalid("cannot read SPAWNER_PROFILES_FILE \(file): \(error)")
+            }
+            config.profiles = try SessionProfiles.parse(bytes)
+        }
+        let backend = environment["SPAWNER_BACKEND"] ?? ""
+        switch SpawnerBackendKind(rawValue: backend.isEmpty ? "local" : backend) {
+        case .local?: config.backend = .local
+        case .docker?:
+            config.backend = .docker
+            config.docker = try DockerSettings.resolve(environment: environment, secret: secret)
+        case .kubernetes?:
+            config.backend = .kubernetes
             do {
                 config.kubernetes = try KubernetesSettings.resolve(environment: environment, readFile: readFile)
             } catch {
                 throw Invalid("kubernetes backend: \(error)")
             }
-        case let other: throw Invalid("SPAWNER_BACKEND must be local or kubernetes, got \(other)")
+        case nil: throw Invalid("SPAWNER_BACKEND must be local, docker or kubernetes, got \(backend)")
         }
         if let directory = environment["SPAWNER_XTERM_DIR"] { config.xtermDirectory = directory }
         return config

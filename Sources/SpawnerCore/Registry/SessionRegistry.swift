@@ -35,7 +35,9 @@ public actor SessionRegistry {
         public var readyTimeout: Duration
         public var defaultTTLMs: Int64
         public var defaultIdleTimeoutMs: Int64
-        public var defaultProfile = "default"
+        public var defaultProfile = SessionProfiles.defaultName
+        /// The profiles a create may name.
+        public var profiles = SessionProfiles()
         public var faults: CreateFaults
         /// How runnerds are probed at boot.
         public var adoptionProbe = AdoptionProbe()
@@ -104,6 +106,10 @@ public actor SessionRegistry {
 
     public func create(_ request: CreateSessionRequest) async throws -> SessionInfo {
         if let problem = request.validationError() { throw SpawnerError.badRequest(problem) }
+        let profile = request.profile ?? settings.defaultProfile
+        guard settings.profiles[profile] != nil else {
+            throw SpawnerError.badRequest("unknown profile \(profile) (known: \(settings.profiles.byName.keys.sorted().joined(separator: ", ")))")
+        }
         let sessionId = request.sessionId ?? Self.newSessionId()
         // Everything up to the insertion is synchronous: the reservation is atomic.
         guard sessions[sessionId] == nil else { throw SpawnerError.sessionTaken(sessionId) }
@@ -113,7 +119,7 @@ public actor SessionRegistry {
         }
         let now = Syscall.nowMs()
         let labels = SessionLabels(
-            sessionId: sessionId, owner: request.owner, orgId: request.orgId, profile: request.profile ?? settings.defaultProfile,
+            sessionId: sessionId, owner: request.owner, orgId: request.orgId, profile: profile,
             image: request.image, createdAtMs: now, ttlMs: request.ttlMs ?? settings.defaultTTLMs,
             idleTimeoutMs: request.idleTimeoutMs ?? settings.defaultIdleTimeoutMs)
         sessions[sessionId] = Entry(labels: labels, state: .creating, lastActivityAtMs: now)
@@ -282,6 +288,19 @@ public actor SessionRegistry {
                 "endpoint": "\(session.endpoint.baseURL)", "error": "\(reason)",
             ])
         }
+    }
+
+    /// Marks a ready session whose sandbox died or was removed outside the spawner: it shows
+    /// as `gone` (requests to it are refused) until the next sweep removes what is left.
+    func markGone(_ sessionId: String) {
+        guard sessions[sessionId]?.state == .ready else { return }
+        sessions[sessionId]?.state = .gone
+        publishGauges()
+    }
+
+    /// The sessions marked `gone`.
+    func goneSessions() -> [String] {
+        sessions.values.filter { $0.state == .gone }.map(\.labels.sessionId).sorted()
     }
 
     /// What the sweep needs to judge a ready session.

@@ -3,8 +3,9 @@ import RunnerProtocol
 import ServiceLifecycle
 import SystemSupport
 
-/// Destroys sessions past their TTL, idle sessions, and sessions whose sandbox died; runs
-/// every `interval` until the graceful shutdown.
+/// Destroys sessions past their TTL, idle sessions, and sessions whose sandbox died (marked
+/// `gone` when found, removed at the next pass); runs every `interval` until the graceful
+/// shutdown.
 ///
 /// Idle means: no running exec according to runnerd's `/healthz` (`liveExecs`) and no
 /// activity for `idleTimeoutMs`. Activity is runnerd's own clock (`lastActivityAtMs`: every
@@ -35,8 +36,12 @@ public struct SessionSweeper: Service {
         }
     }
 
-    /// One pass over every ready session.
+    /// One pass: sessions found gone by the last pass are removed, then every ready session
+    /// is checked.
     public func sweepOnce() async {
+        for sessionId in await registry.goneSessions() {
+            await registry.destroy(sessionId, reason: .dead)
+        }
         let candidates = await registry.sweepCandidates()
         await withTaskGroup(of: Void.self) { group in
             var next = candidates.makeIterator()
@@ -65,7 +70,7 @@ public struct SessionSweeper: Service {
         } catch {
             if await registry.backend.endpoint(of: labels.sessionId) == nil {
                 log.warning("session's sandbox is gone")
-                await registry.destroy(labels.sessionId, reason: .dead)
+                await registry.markGone(labels.sessionId)
             } else {
                 log.warning("runnerd /healthz failed", metadata: ["error": "\(error)"])
             }

@@ -1,0 +1,135 @@
+import Foundation
+import RunnerProtocol
+@testable import SpawnerCore
+import Testing
+
+/// The dev stack of `compose.yml`, as a user runs it: `up` with every compose command this
+/// machine has (`docker compose`, Debian's `docker-compose` 1.29), then the host's `spawner`
+/// CLI creates a session and runs `id` in it: in a sandbox container of its own, reached by the
+/// containerized spawner over the sandbox network. A restart of the spawner's container keeps
+/// the session; `spawner rm` removes its container and volumes.
+extension DockerSuites {
+    @Suite(.timeLimit(.minutes(15))) struct ComposeStackTests {
+        /// `docker compose` (the v2 plugin) and `docker-compose` (v1), where installed.
+        static var composeCommands: [[String]] {
+            var commands: [[String]] = []
+            if DockerCLI.runSync(["compose", "version"]).status == 0 { commands.append(["docker", "compose"]) }
+            if DockerCLI.collectSync(DockerCLI.command(["docker-compose", "version"])).status == 0 { commands.append(["docker-compose"]) }
+            return commands
+        }
+
+        @Test func stackRunsEachSessionInItsOwnContainer() async throws {
+            try DockerTestEnvironment.require()
+            let commands = Self.composeCommands
+            if commands.isEmpty {
+                Issue.record("neither `docker compose` nor `docker-compose` is installed (scripts/test-prereqs/docker.sh installs docker-compose)")
+            }
+            for command in commands { try await Self.endToEnd(command) }
+        }
+
+        static func endToEnd(_ compose: [String]) async throws {
+            let directory = TestPaths.makeTempDir("compose-stack")
+            defer { TestPaths.remove(directory) }
+            let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().deletingLastPathComponent().path
+            try FileManager.default.copyItem(atPath: repository + "/compose.yml", toPath: directory + "/compose.yml")
+            let secret = TestPaths.makeSecret()
+            let secretFile = directory + "/.spawner-secret"
+            FileManager.default.createFile(atPath: secretFile, contents: Data(secret.utf8), attributes: [.posixPermissions: 0o600])
+            let project = "spawnertest\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
+            let network = "spawner-compose-test"
+            let port = try freePort()
+            let scope = DockerSettings.defaultScope(secret: Array(secret.utf8))
+            var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SPAWNER_") }
+            environment["SPAWNER_COMPOSE_PORT"] = String(port)
+            environment["SPAWNER_COMPOSE_NETWORK"] = network
+
+            func command(_ arguments: [String]) -> Process {
+                DockerCLI.command(compose + ["-p", project, "-f", directory + "/compose.yml"] + arguments, environment: environment, directory: directory)
+            }
+            func run(_ arguments: [String]) async -> DockerCLI.Result { await DockerCLI.collect(command(arguments)) }
+            let session = "demo-\(String(UInt16.random(in: 0...UInt16.max), radix: 16))"
+            let cli = HostCLI(baseURL: "http://127.0.0.1:\(port)", secretFile: secretFile)
+            defer {
+                _ = DockerCLI.collectSync(command(["down", "-v", "--remove-orphans"]))
+                DockerCLI.removeAll(scope: scope)
+                DockerCLI.runSync(["network", "rm", network])
+            }
+
+            let up = await run(["up", "-d", "--no-build"])
+            #expect(up.status == 0, "\(compose) up: \(up.stderr)")
+            guard try await waitForHealth(port: port) else {
+                Issue.record("\(compose): the spawner did not answer on 127.0.0.1:\(port):\n\(await run(["logs"]).stdout.suffix(4000))")
+                return
+            }
+
+            let created = try await cli.run(["create", session])
+            if created.status != 0 { Issue.record("\(compose) logs:\n\(await run(["logs"]).stdout.suffix(3000))") }
+            #expect(created.status == 0 && created.stdout == session + "\n", "\(created.stderr)")
+            let id = try await cli.run(["exec", session, "--", "id"])
+            #expect(id.status == 0)
+            #expect(id.stdout == "uid=10001(agent) gid=10001(agent) groups=10001(agent)\n")
+            let listed = try await cli.run(["ls", "--json"])
+            #expect(listed.stdout.contains(#""backend":"docker""#))
+
+            // Its own container on the sandbox network, which the spawner's container joined.
+            let sandbox = "sandbox-\(session)"
+            #expect(await DockerCLI.format(sandbox, "{{.State.Running}} {{.HostConfig.NetworkMode}}") == "true \(network)")
+            let spawnerContainer = await run(["ps", "-q", "spawner"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(!spawnerContainer.isEmpty)
+            #expect(await DockerCLI.format(spawnerContainer, "{{range $name, $_ := .NetworkSettings.Networks}}{{$name}} {{end}}")?.contains(network) == true)
+            #expect(await DockerCLI.format(spawnerContainer, "{{.HostConfig.ReadonlyRootfs}} {{.HostConfig.CapDrop}}") == "true [ALL]")
+            // The spawner's image runs no agents: there is no runnerd in it.
+            #expect(await DockerCLI.run(["run", "--rm", "--entrypoint", "/bin/sh", DockerTestEnvironment.spawnerImage, "-c", "command -v runnerd || echo none"]).stdout == "none\n")
+
+            // A restart of the spawner's container keeps the session, usable.
+            #expect(await DockerCLI.run(["restart", spawnerContainer]).status == 0)
+            #expect(try await waitForHealth(port: port))
+            let again = try await cli.run(["exec", session, "--", "sh", "-c", "echo still here"])
+            #expect(again.stdout == "still here\n", "\(again.stderr)")
+
+            let removed = try await cli.run(["rm", session])
+            #expect(removed.status == 0)
+            #expect(await DockerCLI.leftovers(scope: scope) == [])
+        }
+
+        /// The open `/healthz` answering, within a minute.
+        static func waitForHealth(port: Int) async throws -> Bool {
+            await eventually(timeout: .seconds(60), every: .milliseconds(200)) {
+                await DockerCLI.collect(DockerCLI.command(["curl", "-fsS", "-o", "/dev/null", "-m", "2", "http://127.0.0.1:\(port)/healthz"])).status == 0
+            }
+        }
+
+        /// A port nothing listens on right now.
+        static func freePort() throws -> Int {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(fd) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let bound = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+            }
+            guard bound else { throw DockerTestEnvironment.DockerUnavailable(reason: "no free port") }
+            return Int(UInt16(bigEndian: address.sin_port))
+        }
+    }
+}
+
+/// The host's `spawner` CLI against a given spawner.
+struct HostCLI {
+    let baseURL: String
+    let secretFile: String
+
+    func run(_ arguments: [String]) async throws -> DockerCLI.Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: TestPaths.spawner)
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SPAWNER_") }
+        environment["SPAWNER_URL"] = baseURL
+        environment["SPAWNER_SECRET_FILE"] = secretFile
+        process.environment = environment
+        return await DockerCLI.collect(process)
+    }
+}

@@ -1,0 +1,155 @@
+import Foundation
+import Testing
+
+/// Whether the docker tests can run here: an engine must answer on the socket and the runtime
+/// images (`bash scripts/images`) must exist. Outside CI a missing engine skips them with the
+/// reason printed; in CI (`CI=true`) they run anyway and fail on the first thing missing,
+/// because a test of the container isolation that cannot run must not pass silently.
+enum DockerTestEnvironment {
+    static let sandboxImage = "runnerd-sandbox:local"
+    static let spawnerImage = "spawner:local"
+    /// The sandbox network the tests' host spawners use (compose uses its own).
+    static let network = "spawner-test-sandboxes"
+
+    static var inCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
+
+    /// Why the docker tests cannot run; nil when they can.
+    static let problem: String? = {
+        let version = DockerCLI.runSync(["version", "--format", "{{.Server.Version}}"])
+        guard version.status == 0 else {
+            return "no Docker engine answers (\(version.stderr.trimmingCharacters(in: .whitespacesAndNewlines))); "
+                + "scripts/test-prereqs/docker.sh starts one"
+        }
+        for image in [sandboxImage, spawnerImage] where DockerCLI.runSync(["image", "inspect", image]).status != 0 {
+            return "image \(image) is missing (bash scripts/images)"
+        }
+        return nil
+    }()
+
+    /// The trait of every docker test: enabled when the engine is there, or in CI.
+    static var enabled: Bool { problem == nil || inCI }
+
+    /// Fails the test (in CI) when the engine or the images are missing.
+    static func require(sourceLocation: SourceLocation = #_sourceLocation) throws {
+        if let problem {
+            Issue.record("docker tests cannot run: \(problem)", sourceLocation: sourceLocation)
+            throw DockerUnavailable(reason: problem)
+        }
+    }
+
+    struct DockerUnavailable: Error, CustomStringConvertible {
+        let reason: String
+        var description: String { reason }
+    }
+}
+
+/// The `docker` CLI, for what a test checks from outside the spawner (`docker inspect`,
+/// `docker kill`); the backend itself never runs it. The calls wait on a thread of their own,
+/// not on the tests' cooperative pool (two threads on a two-core machine).
+enum DockerCLI {
+    struct Result: Sendable {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    @discardableResult
+    static func run(_ arguments: [String], input: Data? = nil) async -> Result {
+        await collect(command(["docker"] + arguments), input: input)
+    }
+
+    /// The same, blocking (for `defer` blocks and static properties).
+    @discardableResult
+    static func runSync(_ arguments: [String], input: Data? = nil) -> Result {
+        collectSync(command(["docker"] + arguments), input: input)
+    }
+
+    /// `argv` found on PATH.
+    static func command(_ argv: [String], environment: [String: String]? = nil, directory: String? = nil) -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = argv
+        if let environment { process.environment = environment }
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        return process
+    }
+
+    /// Runs a prepared process to its end on a dispatch thread; its output collected.
+    static func collect(_ process: Process, input: Data? = nil) async -> Result {
+        nonisolated(unsafe) let process = process
+        return await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: collectSync(process, input: input)) }
+        }
+    }
+
+    static func collectSync(_ process: Process, input: Data? = nil) -> Result {
+        let out = Pipe()
+        let err = Pipe()
+        let stdin = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = stdin
+        do {
+            try process.run()
+        } catch {
+            return Result(status: -1, stdout: "", stderr: "\(error)")
+        }
+        if let input { stdin.fileHandleForWriting.write(input) }
+        try? stdin.fileHandleForWriting.close()
+        // Read both to their end before waiting: a full pipe would block the child.
+        let group = DispatchGroup()
+        nonisolated(unsafe) var errorData = Data()
+        group.enter()
+        DispatchQueue.global().async {
+            errorData = err.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+        let outputData = out.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        process.waitUntilExit()
+        return Result(
+            status: process.terminationStatus, stdout: String(decoding: outputData, as: UTF8.self), stderr: String(decoding: errorData, as: UTF8.self))
+    }
+
+    /// `docker inspect` of an object as text; nil when it does not exist.
+    static func inspect(_ name: String, type: String = "container") async -> String? {
+        let result = await run(["inspect", "--type", type, name])
+        return result.status == 0 ? result.stdout : nil
+    }
+
+    /// A Go template evaluated on a container (`docker inspect -f`).
+    static func format(_ container: String, _ template: String) async -> String? {
+        let result = await run(["inspect", "--type", "container", "-f", template, container])
+        return result.status == 0 ? result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) : nil
+    }
+
+    /// Names of containers (all states) or volumes with a label.
+    static func names(_ kind: String, label: String) async -> [String] {
+        listing(kind, label: label, await run(listArguments(kind, label: label)))
+    }
+
+    private static func listArguments(_ kind: String, label: String) -> [String] {
+        kind == "container"
+            ? ["ps", "-a", "--filter", "label=\(label)", "--format", "{{.Names}}"]
+            : ["volume", "ls", "--filter", "label=\(label)", "--format", "{{.Name}}"]
+    }
+
+    private static func listing(_ kind: String, label: String, _ result: Result) -> [String] {
+        result.stdout.split(separator: "\n").map(String.init).sorted()
+    }
+
+    /// Every container and volume of a spawner scope: what must be gone after a test.
+    static func leftovers(scope: String) async -> [String] {
+        await names("container", label: "spawner.scope=\(scope)").map { "container \($0)" }
+            + names("volume", label: "spawner.scope=\(scope)").map { "volume \($0)" }
+    }
+
+    /// Removes every container and volume of a scope (the cleanup after a test), blocking.
+    static func removeAll(scope: String) {
+        let label = "spawner.scope=\(scope)"
+        let containers = listing("container", label: label, runSync(listArguments("container", label: label)))
+        if !containers.isEmpty { runSync(["rm", "-f"] + containers) }
+        let volumes = listing("volume", label: label, runSync(listArguments("volume", label: label)))
+        if !volumes.isEmpty { runSync(["volume", "rm", "-f"] + volumes) }
+    }
+}

@@ -1,5 +1,6 @@
 /// Percent-encoding of URL query values, shared by every client that builds a query (the
-/// spawner's client, the kubernetes backend's API client).
+/// spawner's client, the kubernetes backend's API client; the docker engine client's paths and
+/// socket host too).
 public enum PercentEncoding {
     /// Everything but RFC 3986 unreserved characters (`A-Z a-z 0-9 - . _ ~`) becomes `%XX`.
     public static func queryValue(_ value: String) -> String {

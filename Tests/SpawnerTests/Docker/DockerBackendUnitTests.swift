@@ -147,7 +147,7 @@ import Testing
         #expect(engine.url("/containers/json", query: [("all", "true")]) == "http+unix://%2Fvar%2Frun%2Fdocker.sock/v1.41/containers/json?all=true")
         #expect(engine.url("/_ping", versioned: false) == "http+unix://%2Fvar%2Frun%2Fdocker.sock/_ping")
         #expect(DockerEngine.labelFilter(["spawner.scope": "s", "a": "b c"]) == #"{"label":["a=b c","spawner.scope=s"]}"#)
-        #expect(DockerEngine.percentEncoded(#"{"label":["a=b"]}"#) == "%7B%22label%22%3A%5B%22a%3Db%22%5D%7D")
+        #expect(PercentEncoding.queryValue(#"{"label":["a=b"]}"#) == "%7B%22label%22%3A%5B%22a%3Db%22%5D%7D")
         #expect(DockerEngine.APIVersion("1.41")! < DockerEngine.APIVersion("1.43")!)
         #expect(DockerEngine.APIVersion("1.9")! < DockerEngine.APIVersion("1.41")!)
         #expect(DockerEngine.APIVersion("2") == nil && DockerEngine.APIVersion("x.y") == nil)

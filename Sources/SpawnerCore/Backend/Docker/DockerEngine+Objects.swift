@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import RunnerProtocol
 import SystemSupport
 
 /// The engine calls the docker backend makes, typed. Lookups answer nil for an object that
@@ -14,7 +15,7 @@ extension DockerEngine {
 
     func inspectContainer(_ idOrName: String, timeout: TimeAmount = .seconds(30)) async throws -> DockerModels.ContainerInspect? {
         do {
-            return try await json(.GET, "/containers/\(Self.percentEncoded(idOrName))/json", as: DockerModels.ContainerInspect.self, timeout: timeout)
+            return try await json(.GET, "/containers/\(PercentEncoding.queryValue(idOrName))/json", as: DockerModels.ContainerInspect.self, timeout: timeout)
         } catch let error as DockerEngineError where error.isNotFound {
             return nil
         }
@@ -69,7 +70,7 @@ extension DockerEngine {
 
     func inspectVolume(_ name: String, timeout: TimeAmount = .seconds(30)) async throws -> DockerModels.Volume? {
         do {
-            return try await json(.GET, "/volumes/\(Self.percentEncoded(name))", as: DockerModels.Volume.self, timeout: timeout)
+            return try await json(.GET, "/volumes/\(PercentEncoding.queryValue(name))", as: DockerModels.Volume.self, timeout: timeout)
         } catch let error as DockerEngineError where error.isNotFound {
             return nil
         }
@@ -80,7 +81,7 @@ extension DockerEngine {
     }
 
     func removeVolume(_ name: String) async throws {
-        let answer = try await call(.DELETE, "/volumes/\(Self.percentEncoded(name))", timeout: .seconds(60))
+        let answer = try await call(.DELETE, "/volumes/\(PercentEncoding.queryValue(name))", timeout: .seconds(60))
         guard answer.status == 204 || answer.status == 404 else {
             throw DockerEngineError(status: answer.status, message: "DELETE /volumes/\(name): \(Self.message(answer.body))")
         }
@@ -90,7 +91,7 @@ extension DockerEngine {
 
     func inspectNetwork(_ name: String) async throws -> DockerModels.Network? {
         do {
-            return try await json(.GET, "/networks/\(Self.percentEncoded(name))", as: DockerModels.Network.self)
+            return try await json(.GET, "/networks/\(PercentEncoding.queryValue(name))", as: DockerModels.Network.self)
         } catch let error as DockerEngineError where error.isNotFound {
             return nil
         }
@@ -101,13 +102,13 @@ extension DockerEngine {
     }
 
     func connect(container: String, to network: String) async throws {
-        try await send(.POST, "/networks/\(Self.percentEncoded(network))/connect", body: DockerModels.NetworkConnect(container: container))
+        try await send(.POST, "/networks/\(PercentEncoding.queryValue(network))/connect", body: DockerModels.NetworkConnect(container: container))
     }
 
     /// The spawner's own container, as far as networking goes.
     func inspectSelf(_ idOrName: String) async throws -> DockerModels.SelfInspect? {
         do {
-            return try await json(.GET, "/containers/\(Self.percentEncoded(idOrName))/json", as: DockerModels.SelfInspect.self)
+            return try await json(.GET, "/containers/\(PercentEncoding.queryValue(idOrName))/json", as: DockerModels.SelfInspect.self)
         } catch let error as DockerEngineError where error.isNotFound {
             return nil
         }

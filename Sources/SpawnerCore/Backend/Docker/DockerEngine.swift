@@ -123,9 +123,9 @@ struct DockerEngine: Sendable {
 
     /// The `http+unix` URL of `path` on the socket.
     func url(_ path: String, query: [(String, String)] = [], versioned: Bool = true) -> String {
-        var url = "http+unix://" + Self.percentEncoded(socketPath) + (versioned ? "/v\(api)" : "") + path
+        var url = "http+unix://" + PercentEncoding.queryValue(socketPath) + (versioned ? "/v\(api)" : "") + path
         if !query.isEmpty {
-            url += "?" + query.map { Self.percentEncoded($0.0) + "=" + Self.percentEncoded($0.1) }.joined(separator: "&")
+            url += "?" + query.map { PercentEncoding.queryValue($0.0) + "=" + PercentEncoding.queryValue($0.1) }.joined(separator: "&")
         }
         return url
     }
@@ -134,22 +134,6 @@ struct DockerEngine: Sendable {
     static func labelFilter(_ labels: [String: String]) -> String {
         let terms = labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         return String(decoding: (try? WireJSON.encode(["label": terms])) ?? [], as: UTF8.self)
-    }
-
-    /// Every byte but the unreserved ones percent-encoded (a socket path becomes a URL host).
-    static func percentEncoded(_ text: String) -> String {
-        var out = ""
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
-                out.unicodeScalars.append(Unicode.Scalar(byte))
-            default:
-                let hex = String(byte, radix: 16, uppercase: true)
-                out += "%" + (hex.count == 1 ? "0" + hex : hex)
-            }
-        }
-        return out
     }
 
     /// The engine's `{"message": ...}`, or the body as text.

@@ -33,18 +33,11 @@ func withDockerSpawner<T>(
     try DockerTestEnvironment.require(sourceLocation: sourceLocation)
     let scope = DockerSpawner.newScope(name)
     defer { DockerCLI.removeAll(scope: scope) }
-    let spawner = try await SpawnerProcess.start(environment: DockerSpawner.environment(scope: scope, extra: environment))
-    do {
-        let result = try await body(spawner, scope)
-        await spawner.tearDown()
-        #expect(await DockerCLI.leftovers(scope: scope) == [], "left on the engine after the sessions were deleted", sourceLocation: sourceLocation)
-        return result
-    } catch {
-        let log = spawner.log
-        await spawner.tearDown()
-        Issue.record("spawner log:\n\(log.suffix(4000))", sourceLocation: sourceLocation)
-        throw error
+    let result = try await withSpawner(environment: DockerSpawner.environment(scope: scope, extra: environment), sourceLocation: sourceLocation) {
+        try await body($0, scope)
     }
+    #expect(await DockerCLI.leftovers(scope: scope) == [], "left on the engine after the sessions were deleted", sourceLocation: sourceLocation)
+    return result
 }
 
 extension SpawnerClient {

@@ -26,8 +26,17 @@ enum DockerTestEnvironment {
         return nil
     }()
 
+    /// The pass of `scripts/test` that runs the spawner as an ordinary user (SPAWNER_TEST_USER)
+    /// is about the local backend; the docker tests run in the pass as root.
+    static var otherPass: String? {
+        ProcessInfo.processInfo.environment["SPAWNER_TEST_USER"].map { "the spawner runs as \($0) in this pass; the docker tests run in the pass as root" }
+    }
+
     /// The trait of every docker test: enabled when the engine is there, or in CI.
-    static var enabled: Bool { problem == nil || inCI }
+    static var enabled: Bool { otherPass == nil && (problem == nil || inCI) }
+
+    /// Why they are skipped, for the trait's comment.
+    static var skipReason: String { otherPass ?? problem ?? "" }
 
     /// Fails the test (in CI) when the engine or the images are missing.
     static func require(sourceLocation: SourceLocation = #_sourceLocation) throws {

@@ -23,8 +23,8 @@ struct ServeCommand: AsyncParsableCommand {
             SPAWNER_BACKEND=docker runs each session in its own container through the Engine \
             API socket (DOCKER_HOST, SPAWNER_DOCKER_IMAGE, SPAWNER_DOCKER_NETWORK, \
             SPAWNER_DOCKER_ICC, SPAWNER_DOCKER_KEEP_WORKSPACES, SPAWNER_DOCKER_SCOPE, \
-            SPAWNER_DOCKER_SELF; see docs/docker.md). SPAWNER_PROFILES_FILE names the session \
-            profiles (limits, egress).
+            SPAWNER_DOCKER_SELF, SPAWNER_DOCKER_PROFILES for the session profiles: limits, \
+            egress; see docs/docker.md).
             """)
 
     @Option(help: ArgumentHelp("host:port to listen on; port 0 picks one (SPAWNER_LISTEN, default 0.0.0.0:8080).", valueName: "host:port"))

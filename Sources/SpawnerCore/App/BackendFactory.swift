@@ -14,7 +14,7 @@ enum BackendFactory {
         case .docker:
             guard let docker = config.docker else { throw SpawnerConfig.Invalid("SPAWNER_BACKEND=docker without docker settings") }
             return DockerBackend(
-                settings: docker, profiles: config.profiles, httpClient: httpClient, runnerdKillGraceMs: config.runnerdKillGraceMs,
+                settings: docker, httpClient: httpClient, runnerdKillGraceMs: config.runnerdKillGraceMs,
                 runnerdLogLevel: config.runnerdLogLevel, faults: config.faults, logger: logger)
         case .kubernetes:
             guard let kubernetes = config.kubernetes else { throw SpawnerConfig.Invalid("SPAWNER_BACKEND=kubernetes without kubernetes settings") }

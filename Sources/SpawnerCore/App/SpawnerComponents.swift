@@ -50,11 +50,12 @@ public struct SpawnerComponents: Sendable {
         self.metrics = SpawnerMetrics(backend: backend.name)
         self.connections = ConnectionGovernor(limit: config.connections.maxConnections, metrics: metrics)
         self.httpClient = httpClient
-        var settings = SessionRegistry.Settings(
-            caps: config.caps, readyTimeout: .milliseconds(config.readyTimeoutMs), defaultTTLMs: config.defaultTTLMs,
-            defaultIdleTimeoutMs: config.defaultIdleTimeoutMs, faults: config.faults)
-        settings.profiles = config.profiles
-        self.registry = SessionRegistry(backend: backend, settings: settings, signer: signer, httpClient: httpClient, metrics: metrics, logger: logger)
+        self.registry = SessionRegistry(
+            backend: backend,
+            settings: .init(
+                caps: config.caps, readyTimeout: .milliseconds(config.readyTimeoutMs), defaultTTLMs: config.defaultTTLMs,
+                defaultIdleTimeoutMs: config.defaultIdleTimeoutMs, faults: config.faults),
+            signer: signer, httpClient: httpClient, metrics: metrics, logger: logger)
     }
 
     /// The client for every runnerd (and the docker backend's engine socket).

@@ -102,6 +102,14 @@ public protocol SessionBackend: Sendable {
 
     /// runnerd's address while the session's sandbox is alive; nil once it is not.
     func endpoint(of sessionId: String) async -> RunnerdEndpoint?
+
+    /// The profiles a create may name, checked before anything is made (`400` otherwise); nil
+    /// when the backend takes any name or checks it itself.
+    var profileNames: Set<String>? { get }
+}
+
+extension SessionBackend {
+    public var profileNames: Set<String>? { nil }
 }
 
 /// The steps of a create, in order: the first two run in the backend, the others in the registry.

@@ -26,6 +26,8 @@ public struct DockerSettings: Equatable, Sendable {
     public var selfContainer: SelfContainer = .detect
     /// runnerd's port in the sandbox image.
     public var runnerdPort = 8200
+    /// The profiles a session may name (`SPAWNER_DOCKER_PROFILES`, a JSON file; else only `default`).
+    public var profiles = DockerProfiles()
 
     public enum SelfContainer: Equatable, Sendable {
         case detect
@@ -45,8 +47,10 @@ public struct DockerSettings: Equatable, Sendable {
         String(Digest.sha256Hex(Array("spawner-docker-scope:".utf8) + secret).prefix(16))
     }
 
-    /// Reads the settings from the environment.
-    public static func resolve(environment: [String: String], secret: [UInt8]) throws(SpawnerConfig.Invalid) -> DockerSettings {
+    /// Reads the settings from the environment; `readFile` reads the profiles file.
+    public static func resolve(
+        environment: [String: String], secret: [UInt8], readFile: (String) throws -> [UInt8] = { _ in [] }
+    ) throws(SpawnerConfig.Invalid) -> DockerSettings {
         var settings = DockerSettings(scope: environment["SPAWNER_DOCKER_SCOPE"] ?? defaultScope(secret: secret))
         guard isName(settings.scope) else { throw SpawnerConfig.Invalid("SPAWNER_DOCKER_SCOPE must match [A-Za-z0-9_.-]{1,64}") }
         if let host = environment["DOCKER_HOST"], !host.isEmpty {
@@ -68,6 +72,15 @@ public struct DockerSettings: Equatable, Sendable {
         case let name?:
             guard isName(name) else { throw SpawnerConfig.Invalid("SPAWNER_DOCKER_SELF must be a container id or name, or none") }
             settings.selfContainer = .named(name)
+        }
+        if let file = environment["SPAWNER_DOCKER_PROFILES"], !file.isEmpty {
+            let bytes: [UInt8]
+            do {
+                bytes = try readFile(file)
+            } catch {
+                throw SpawnerConfig.Invalid("cannot read SPAWNER_DOCKER_PROFILES \(file): \(error)")
+            }
+            settings.profiles = try DockerProfiles.parse(bytes)
         }
         return settings
     }

@@ -35,14 +35,12 @@ public struct SpawnerConfig: Sendable {
     public var runnerdKillGraceMs: Int64 = 2_000
     public var runnerdLogLevel = "info"
     public var logLevel = "info"
-    /// Which backend runs the sandboxes (`SPAWNER_BACKEND`).
-    public var backend = SpawnerBackendKind.local
+    /// Which backend runs the sandboxes (`SPAWNER_BACKEND`): the one whose settings are set.
+    public var backend: SpawnerBackendKind { docker != nil ? .docker : kubernetes != nil ? .kubernetes : .local }
     /// The kubernetes backend's settings when `SPAWNER_BACKEND=kubernetes`; nil otherwise.
     public var kubernetes: KubernetesSettings?
     /// The docker backend's settings when `SPAWNER_BACKEND=docker`; nil otherwise.
     public var docker: DockerSettings?
-    /// The profiles a session may name (`SPAWNER_PROFILES_FILE`; else only `default`).
-    public var profiles = SessionProfiles()
     /// Client connections: cap, idle timeout, body timeout and budget.
     public var connections = ConnectionLimits()
     /// Debian's node-xterm package, bundled into the web terminal's script (`SPAWNER_XTERM_DIR`).
@@ -136,23 +134,12 @@ public struct SpawnerConfig: Sendable {
         config.connections = try ConnectionLimits.resolve(environment: environment) { try number(nil, $0, minimum: $1, maximum: $2) }
         if let level = value(flags.logLevel, "SPAWNER_LOG_LEVEL") { config.logLevel = level }
         if let level = environment["SPAWNER_RUNNERD_LOG_LEVEL"] { config.runnerdLogLevel = level }
-        if let file = environment["SPAWNER_PROFILES_FILE"], !file.isEmpty {
-            let bytes: [UInt8]
-            do {
-                bytes = try readFile(file)
-            } catch {
-                throw Invalid("cannot read SPAWNER_PROFILES_FILE \(file): \(error)")
-            }
-            config.profiles = try SessionProfiles.parse(bytes)
-        }
         let backend = environment["SPAWNER_BACKEND"] ?? ""
         switch SpawnerBackendKind(rawValue: backend.isEmpty ? "local" : backend) {
-        case .local?: config.backend = .local
+        case .local?: break
         case .docker?:
-            config.backend = .docker
-            config.docker = try DockerSettings.resolve(environment: environment, secret: secret)
+            config.docker = try DockerSettings.resolve(environment: environment, secret: secret, readFile: readFile)
         case .kubernetes?:
-            config.backend = .kubernetes
             do {
                 config.kubernetes = try KubernetesSettings.resolve(environment: environment, readFile: readFile)
             } catch {

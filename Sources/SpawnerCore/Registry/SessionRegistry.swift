@@ -35,9 +35,7 @@ public actor SessionRegistry {
         public var readyTimeout: Duration
         public var defaultTTLMs: Int64
         public var defaultIdleTimeoutMs: Int64
-        public var defaultProfile = SessionProfiles.defaultName
-        /// The profiles a create may name.
-        public var profiles = SessionProfiles()
+        public var defaultProfile = "default"
         public var faults: CreateFaults
         /// How runnerds are probed at boot.
         public var adoptionProbe = AdoptionProbe()
@@ -107,8 +105,8 @@ public actor SessionRegistry {
     public func create(_ request: CreateSessionRequest) async throws -> SessionInfo {
         if let problem = request.validationError() { throw SpawnerError.badRequest(problem) }
         let profile = request.profile ?? settings.defaultProfile
-        guard settings.profiles[profile] != nil else {
-            throw SpawnerError.badRequest("unknown profile \(profile) (known: \(settings.profiles.byName.keys.sorted().joined(separator: ", ")))")
+        if let known = backend.profileNames, !known.contains(profile) {
+            throw SpawnerError.badRequest("unknown profile \(profile) (known: \(known.sorted().joined(separator: ", ")))")
         }
         let sessionId = request.sessionId ?? Self.newSessionId()
         // Everything up to the insertion is synchronous: the reservation is atomic.

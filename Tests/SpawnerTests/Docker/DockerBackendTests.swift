@@ -123,7 +123,7 @@ extension DockerSuites {
                  "web": {"egress": true}}
                 """.utf8
             ).write(to: URL(fileURLWithPath: profiles))
-            try await withDockerSpawner("prof", environment: ["SPAWNER_PROFILES_FILE": profiles]) { spawner, _ in
+            try await withDockerSpawner("prof", environment: ["SPAWNER_DOCKER_PROFILES": profiles]) { spawner, _ in
                 let client = spawner.client
                 let small = try await client.createSandbox("small", profile: "small")
                 #expect(small.profile == "small")

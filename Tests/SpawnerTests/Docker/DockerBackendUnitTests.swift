@@ -57,17 +57,17 @@ import Testing
     // MARK: Profiles
 
     @Test func profilesFillInDefaultsAndAreChecked() throws {
-        let profiles = try SessionProfiles.parse(Array(#"{"default": {}, "big": {"memoryMiB": 8192, "cpus": 4, "egress": true}}"#.utf8))
+        let profiles = try DockerProfiles.parse(Array(#"{"default": {}, "big": {"memoryMiB": 8192, "cpus": 4, "egress": true}}"#.utf8))
         #expect(profiles["default"] == .builtIn)
         let big = try #require(profiles["big"])
-        #expect(big.memoryMiB == 8192 && big.cpus == 4 && big.egress && big.pids == SessionProfile.builtIn.pids && big.readOnlyRootfs)
+        #expect(big.memoryMiB == 8192 && big.cpus == 4 && big.egress && big.pids == DockerProfile.builtIn.pids && big.readOnlyRootfs)
         #expect(profiles.anyEgress)
-        #expect(!SessionProfiles().anyEgress)
+        #expect(!DockerProfiles().anyEgress)
         for bad in [
             #"{"small": {}}"#, #"{"default": {"memoryMiB": 1}}"#, #"{"default": {"cpus": 0}}"#, #"{"default": {"pids": 2}}"#,
             #"{"default": {"tmpMiB": 4096}}"#, #"{"default": {}, "Bad Name": {}}"#, #"["default"]"#, #"{"default": {"memoryMiB": "lots"}}"#,
         ] {
-            #expect(throws: SpawnerConfig.Invalid.self, "\(bad)") { try SessionProfiles.parse(Array(bad.utf8)) }
+            #expect(throws: SpawnerConfig.Invalid.self, "\(bad)") { try DockerProfiles.parse(Array(bad.utf8)) }
         }
     }
 
@@ -97,7 +97,7 @@ import Testing
     @Test func containerConfigurationIsHardenedAndCarriesNoToken() throws {
         let token = HMACSigner(secret: Self.secret).runnerdToken(sessionId: "demo")
         let sandbox = SandboxContainer(
-            labels: Self.labels, profile: SessionProfile(memoryMiB: 512, cpus: 1.5, pids: 256, tmpMiB: 64, egress: false, readOnlyRootfs: true),
+            labels: Self.labels, profile: DockerProfile(memoryMiB: 512, cpus: 1.5, pids: 256, tmpMiB: 64, egress: false, readOnlyRootfs: true),
             image: "runnerd-sandbox:local", network: "net", scope: "s1", runnerdPort: 8200, killGraceMs: 2_000, logLevel: "info")
         let body = sandbox.createBody
         #expect(body.hostConfig.capDrop == ["ALL"])

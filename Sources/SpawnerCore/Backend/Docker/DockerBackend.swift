@@ -17,8 +17,10 @@ public actor DockerBackend: SessionBackend {
     public nonisolated let name = "docker"
     public nonisolated let services: [any Service] = []
 
+    public nonisolated let profileNames: Set<String>?
+
     private let settings: DockerSettings
-    private let profiles: SessionProfiles
+    private let profiles: DockerProfiles
     private let unversioned: DockerEngine
     private let httpClient: HTTPClient
     private let killGraceMs: Int64
@@ -34,11 +36,12 @@ public actor DockerBackend: SessionBackend {
     private var known: [String: RunnerdEndpoint] = [:]
 
     public init(
-        settings: DockerSettings, profiles: SessionProfiles, httpClient: HTTPClient, runnerdKillGraceMs: Int64, runnerdLogLevel: String,
+        settings: DockerSettings, httpClient: HTTPClient, runnerdKillGraceMs: Int64, runnerdLogLevel: String,
         faults: CreateFaults = .init(), logger: Logger
     ) {
         self.settings = settings
-        self.profiles = profiles
+        self.profiles = settings.profiles
+        self.profileNames = Set(settings.profiles.byName.keys)
         self.unversioned = DockerEngine(socketPath: settings.socketPath, httpClient: httpClient)
         self.httpClient = httpClient
         self.killGraceMs = runnerdKillGraceMs

@@ -22,7 +22,7 @@ struct SandboxContainer {
     static let capabilities = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETGID", "SETPCAP", "SETUID"]
 
     var labels: SessionLabels
-    var profile: SessionProfile
+    var profile: DockerProfile
     var image: String
     var network: String
     var scope: String

@@ -1,17 +1,16 @@
 import RunnerProtocol
 
-/// What a session's `profile` names: the resources its sandbox gets and whether it may reach
-/// the outside network. Container backends apply it (the local backend cannot: its sessions
-/// are processes of the spawner's user, and only the name is checked).
+/// What a session's `profile` names for the docker backend: the resources its container gets
+/// and whether it may reach the outside network.
 ///
-/// Profiles come from the JSON file `SPAWNER_PROFILES_FILE`, an object of named profiles:
+/// Profiles come from the JSON file `SPAWNER_DOCKER_PROFILES`, an object of named profiles:
 ///
 ///     {"default": {"memoryMiB": 2048, "cpus": 1, "pids": 1024, "tmpMiB": 512},
 ///      "web":     {"memoryMiB": 4096, "cpus": 2, "egress": true}}
 ///
 /// A field left out takes the built-in default's value. Without a file there is one profile,
 /// `default`, with the values below.
-public struct SessionProfile: Codable, Equatable, Sendable {
+public struct DockerProfile: Codable, Equatable, Sendable {
     /// Memory limit (swap included: the sandbox gets no swap).
     public var memoryMiB: Int
     /// CPU time, in CPUs (0.5 is half of one).
@@ -26,7 +25,7 @@ public struct SessionProfile: Codable, Equatable, Sendable {
     /// state stay writable). Off only for images whose agents must write elsewhere.
     public var readOnlyRootfs: Bool
 
-    public static let builtIn = SessionProfile(memoryMiB: 2048, cpus: 1, pids: 1024, tmpMiB: 512, egress: false, readOnlyRootfs: true)
+    public static let builtIn = DockerProfile(memoryMiB: 2048, cpus: 1, pids: 1024, tmpMiB: 512, egress: false, readOnlyRootfs: true)
 
     public init(memoryMiB: Int, cpus: Double, pids: Int, tmpMiB: Int, egress: Bool, readOnlyRootfs: Bool) {
         self.memoryMiB = memoryMiB
@@ -59,33 +58,33 @@ public struct SessionProfile: Codable, Equatable, Sendable {
 }
 
 /// The named profiles a session may ask for.
-public struct SessionProfiles: Equatable, Sendable {
-    public var byName: [String: SessionProfile]
+public struct DockerProfiles: Equatable, Sendable {
+    public var byName: [String: DockerProfile]
     public static let defaultName = "default"
 
-    public init(_ byName: [String: SessionProfile] = [Self.defaultName: .builtIn]) {
+    public init(_ byName: [String: DockerProfile] = [Self.defaultName: .builtIn]) {
         self.byName = byName
     }
 
-    public subscript(name: String) -> SessionProfile? { byName[name] }
+    public subscript(name: String) -> DockerProfile? { byName[name] }
 
     /// Whether any profile opts into egress.
     public var anyEgress: Bool { byName.values.contains(where: \.egress) }
 
     /// Parses the file's JSON; the `default` profile must be there (it is what a create without
     /// a profile gets) and every profile must be valid.
-    public static func parse(_ bytes: [UInt8]) throws(SpawnerConfig.Invalid) -> SessionProfiles {
-        let byName: [String: SessionProfile]
+    public static func parse(_ bytes: [UInt8]) throws(SpawnerConfig.Invalid) -> DockerProfiles {
+        let byName: [String: DockerProfile]
         do {
-            byName = try WireJSON.decode([String: SessionProfile].self, from: bytes)
+            byName = try WireJSON.decode([String: DockerProfile].self, from: bytes)
         } catch {
-            throw SpawnerConfig.Invalid("SPAWNER_PROFILES_FILE is not a JSON object of profiles: \(error)")
+            throw SpawnerConfig.Invalid("SPAWNER_DOCKER_PROFILES is not a JSON object of profiles: \(error)")
         }
-        guard byName[defaultName] != nil else { throw SpawnerConfig.Invalid("SPAWNER_PROFILES_FILE has no \"\(defaultName)\" profile") }
+        guard byName[defaultName] != nil else { throw SpawnerConfig.Invalid("SPAWNER_DOCKER_PROFILES has no \"\(defaultName)\" profile") }
         for (name, profile) in byName.sorted(by: { $0.key < $1.key }) {
             guard Identifier.isValidSessionID(name) else { throw SpawnerConfig.Invalid("profile name \(name) must match [a-z0-9-]{1,63}") }
             if let problem = profile.problem { throw SpawnerConfig.Invalid("profile \(name): \(problem)") }
         }
-        return SessionProfiles(byName)
+        return DockerProfiles(byName)
     }
 }

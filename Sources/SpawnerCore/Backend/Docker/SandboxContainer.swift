@@ -11,14 +11,15 @@ struct SandboxContainer {
     static let tokenFile = runnerdPath + "/token"
     static let journalPath = runnerdPath + "/journal"
 
-    /// The capabilities runnerd keeps, all others dropped (measured in docs/docker.md: each of
-    /// these is needed, any other is not):
-    /// - SETUID, SETGID: the exec shim switches each agent to uid/gid 10001.
-    /// - SETPCAP: the shim empties the agent's capability bounding set.
-    /// - CHOWN: the workspace and every file the files API writes belong to the agent.
-    /// - DAC_OVERRIDE: runnerd (root) reads, writes and lists the agent's files for the files API.
-    /// - FOWNER: runnerd sets modes and times on files it does not own (staging over an agent's file).
-    /// - KILL: cancel, timeout and shutdown signal agent processes, which run under another uid.
+    /// The capabilities runnerd keeps, all others dropped. Measured (docs/docker.md,
+    /// `SandboxImageTests.eachCapabilityIsNeeded`): without any one, runnerd fails at something:
+    /// - CHOWN: giving the workspace and staged files to the agent (it refuses to start without);
+    /// - DAC_OVERRIDE: writing into and deleting from the agent's directories; its terminals;
+    /// - FOWNER: replacing a file in a sticky directory of the agent's;
+    /// - KILL: signalling agent processes (cancel, timeout, signals, shutdown);
+    /// - SETGID, SETUID: dropping its groups at boot, starting agents as uid/gid 10001, reading
+    ///   with the agent's filesystem identity;
+    /// - SETPCAP: emptying the agent's capability bounding set.
     static let capabilities = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETGID", "SETPCAP", "SETUID"]
 
     var labels: SessionLabels

@@ -51,7 +51,8 @@ public struct DockerSettings: Equatable, Sendable {
     public static func resolve(
         environment: [String: String], secret: [UInt8], readFile: (String) throws -> [UInt8] = { _ in [] }
     ) throws(SpawnerConfig.Invalid) -> DockerSettings {
-        var settings = DockerSettings(scope: environment["SPAWNER_DOCKER_SCOPE"] ?? defaultScope(secret: secret))
+        let scope = environment["SPAWNER_DOCKER_SCOPE"].flatMap { $0.isEmpty ? nil : $0 }
+        var settings = DockerSettings(scope: scope ?? defaultScope(secret: secret))
         guard isName(settings.scope) else { throw SpawnerConfig.Invalid("SPAWNER_DOCKER_SCOPE must match [A-Za-z0-9_.-]{1,64}") }
         if let host = environment["DOCKER_HOST"], !host.isEmpty {
             guard host.hasPrefix("unix://"), host.count > "unix://".count else {

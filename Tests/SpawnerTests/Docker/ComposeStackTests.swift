@@ -1,6 +1,5 @@
 import Foundation
 import RunnerProtocol
-@testable import SpawnerCore
 import Testing
 
 /// The dev stack of `compose.yml`, as a user runs it: `up` with every compose command this
@@ -39,10 +38,11 @@ extension DockerSuites {
             let project = "spawnertest\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
             let network = "spawner-compose-test"
             let port = try freePort()
-            let scope = DockerSettings.defaultScope(secret: Array(secret.utf8))
+            let scope = "test-compose-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
             var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SPAWNER_") }
             environment["SPAWNER_COMPOSE_PORT"] = String(port)
             environment["SPAWNER_COMPOSE_NETWORK"] = network
+            environment["SPAWNER_COMPOSE_SCOPE"] = scope
 
             func command(_ arguments: [String]) -> Process {
                 DockerCLI.command(compose + ["-p", project, "-f", directory + "/compose.yml"] + arguments, environment: environment, directory: directory)

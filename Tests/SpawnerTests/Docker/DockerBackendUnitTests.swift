@@ -20,6 +20,7 @@ import Testing
         #expect(defaults.scope == DockerSettings.defaultScope(secret: Self.secret))
         #expect(defaults.scope.count == 16)
         #expect(DockerSettings.defaultScope(secret: Self.secret + [1]) != defaults.scope)
+        #expect(try DockerSettings.resolve(environment: ["SPAWNER_DOCKER_SCOPE": ""], secret: Self.secret).scope == defaults.scope)
 
         let set = try DockerSettings.resolve(
             environment: [

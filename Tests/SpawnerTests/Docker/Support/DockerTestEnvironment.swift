@@ -23,8 +23,39 @@ enum DockerTestEnvironment {
         for image in [sandboxImage, spawnerImage] where DockerCLI.runSync(["image", "inspect", image]).status != 0 {
             return "image \(image) is missing (bash scripts/images)"
         }
+        removeStaleLeftovers()
         return nil
     }()
+
+    /// What a test process that died mid-test left on the engine (its scopes start with `test-`,
+    /// its compose projects with `spawnertest`), once it is an hour old: never what a test
+    /// running right now in another process has made.
+    static func removeStaleLeftovers() {
+        let listing = DockerCLI.runSync(["ps", "-a", "--format", "{{.ID}}\t{{.CreatedAt}}\t{{.Label \"spawner.scope\"}}\t{{.Label \"com.docker.compose.project\"}}"])
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss Z"
+        var stale: [String] = []
+        var scopes: Set<String> = []
+        var projects: Set<String> = []
+        for line in listing.stdout.split(separator: "\n") {
+            let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            guard fields.count == 4, fields[2].hasPrefix("test-") || fields[3].hasPrefix("spawnertest") else { continue }
+            // "2026-11-30 16:21:05 +0000 UTC"
+            guard let created = formatter.date(from: fields[1].split(separator: " ").prefix(3).joined(separator: " ")),
+                Date().timeIntervalSince(created) > 3600
+            else { continue }
+            stale.append(fields[0])
+            if !fields[2].isEmpty { scopes.insert(fields[2]) }
+            if !fields[3].isEmpty { projects.insert(fields[3]) }
+        }
+        guard !stale.isEmpty else { return }
+        DockerCLI.runSync(["rm", "-f", "-v"] + stale)
+        for scope in scopes { DockerCLI.removeAll(scope: scope) }
+        let volumes = DockerCLI.runSync(["volume", "ls", "-q"]).stdout.split(separator: "\n").map(String.init)
+            .filter { volume in projects.contains { volume.hasPrefix($0 + "_") } }
+        if !volumes.isEmpty { DockerCLI.runSync(["volume", "rm"] + volumes) }
+        for project in projects { DockerCLI.runSync(["network", "rm", project + "_default"]) }
+    }
 
     /// The pass of `scripts/test` that runs the spawner as an ordinary user (SPAWNER_TEST_USER)
     /// is about the local backend; the docker tests run in the pass as root.

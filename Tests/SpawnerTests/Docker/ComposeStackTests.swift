@@ -44,7 +44,7 @@ extension DockerSuites {
             environment["SPAWNER_COMPOSE_NETWORK"] = network
             environment["SPAWNER_COMPOSE_SCOPE"] = scope
 
-            func command(_ arguments: [String]) -> Process {
+            func command(_ arguments: [String]) -> DockerCLI.Command {
                 DockerCLI.command(compose + ["-p", project, "-f", directory + "/compose.yml"] + arguments, environment: environment, directory: directory)
             }
             func run(_ arguments: [String]) async -> DockerCLI.Result { await DockerCLI.collect(command(arguments)) }
@@ -123,13 +123,9 @@ struct HostCLI {
     let secretFile: String
 
     func run(_ arguments: [String]) async throws -> DockerCLI.Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: TestPaths.spawner)
-        process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SPAWNER_") }
         environment["SPAWNER_URL"] = baseURL
         environment["SPAWNER_SECRET_FILE"] = secretFile
-        process.environment = environment
-        return await DockerCLI.collect(process)
+        return await DockerCLI.collect(DockerCLI.command([TestPaths.spawner] + arguments, environment: environment))
     }
 }

@@ -127,17 +127,11 @@ import Testing
         let directory = TestPaths.makeTempDir("tar-test")
         defer { TestPaths.remove(directory) }
         try Data(archive).write(to: URL(fileURLWithPath: directory + "/token.tar"))
-        let list = Process()
-        list.executableURL = URL(fileURLWithPath: "/bin/tar")
-        list.arguments = ["-tvf", directory + "/token.tar", "--numeric-owner"]
-        let listed = DockerCLI.collectSync(list)
+        let listed = DockerCLI.collectSync(DockerCLI.command(["tar", "-tvf", directory + "/token.tar", "--numeric-owner"]))
         #expect(listed.status == 0, "\(listed.stderr)")
         #expect(listed.stdout.hasPrefix("-r-------- 0/0"))
         #expect(listed.stdout.contains(" 9 ") && listed.stdout.hasSuffix("token\n"))
-        let extract = Process()
-        extract.executableURL = URL(fileURLWithPath: "/bin/tar")
-        extract.arguments = ["-xf", directory + "/token.tar", "-C", directory]
-        #expect(DockerCLI.collectSync(extract).status == 0)
+        #expect(DockerCLI.collectSync(DockerCLI.command(["tar", "-xf", directory + "/token.tar", "-C", directory])).status == 0)
         #expect(FileManager.default.contents(atPath: directory + "/token") == Data("the-token".utf8))
     }
 

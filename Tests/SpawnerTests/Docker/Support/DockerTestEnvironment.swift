@@ -1,4 +1,6 @@
 import Foundation
+import Glibc
+import SystemSupport
 import Testing
 
 /// Whether the docker tests can run here: an engine must answer on the socket and the runtime
@@ -93,6 +95,13 @@ enum DockerCLI {
         var stderr: String
     }
 
+    /// A command line to run, with its environment (nil: this process's) and directory.
+    struct Command: Sendable {
+        var argv: [String]
+        var environment: [String: String]?
+        var directory: String?
+    }
+
     @discardableResult
     static func run(_ arguments: [String], input: Data? = nil) async -> Result {
         await collect(command(["docker"] + arguments), input: input)
@@ -105,50 +114,73 @@ enum DockerCLI {
     }
 
     /// `argv` found on PATH.
-    static func command(_ argv: [String], environment: [String: String]? = nil, directory: String? = nil) -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = argv
-        if let environment { process.environment = environment }
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        return process
+    static func command(_ argv: [String], environment: [String: String]? = nil, directory: String? = nil) -> Command {
+        Command(argv: argv, environment: environment, directory: directory)
     }
 
-    /// Runs a prepared process to its end on a dispatch thread; its output collected.
-    static func collect(_ process: Process, input: Data? = nil) async -> Result {
-        nonisolated(unsafe) let process = process
-        return await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: collectSync(process, input: input)) }
+    /// Runs a command to its end on a dispatch thread; its output collected.
+    static func collect(_ command: Command, input: Data? = nil) async -> Result {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: collectSync(command, input: input)) }
         }
     }
 
-    static func collectSync(_ process: Process, input: Data? = nil) -> Result {
-        let out = Pipe()
-        let err = Pipe()
-        let stdin = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = stdin
+    /// posix_spawn (SystemSupport's, as the products use), not Foundation's `Process`: no
+    /// descriptor of this process but the three pipes reaches the child.
+    static func collectSync(_ command: Command, input: Data? = nil) -> Result {
         do {
-            try process.run()
+            let stdin = try Syscall.pipe()
+            let stdout = try Syscall.pipe()
+            let stderr = try Syscall.pipe()
+            let directory = try command.directory.map { try Syscall.open($0, O_RDONLY | O_DIRECTORY) }
+            defer { if let directory { Syscall.close(directory) } }
+            let environment = (command.environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
+            var spec = SpawnSpec(
+                argv: ["/usr/bin/env"] + command.argv, environment: environment, cwdFD: directory, stdin: stdin.read, stdout: stdout.write,
+                stderr: stderr.write)
+            spec.closeOtherDescriptors = true
+            let pid: pid_t
+            do {
+                pid = try ProcessSpawner.spawn(spec)
+            } catch {
+                for fd in [stdin.read, stdin.write, stdout.read, stdout.write, stderr.read, stderr.write] { Syscall.close(fd) }
+                throw error
+            }
+            for fd in [stdin.read, stdout.write, stderr.write] { Syscall.close(fd) }
+            if let input { try? Syscall.writeAll(stdin.write, Array(input)) }
+            Syscall.close(stdin.write)
+            let (out, err) = drain(stdout.read, stderr.read)
+            let status = ProcessSpawner.waitForExit(pid)
+            return Result(status: status.exitCode, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
         } catch {
             return Result(status: -1, stdout: "", stderr: "\(error)")
         }
-        if let input { stdin.fileHandleForWriting.write(input) }
-        try? stdin.fileHandleForWriting.close()
-        // Read both to their end before waiting: a full pipe would block the child.
-        let group = DispatchGroup()
-        nonisolated(unsafe) var errorData = Data()
-        group.enter()
-        DispatchQueue.global().async {
-            errorData = err.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
+    }
+
+    /// Reads both descriptors to their end (poll, so neither pipe can fill up and block the
+    /// child), then closes them.
+    private static func drain(_ first: CInt, _ second: CInt) -> ([UInt8], [UInt8]) {
+        var outputs: [CInt: [UInt8]] = [first: [], second: []]
+        var open = [first, second]
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while !open.isEmpty {
+            var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            if poll(&fds, nfds_t(fds.count), -1) < 0 {
+                if errno == EINTR { continue }
+                break
+            }
+            for entry in fds where entry.revents != 0 {
+                let count = buffer.withUnsafeMutableBytes { read(entry.fd, $0.baseAddress, $0.count) }
+                if count > 0 {
+                    outputs[entry.fd, default: []] += buffer[0..<count]
+                } else if count == 0 || errno != EINTR {
+                    open.removeAll { $0 == entry.fd }
+                }
+            }
         }
-        let outputData = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        process.waitUntilExit()
-        return Result(
-            status: process.terminationStatus, stdout: String(decoding: outputData, as: UTF8.self), stderr: String(decoding: errorData, as: UTF8.self))
+        Syscall.close(first)
+        Syscall.close(second)
+        return (outputs[first] ?? [], outputs[second] ?? [])
     }
 
     /// `docker inspect` of an object as text; nil when it does not exist.

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import SystemSupport
+import TestSupport
 import Testing
 
 /// Whether the docker tests can run here: an engine must answer on the socket and the runtime
@@ -120,9 +121,7 @@ enum DockerCLI {
 
     /// Runs a command to its end on a dispatch thread; its output collected.
     static func collect(_ command: Command, input: Data? = nil) async -> Result {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: collectSync(command, input: input)) }
-        }
+        (try? await blocking { collectSync(command, input: input) }) ?? Result(status: -1, stdout: "", stderr: "not run")
     }
 
     /// posix_spawn (SystemSupport's, as the products use), not Foundation's `Process`: no

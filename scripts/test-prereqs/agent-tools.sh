@@ -4,12 +4,5 @@
 # strace, chroot). A missing tool fails those tests, so install what is missing. Quiet, idempotent.
 set -euo pipefail
 packages=(gcc libc6-dev git curl tar coreutils util-linux strace python3 bash)
-missing=()
-for package in "${packages[@]}"; do
-    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
-done
-[ "${#missing[@]}" -eq 0 ] && exit 0
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+. "$(dirname "$0")/../lib/apt.sh"
+apt_install "${packages[@]}"

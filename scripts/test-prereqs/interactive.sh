@@ -5,12 +5,5 @@
 # /usr/bin/python3 (the REPL and the background server of the runnerd tests). Quiet, idempotent.
 set -euo pipefail
 packages=(tmux chromium libjs-xterm node-xterm python3)
-missing=()
-for package in "${packages[@]}"; do
-    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
-done
-[ "${#missing[@]}" -eq 0 ] && exit 0
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+. "$(dirname "$0")/../lib/apt.sh"
+apt_install "${packages[@]}"

@@ -61,7 +61,8 @@ final class RunnerdProcess: @unchecked Sendable {
         process.standardOutput = FileHandle.nullDevice
         try process.run()
 
-        let deadline = Date().addingTimeInterval(20)
+        // A hang guard, not a measure: a loaded machine (the whole suite runs in parallel) can take seconds.
+        let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
             if let data = FileManager.default.contents(atPath: readyFile),
                 let announcement = try? WireJSON.decode(ListenAnnouncement.self, from: Array(data))
@@ -82,7 +83,7 @@ final class RunnerdProcess: @unchecked Sendable {
             try await Task.sleep(for: .milliseconds(10))
         }
         process.terminate()
-        throw StartFailure(status: -1, log: "runnerd did not announce its port within 20 s")
+        throw StartFailure(status: -1, log: "runnerd did not announce its port within 60 s")
     }
 
     struct StartFailure: Error, CustomStringConvertible {

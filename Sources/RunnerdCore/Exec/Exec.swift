@@ -43,8 +43,8 @@ public final class Exec {
     private var deadline: Scheduled<Void>?
     private var killTimer: Scheduled<Void>?
     private var drainTimer: Scheduled<Void>?
-    private var pacingTimer: Scheduled<Void>?
-    private var reading = true
+    /// Pauses the output channels while a consumer holds the exec back.
+    private var pacer: ReadPacer!
 
     /// Called once, when the exec has logged its terminal event.
     var onFinished: ((Exec) -> Void)?
@@ -63,6 +63,9 @@ public final class Exec {
         self.stderrCap = OutputCap(limit: request.stderrMaxBytes)
         self.outputCount = request.pty == nil ? 2 : 1
         self.openOutputs = outputCount
+        pacer = ReadPacer(
+            loop: loop, channels: { [unowned self] in outputChannels }, isHeldBack: { [unowned self] in log.isBackpressured(now: .now()) },
+            isActive: { [unowned self] in state == .running })
         log.onConsumersChanged = { [unowned self] in self.recheckPacing() }
     }
 
@@ -218,7 +221,7 @@ public final class Exec {
     private func outputBootstrap(stderr: Bool) -> NIOPipeBootstrap {
         let bound = NIOLoopBound(self, eventLoop: loop)
         return NIOPipeBootstrap(group: loop)
-            .channelOption(.autoRead, value: reading)
+            .channelOption(.autoRead, value: pacer.reading)
             // Reads (so output events) of at most 64 KiB: ~87 KB lines, a few to a replay ring.
             // Larger reads stream faster but a single line could crowd out the whole ring.
             .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16384, maximum: 65536))
@@ -284,7 +287,7 @@ public final class Exec {
 
     func outputBatchDone() {
         log.flush()
-        if reading && log.isBackpressured(now: .now()) { setReading(false) }
+        pacer.batchDone()
     }
 
     func outputClosed(stderr: Bool) {
@@ -292,30 +295,9 @@ public final class Exec {
         finishIfDone()
     }
 
-    private func setReading(_ on: Bool) {
-        reading = on
-        for channel in outputChannels {
-            channel.setOption(.autoRead, value: on).whenSuccess { if on { channel.read() } }
-        }
-        pacingTimer?.cancel()
-        pacingTimer = nil
-        if !on {
-            // Re-check periodically too: a consumer that stops reading altogether stops pacing.
-            pacingTimer = loop.assumeIsolated().scheduleTask(in: .milliseconds(100)) { [self] in
-                pacingTimer = nil
-                recheckPacing()
-            }
-        }
-    }
-
     /// Resumes reading once no live consumer is holding the exec back.
     func recheckPacing() {
-        guard !reading, state == .running else { return }
-        if log.isBackpressured(now: .now()) {
-            if pacingTimer == nil { setReading(false) }
-        } else {
-            setReading(true)
-        }
+        pacer.recheck()
     }
 
     // MARK: Stdin
@@ -428,7 +410,7 @@ public final class Exec {
         drainTimer = loop.assumeIsolated().scheduleTask(in: drainGrace) { [self] in
             drainTimer = nil
             guard state == .running else { return }
-            if !reading {
+            if !pacer.reading {
                 armDrain()
                 return
             }
@@ -443,7 +425,7 @@ public final class Exec {
         state = .exited
         endedAtMs = Syscall.nowMs()
         drainTimer?.cancel()
-        pacingTimer?.cancel()
+        pacer.stop()
         if !timedOut && !cancelled { killTimer?.cancel() }
         let exit = ExecEvent.Exit(
             exitCode: status.exitCode,

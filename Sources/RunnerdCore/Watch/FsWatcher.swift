@@ -30,8 +30,8 @@ final class FsWatcher: EventSource {
     private var moveTimer: Scheduled<Void>?
     /// Entries reported as created by a new directory's scan: the kernel may report them too.
     private var synthesized: Set<String> = []
-    private var reading = true
-    private var pacingTimer: Scheduled<Void>?
+    /// Pauses the inotify channel while the consumer holds the watch back.
+    private var pacer: ReadPacer!
     /// Called once when the watch ends, whichever way.
     var onEnd: ((FsWatcher) -> Void)?
     /// Called when the consumer was dropped for falling behind.
@@ -48,6 +48,9 @@ final class FsWatcher: EventSource {
         self.recursive = recursive
         self.maxWatches = maxWatches
         self.maxUnsentBytes = maxUnsentBytes
+        pacer = ReadPacer(
+            loop: loop, channels: { [unowned self] in channel.map { [$0] } ?? [] },
+            isHeldBack: { [unowned self] in self.consumer.isPacing(now: .now()) }, isActive: { [unowned self] in !ended })
     }
 
     // MARK: Start and end
@@ -91,7 +94,7 @@ final class FsWatcher: EventSource {
 
     /// The consumer's connection drained (`EventSource`): reading may resume.
     func consumerWritable() {
-        recheckPacing()
+        pacer.recheck()
     }
 
     /// Ends the stream: `finish` ends the response normally (the watched directory is gone,
@@ -100,7 +103,7 @@ final class FsWatcher: EventSource {
         guard !ended else { return }
         ended = true
         moveTimer?.cancel()
-        pacingTimer?.cancel()
+        pacer.stop()
         if finish { consumer.finish() }
         channel?.close(promise: nil)
         onEnd?(self)
@@ -128,7 +131,7 @@ final class FsWatcher: EventSource {
             }
         }
         consumer.flush()
-        if reading && consumer.isPacing(now: .now()) { setReading(false) }
+        pacer.batchDone()
     }
 
     private func translate(_ event: Inotify.Event) {
@@ -237,38 +240,11 @@ final class FsWatcher: EventSource {
             // Fell too far behind: cut it off, like an exec stream's consumer.
             ended = true
             moveTimer?.cancel()
-            pacingTimer?.cancel()
+            pacer.stop()
             consumer.drop()
             channel?.close(promise: nil)
             onDropped?()
             onEnd?(self)
-        }
-    }
-
-    // MARK: Pacing
-
-    private func setReading(_ on: Bool) {
-        reading = on
-        if let channel {
-            channel.setOption(.autoRead, value: on).whenSuccess { if on { channel.read() } }
-        }
-        pacingTimer?.cancel()
-        pacingTimer = nil
-        if !on {
-            // Re-checked periodically too: a consumer that stops reading stops pacing.
-            pacingTimer = loop.assumeIsolated().scheduleTask(in: .milliseconds(100)) { [self] in
-                pacingTimer = nil
-                recheckPacing()
-            }
-        }
-    }
-
-    private func recheckPacing() {
-        guard !reading, !ended else { return }
-        if consumer.isPacing(now: .now()) {
-            if pacingTimer == nil { setReading(false) }
-        } else {
-            setReading(true)
         }
     }
 }

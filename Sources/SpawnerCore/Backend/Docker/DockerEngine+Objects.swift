@@ -14,11 +14,7 @@ extension DockerEngine {
     }
 
     func inspectContainer(_ idOrName: String, timeout: TimeAmount = .seconds(30)) async throws -> DockerModels.ContainerInspect? {
-        do {
-            return try await json(.GET, "/containers/\(PercentEncoding.queryValue(idOrName))/json", as: DockerModels.ContainerInspect.self, timeout: timeout)
-        } catch let error as DockerEngineError where error.isNotFound {
-            return nil
-        }
+        try await lookup("/containers/\(PercentEncoding.queryValue(idOrName))/json", timeout: timeout)
     }
 
     /// Every container, running or not, carrying all of `labels`.
@@ -69,11 +65,7 @@ extension DockerEngine {
     }
 
     func inspectVolume(_ name: String, timeout: TimeAmount = .seconds(30)) async throws -> DockerModels.Volume? {
-        do {
-            return try await json(.GET, "/volumes/\(PercentEncoding.queryValue(name))", as: DockerModels.Volume.self, timeout: timeout)
-        } catch let error as DockerEngineError where error.isNotFound {
-            return nil
-        }
+        try await lookup("/volumes/\(PercentEncoding.queryValue(name))", timeout: timeout)
     }
 
     func listVolumes(labels: [String: String]) async throws -> [DockerModels.Volume] {
@@ -90,11 +82,7 @@ extension DockerEngine {
     // MARK: Networks
 
     func inspectNetwork(_ name: String) async throws -> DockerModels.Network? {
-        do {
-            return try await json(.GET, "/networks/\(PercentEncoding.queryValue(name))", as: DockerModels.Network.self)
-        } catch let error as DockerEngineError where error.isNotFound {
-            return nil
-        }
+        try await lookup("/networks/\(PercentEncoding.queryValue(name))")
     }
 
     func createNetwork(_ spec: DockerModels.NetworkCreate) async throws {
@@ -107,8 +95,13 @@ extension DockerEngine {
 
     /// The spawner's own container, as far as networking goes.
     func inspectSelf(_ idOrName: String) async throws -> DockerModels.SelfInspect? {
+        try await lookup("/containers/\(PercentEncoding.queryValue(idOrName))/json")
+    }
+
+    /// One object by its path; nil when the engine does not know it.
+    private func lookup<T: Decodable>(_ path: String, timeout: TimeAmount = .seconds(30)) async throws -> T? {
         do {
-            return try await json(.GET, "/containers/\(PercentEncoding.queryValue(idOrName))/json", as: DockerModels.SelfInspect.self)
+            return try await json(.GET, path, as: T.self, timeout: timeout)
         } catch let error as DockerEngineError where error.isNotFound {
             return nil
         }

@@ -93,6 +93,54 @@ extension DockerSuites {
             #expect(await DockerCLI.leftovers(scope: scope) == [])
         }
 
+        /// The way to keep sandboxes apart with a containerized spawner (docs/docker.md): the
+        /// spawner on the host's network reaches them with inter-container traffic off; on a
+        /// bridge network it refuses to start with ICC off, saying why.
+        @Test func containerizedSpawnerOnTheHostNetworkKeepsSandboxesApart() async throws {
+            try DockerTestEnvironment.require()
+            let directory = TestPaths.makeTempDir("hostnet-spawner")
+            defer { TestPaths.remove(directory) }
+            let secret = TestPaths.makeSecret()
+            FileManager.default.createFile(atPath: directory + "/secret", contents: Data(secret.utf8), attributes: [.posixPermissions: 0o600])
+            let scope = "test-hostnet-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
+            let network = "spawner-test-hostnet"
+            let name = "spawner-" + scope
+            let port = try Self.freePort()
+            defer {
+                DockerCLI.runSync(["rm", "-f", name])
+                DockerCLI.removeAll(scope: scope)
+                DockerCLI.runSync(["network", "rm", network])
+            }
+            let common = [
+                "-v", "/var/run/docker.sock:/var/run/docker.sock", "-v", "\(directory)/secret:/run/secrets/spawner_secret:ro",
+                "-e", "SPAWNER_SECRET_FILE=/run/secrets/spawner_secret", "-e", "SPAWNER_DOCKER_NETWORK=\(network)",
+                "-e", "SPAWNER_DOCKER_SCOPE=\(scope)", "-e", "SPAWNER_DOCKER_ICC=false",
+                "--read-only", "--tmpfs", "/tmp", "--tmpfs", "/var/lib/spawner", "--cap-drop", "ALL", "--cap-add", "DAC_READ_SEARCH",
+                "--security-opt", "no-new-privileges",
+            ]
+            // On a bridge: refused.
+            let bridged = await DockerCLI.run(["run", "--rm"] + common + [DockerTestEnvironment.spawnerImage])
+            #expect(bridged.status != 0)
+            #expect(bridged.stderr.contains("SPAWNER_DOCKER_ICC=true"), "\(bridged.stderr)")
+
+            // On the host's network: serves, and its sandboxes sit on a network without ICC.
+            let started = await DockerCLI.run(
+                ["run", "-d", "--name", name, "--network", "host", "-e", "SPAWNER_LISTEN=127.0.0.1:\(port)"] + common + [DockerTestEnvironment.spawnerImage])
+            #expect(started.status == 0, "\(started.stderr)")
+            guard try await Self.waitForHealth(port: port) else {
+                let logs = await DockerCLI.run(["logs", name]).stderr
+                Issue.record("the spawner did not answer: \(logs.suffix(3000))")
+                return
+            }
+            let cli = HostCLI(baseURL: "http://127.0.0.1:\(port)", secretFile: directory + "/secret")
+            #expect(try await cli.run(["create", "hostnet"]).status == 0)
+            #expect(try await cli.run(["exec", "hostnet", "--", "id", "-u"]).stdout == "10001\n")
+            let icc = await DockerCLI.run(["network", "inspect", "-f", "{{index .Options \"com.docker.network.bridge.enable_icc\"}}", network])
+            #expect(icc.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "false")
+            #expect(try await cli.run(["rm", "hostnet"]).status == 0)
+            #expect(await DockerCLI.leftovers(scope: scope) == [])
+        }
+
         /// The open `/healthz` answering, within a minute.
         static func waitForHealth(port: Int) async throws -> Bool {
             await eventually(timeout: .seconds(60), every: .milliseconds(200)) {

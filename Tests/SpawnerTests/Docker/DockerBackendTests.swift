@@ -151,6 +151,20 @@ extension DockerSuites {
             }
         }
 
+        @Test func keptWorkspaceOutlivesItsSessionAndComesBackWithTheId() async throws {
+            try await withDockerSpawner("keep", environment: ["SPAWNER_DOCKER_KEEP_WORKSPACES": "true"]) { spawner, scope in
+                let client = spawner.client
+                _ = try await client.createSandbox("kept")
+                #expect(try await client.runShell("kept", "w", "echo still here > notes.txt").exit?.exitCode == 0)
+                try await client.deleteSession("kept")
+                #expect(await DockerCLI.leftovers(scope: scope) == ["volume sandbox-kept-workspace"])
+                _ = try await client.createSandbox("kept")
+                #expect(try await client.runShell("kept", "r", "cat notes.txt; stat -c %u notes.txt").stdoutText == "still here\n10001\n")
+                try await client.deleteSession("kept")
+                DockerCLI.removeAll(scope: scope)
+            }
+        }
+
         @Test func restartedSpawnerReadoptsTheSandboxes() async throws {
             try DockerTestEnvironment.require()
             let scope = DockerSpawner.newScope("adopt")

@@ -103,6 +103,8 @@ let package = Package(
                 "RunnerdClient",
                 "SystemSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                // The connection policy wraps the server's child channel (`ServerChildChannel`).
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 // The exec-stream relay (a NIO client channel to runnerd writing straight into
                 // the client's channel) and the connection cap see `HTTPResponsePart`s.
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -162,7 +164,9 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // What the test targets share: a seeded generator, running blocking work off the pool.
+        // What the test targets share: a seeded generator, blocking work run off the pool, raw
+        // HTTP over loopback (RawConnection, WireHTTP), fuzz input and runnerd's request parts
+        // (runnerd's and the spawner's fuzz tests), connection-flood helpers.
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(
             name: "RunnerProtocolTests",

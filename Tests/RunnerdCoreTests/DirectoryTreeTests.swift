@@ -1,6 +1,7 @@
 import Glibc
 import SystemSupport
 import Testing
+import TestSupport
 
 /// `DirectoryTree.remove` on real trees: any depth, never through a symlink, bounded descriptors.
 @Suite(.timeLimit(.minutes(3))) struct DirectoryTreeTests {

@@ -2,6 +2,7 @@ import Foundation
 import RunnerProtocol
 import RunnerdClient
 import Testing
+import TestSupport
 
 @Suite("admission: limits, bad requests, bad input", .timeLimit(.minutes(10)))
 struct AdmissionTests {

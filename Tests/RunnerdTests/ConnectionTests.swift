@@ -41,14 +41,15 @@ struct ConnectionTests {
     /// at most 64 open, closing the ones that were quiet longest, while an exec stream that was
     /// already running goes on and a new authorized exec is answered.
     @Test func fiveThousandConnectionFloodIsCappedWhileExecsGoOn() async throws {
-        try Self.raiseOpenFileLimit(to: 12_000)
+        let limit = Flood.raiseOpenFileLimit(to: 12_000)
+        try #require(limit >= 12_000, "the flood needs 12,000 descriptors; RLIMIT_NOFILE is \(limit)")
         let cap = 64
         let runnerd = try await RunnerdProcess.start(environment: ["RUNNERD_MAX_CONNECTIONS": "\(cap)"])
         let client = runnerd.client
         // A live stream from before the flood: it waits for a stdin line.
         let held = Task { try await client.runShell("held", "read line; echo \"got $line\"") { $0.stdinMode = .hold } }
         #expect(try await eventually { try await client.status("held").state == .running })
-        let socketsBefore = try Self.sockets(of: runnerd.pid)
+        let socketsBefore = try Flood.sockets(of: runnerd.pid)
 
         let port = runnerd.port
         let flood = try await blocking {
@@ -59,8 +60,8 @@ struct ConnectionTests {
             }
         }
         // runnerd closed all but the newest `cap` (less the stream's connection).
-        #expect(try await eventually(timeout: .seconds(60)) { try await blocking { Self.closedByPeer(flood) } >= flood.count - cap })
-        let open = try Self.sockets(of: runnerd.pid)
+        #expect(try await eventually(timeout: .seconds(60)) { try await blocking { Flood.closedByPeer(flood) } >= flood.count - cap })
+        let open = try Flood.sockets(of: runnerd.pid)
         #expect(open <= socketsBefore + cap, "runnerd holds \(open) sockets, \(socketsBefore) before the flood, cap \(cap)")
 
         // A new authorized exec is answered, and the held stream was not cut.
@@ -123,41 +124,5 @@ struct ConnectionTests {
         result.checkSequence()
         let metrics = String(decoding: try await client.call(.GET, "/metrics").body, as: UTF8.self)
         #expect(metrics.contains(#"runnerd_http_connections_closed_total{reason="idle"}"#))
-    }
-
-    // MARK: Helpers
-
-    static func raiseOpenFileLimit(to wanted: rlim_t) throws {
-        var limit = rlimit()
-        getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
-        if limit.rlim_cur < wanted {
-            limit.rlim_cur = min(wanted, limit.rlim_max)
-            setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
-        }
-        getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
-        try #require(limit.rlim_cur >= wanted, "the flood needs \(wanted) descriptors; RLIMIT_NOFILE is \(limit.rlim_cur)")
-    }
-
-    /// Sockets open in process `pid`.
-    static func sockets(of pid: Int32) throws -> Int {
-        let fds = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")
-        return fds.filter { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)"))?.hasPrefix("socket:") == true }.count
-    }
-
-    /// How many of `connections` the peer has closed (end of stream or reset).
-    static func closedByPeer(_ connections: [RawConnection]) -> Int {
-        var polls = connections.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
-        _ = poll(&polls, nfds_t(polls.count), 0)
-        var closed = 0
-        var scratch = [UInt8](repeating: 0, count: 4096)
-        for (index, entry) in polls.enumerated() where entry.revents != 0 {
-            if entry.revents & Int16(POLLHUP | POLLERR) != 0 {
-                closed += 1
-                continue
-            }
-            let count = scratch.withUnsafeMutableBytes { recv(connections[index].fd, $0.baseAddress, $0.count, Int32(MSG_PEEK | MSG_DONTWAIT)) }
-            if count == 0 || (count < 0 && errno != EAGAIN) { closed += 1 }
-        }
-        return closed
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import RunnerProtocol
 import RunnerdClient
 import Testing
+import TestSupport
 
 @Suite("exec lifecycle against a real runnerd", .timeLimit(.minutes(10)))
 struct ExecLifecycleTests {

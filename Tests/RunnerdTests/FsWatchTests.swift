@@ -3,6 +3,7 @@ import RunnerProtocol
 import RunnerdClient
 import Synchronization
 import Testing
+import TestSupport
 
 /// A watch stream read in the background.
 final class WatchCollector: Sendable {

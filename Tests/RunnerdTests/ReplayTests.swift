@@ -3,6 +3,7 @@ import NIOCore
 import RunnerProtocol
 import RunnerdClient
 import Testing
+import TestSupport
 
 @Suite("replay ring, attach and slow consumers", .timeLimit(.minutes(10)))
 struct ReplayTests {

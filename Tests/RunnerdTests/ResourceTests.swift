@@ -2,6 +2,7 @@ import Foundation
 import RunnerProtocol
 import RunnerdClient
 import Testing
+import TestSupport
 
 @Suite("resources: zombies and descriptors", .timeLimit(.minutes(10)))
 struct ResourceTests {

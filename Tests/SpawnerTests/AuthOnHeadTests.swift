@@ -2,6 +2,7 @@ import Foundation
 import RunnerProtocol
 import SpawnerClient
 import Testing
+import TestSupport
 
 /// A request whose head cannot be signed right is answered before its body is read, and its
 /// connection is closed (issue 8 §1): a 4 MiB body behind a bad head is never waited for.
@@ -16,38 +17,54 @@ import Testing
         return text + "\r\n"
     }
 
-    /// Sends the head and 64 KiB of a 4 MiB body; expects `status` with `Connection: close`
-    /// and the connection closed, so the rest of the body cannot be sent.
+    /// What a client that sent a head and the start of its body saw.
+    struct Refusal: Sendable {
+        var answer: RawConnection.Head?
+        var closed: Bool
+        var restTaken: Bool
+    }
+
+    /// Sends the head and 64 KiB of a 4 MiB body, reads the answer, waits for the connection to
+    /// close, then tries to send the rest.
+    static func sendHeadAndStart(port: Int, headers: [(String, String)], length: Int) async throws -> Refusal {
+        try await blocking {
+            let connection = try RawConnection(port: port)
+            connection.send(head(length: length, headers: headers))
+            connection.send([UInt8](repeating: UInt8(ascii: " "), count: 64 << 10))
+            let answer = connection.readHead()
+            let closed = connection.readToEnd(timeout: 30).eof
+            let restTaken = connection.send([UInt8](repeating: UInt8(ascii: " "), count: bodyBytes))
+            return Refusal(answer: answer, closed: closed, restTaken: restTaken)
+        }
+    }
+
     func expectRefusedOnTheHead(
         _ spawner: SpawnerProcess, status: Int, headers: [(String, String)], length: Int = bodyBytes,
         sourceLocation: SourceLocation = #_sourceLocation
-    ) throws {
-        let connection = try RawConnection(port: spawner.port)
-        let sentHead = connection.send(Self.head(length: length, headers: headers))
-        let sentStart = connection.send([UInt8](repeating: UInt8(ascii: " "), count: 64 << 10))
-        #expect(sentHead && sentStart, sourceLocation: sourceLocation)
-        let answer = try #require(try connection.readHead(), "closed without an answer", sourceLocation: sourceLocation)
+    ) async throws {
+        let refusal = try await Self.sendHeadAndStart(port: spawner.port, headers: headers, length: length)
+        let answer = try #require(refusal.answer, "no answer to the head", sourceLocation: sourceLocation)
         #expect(answer.status == status, sourceLocation: sourceLocation)
         #expect(answer.headers["connection"] == "close", sourceLocation: sourceLocation)
-        #expect(connection.waitForClose(), "the connection stayed open", sourceLocation: sourceLocation)
-        let restTaken = connection.send([UInt8](repeating: UInt8(ascii: " "), count: Self.bodyBytes))
-        #expect(!restTaken, "the rest of the body was taken", sourceLocation: sourceLocation)
+        #expect(refusal.closed, "the connection stayed open", sourceLocation: sourceLocation)
+        #expect(!refusal.restTaken, "the rest of the body was taken", sourceLocation: sourceLocation)
     }
 
     static var nowMs: Int64 { SignatureProbe.nowMs }
 
     @Test func unsignedHeadIsRefusedBeforeItsBody() async throws {
         try await withSpawner { (spawner: SpawnerProcess) async throws in
-            try expectRefusedOnTheHead(spawner, status: 401, headers: [])
-            try expectRefusedOnTheHead(spawner, status: 401, headers: [(HMACSigner.timestampHeader, String(Self.nowMs))])
+            try await expectRefusedOnTheHead(spawner, status: 401, headers: [])
+            try await expectRefusedOnTheHead(spawner, status: 401, headers: [(HMACSigner.timestampHeader, String(Self.nowMs))])
             // Timestamps the head alone proves wrong, with a signature of the right shape.
             let shaped = "v1=" + String(repeating: "ab", count: 32)
             for timestamp in [String(Self.nowMs - 600_000), String(Self.nowMs + 600_000), "soon", String(Int64.min), "99999999999999999999"] {
-                try expectRefusedOnTheHead(spawner, status: 401, headers: [(HMACSigner.timestampHeader, timestamp), (HMACSigner.signatureHeader, shaped)])
+                try await expectRefusedOnTheHead(spawner, status: 401, headers: [(HMACSigner.timestampHeader, timestamp), (HMACSigner.signatureHeader, shaped)])
             }
             // Signatures of the wrong shape.
             for signature in ["v1=zz", "", "v1=" + String(repeating: "AB", count: 32), "v2=" + String(repeating: "ab", count: 32), shaped + "00"] {
-                try expectRefusedOnTheHead(spawner, status: 401, headers: [(HMACSigner.timestampHeader, String(Self.nowMs)), (HMACSigner.signatureHeader, signature)])
+                try await expectRefusedOnTheHead(
+                    spawner, status: 401, headers: [(HMACSigner.timestampHeader, String(Self.nowMs)), (HMACSigner.signatureHeader, signature)])
             }
             #expect(try await spawner.client.listSessions().isEmpty)
         }
@@ -56,7 +73,7 @@ import Testing
     @Test func declaredLengthPastTheLimitIsRefusedBeforeItsBody() async throws {
         try await withSpawner { (spawner: SpawnerProcess) async throws in
             let shaped = "v1=" + String(repeating: "ab", count: 32)
-            try expectRefusedOnTheHead(
+            try await expectRefusedOnTheHead(
                 spawner, status: 413, headers: [(HMACSigner.timestampHeader, String(Self.nowMs)), (HMACSigner.signatureHeader, shaped)],
                 length: Self.bodyBytes + 1)
         }
@@ -72,23 +89,28 @@ import Testing
             let suffix = #""}}"#
             let body = Array((prefix + String(repeating: "x", count: Self.bodyBytes - prefix.utf8.count - suffix.utf8.count) + suffix).utf8)
             #expect(body.count == Self.bodyBytes)
-
-            let forged = try RawConnection(port: spawner.port)
+            let port = spawner.port
             let forgedHeaders = signer.headers(method: "POST", pathWithQuery: "/v1/sessions", body: Array("other".utf8), nowMs: Self.nowMs)
-            let forgedSent = forged.send(Self.head(headers: forgedHeaders)) && forged.send(body)
-            #expect(forgedSent)
-            let refused = try #require(try forged.readHead())
-            #expect(refused.status == 401)
-            #expect(refused.headers["connection"] == "close")
-            #expect(forged.waitForClose())
+            let realHeaders = signer.headers(method: "POST", pathWithQuery: "/v1/sessions", body: body, nowMs: Self.nowMs)
 
-            let real = try RawConnection(port: spawner.port)
-            let realSent = real.send(Self.head(headers: signer.headers(method: "POST", pathWithQuery: "/v1/sessions", body: body, nowMs: Self.nowMs)))
-                && real.send(body)
-            #expect(realSent)
-            let answered = try #require(try real.readHead())
-            #expect(answered.status == 400)
-            #expect(answered.headers["connection"] != "close")
+            let (forged, forgedClosed) = try await blocking {
+                let connection = try RawConnection(port: port)
+                connection.send(Self.head(headers: forgedHeaders))
+                connection.send(body)
+                return (connection.readHead(), connection.readToEnd(timeout: 30).eof)
+            }
+            #expect(forged?.status == 401)
+            #expect(forged?.headers["connection"] == "close")
+            #expect(forgedClosed)
+
+            let real = try await blocking {
+                let connection = try RawConnection(port: port)
+                connection.send(Self.head(headers: realHeaders))
+                connection.send(body)
+                return connection.readHead()
+            }
+            #expect(real?.status == 400)
+            #expect(real?.headers["connection"] != "close")
         }
     }
 }

@@ -36,13 +36,7 @@ import Testing
     }
 
     @Test func documentMatchesRegisteredRoutes() async throws {
-        let scratch = TestPaths.makeTempDir("spawner-openapi")
-        defer { TestPaths.remove(scratch) }
-        let config = SpawnerConfig(secret: Array(TestPaths.makeSecret().utf8), dataDir: scratch + "/data", runnerdPath: TestPaths.runnerd)
-        let components = try SpawnerComponents(config: config, logger: Logger(label: "openapi") { _ in SwiftLogNoOpLogHandler() })
-        let registered = Set(buildRouter(components).routes.map { "\($0.method.rawValue) \($0.path.description)" })
-        try await components.shutdown()
-
+        let registered = try await registeredRoutes()
         let documented = Self.documentedRoutes(try Self.document)
         #expect(registered.count >= 16)
         #expect(registered.subtracting(documented).isEmpty, "registered but not documented: \(registered.subtracting(documented).sorted())")

@@ -1,5 +1,6 @@
 import Glibc
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import NIOCore
@@ -45,14 +46,20 @@ public func buildApplication(_ components: SpawnerComponents) -> some Applicatio
     let terminal = terminalEndpoint(components)
     var app = Application(
         router: buildRouter(components),
-        // HTTP/1.1, and the terminal's WebSocket upgrade (`TerminalEndpoint`).
-        server: .http1WebSocketUpgrade(
-            configuration: .init(
-                http1: .init(
-                    additionalChannelHandlers: [GovernedConnectionHandler(governor: components.connections)],
-                    idleTimeout: .milliseconds(limits.idleTimeoutMs)),
-                ws: .init(maxFrameSize: TerminalBridge.maxMessageBytes)),
-            shouldUpgrade: { request, _, logger in await terminal.shouldUpgrade(request, logger: logger) }),
+        // HTTP/1.1, and the terminal's WebSocket upgrade (`TerminalEndpoint`), with the
+        // connection policy from the first byte (`GuardedChildChannel`).
+        server: HTTPServerBuilder { responder in
+            GuardedChildChannel(
+                inner: HTTP1WebSocketUpgradeChannel(
+                    responder: responder,
+                    configuration: .init(
+                        http1: .init(
+                            additionalChannelHandlers: [GovernedConnectionHandler(governor: components.connections)],
+                            idleTimeout: .milliseconds(limits.idleTimeoutMs)),
+                        ws: .init(maxFrameSize: TerminalBridge.maxMessageBytes)),
+                    shouldUpgrade: { request, _, logger in await terminal.shouldUpgrade(request, logger: logger) }),
+                governor: components.connections, headTimeout: .milliseconds(limits.idleTimeoutMs))
+        },
         configuration: .init(address: .hostname(config.listenHost, port: config.listenPort), serverName: "spawner"),
         services: components.services,
         onServerRunning: { channel in

@@ -60,6 +60,11 @@ final class ConnectionGovernor: Sendable {
         return admitted
     }
 
+    /// The connection became a WebSocket (a terminal): busy for as long as it lives.
+    func upgraded(_ channel: any Channel) {
+        requestStarted(channel)
+    }
+
     func requestStarted(_ channel: any Channel) {
         state.withLock { $0.slots[ObjectIdentifier(channel)]?.busy += 1 }
     }

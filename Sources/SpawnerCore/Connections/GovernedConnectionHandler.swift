@@ -2,8 +2,8 @@ import HTTPTypes
 import NIOCore
 import NIOHTTPTypes
 
-/// Reports one client connection to the `ConnectionGovernor`: admitted when it is set up,
-/// busy from a request's head to its answer's end, gone when it closes.
+/// Tells the `ConnectionGovernor` when a connection is busy: from a request's head to its
+/// answer's end (an exec stream included), so that it is never the one evicted for a newcomer.
 final class GovernedConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -11,30 +11,9 @@ final class GovernedConnectionHandler: ChannelDuplexHandler, RemovableChannelHan
     typealias OutboundOut = HTTPResponsePart
 
     private let governor: ConnectionGovernor
-    private var admitted = false
 
     init(governor: ConnectionGovernor) {
         self.governor = governor
-    }
-
-    func handlerAdded(context: ChannelHandlerContext) {
-        if context.channel.isActive { admit(context) }
-    }
-
-    func channelActive(context: ChannelHandlerContext) {
-        admit(context)
-        context.fireChannelActive()
-    }
-
-    private func admit(_ context: ChannelHandlerContext) {
-        guard !admitted else { return }
-        admitted = governor.admit(context.channel)
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        if admitted { governor.closed(context.channel) }
-        admitted = false
-        context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

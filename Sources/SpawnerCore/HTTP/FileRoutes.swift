@@ -10,7 +10,7 @@ struct FileRoutes {
     func register(on group: RouterGroup<SpawnerRequestContext>) {
         for (method, path, timeout) in Self.routes {
             group.on(RouterPath("/sessions/:sid" + path), method: method) { request, context in
-                let query = request.rawQuery.map { "?" + $0 } ?? ""
+                let query = try request.forwardedQuery()
                 return try await forwarder.forward(
                     try context.sessionId(), HTTPMethod(rawValue: method.rawValue), path + query, body: context.body, timeout: timeout)
             }

@@ -27,7 +27,7 @@ struct InteractiveRoutes {
             return try await forwarder.forward(try context.sessionId(), .POST, "/processes/\(pid)/signal", body: context.body, timeout: .quick)
         }
         group.get("/sessions/:sid/fs/watch") { request, context in
-            let query = request.rawQuery.map { "?" + $0 } ?? ""
+            let query = try request.forwardedQuery()
             return try await forwarder.eventStream(try context.sessionId(), .GET, "/fs/watch" + query, body: nil, context: context, eventName: "fs")
         }
     }

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import NIOHTTP1
 import NIOPosix
 import RunnerProtocol
 import RunnerdClient
@@ -105,6 +106,9 @@ public struct SpawnerError: Error, HTTPResponseError, CustomStringConvertible, S
             return .badGateway("runnerd unreachable: \(error)")
         case let error as ChannelError:
             return .badGateway("runnerd unreachable: \(error)")
+        case let error as HTTPParserError:
+            // Inside a handler only runnerd's answers are parsed (the request was, before).
+            return .badGateway("runnerd's answer does not parse: \(error)")
         case let error as NIOConnectionError:
             return .badGateway("runnerd unreachable: \(error)")
         case let error as IOError:

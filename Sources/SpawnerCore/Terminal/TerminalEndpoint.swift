@@ -43,7 +43,7 @@ struct TerminalEndpoint: Sendable {
             guard Identifier.isValidExecID(execId) else { throw SpawnerError.badRequest("exec id must match [A-Za-z0-9_-]{1,64}") }
             var sinceSeq: UInt64 = 0
             if let raw = query["sinceSeq"] {
-                guard let value = UInt64(raw) else { throw SpawnerError.badRequest("sinceSeq must be a non-negative integer") }
+                guard let value = Bounds.sequenceNumber(raw) else { throw SpawnerError.badRequest("sinceSeq must be a non-negative integer") }
                 sinceSeq = value
             }
             let status = try await runnerd.status(execId)

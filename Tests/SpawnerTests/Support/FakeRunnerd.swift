@@ -28,7 +28,7 @@ final class FakeRunnerd: @unchecked Sendable {
                 bind(fd, pointer, length) == 0 && listen(fd, 64) == 0 && getsockname(fd, pointer, &length) == 0
             }
         }
-        guard bound else { throw RawConnection.Failure(description: "fake runnerd cannot listen: errno \(errno)") }
+        guard bound else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
         listener = fd
         port = Int(UInt16(bigEndian: address.sin_port))
         let thread = Thread { [self] in acceptLoop() }

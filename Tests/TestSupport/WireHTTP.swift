@@ -3,25 +3,25 @@ import Foundation
 /// A minimal HTTP/1.1 client over a bare loopback socket, for requests no client library will
 /// send: any method, raw path bytes, bad UTF-8, odd headers. Reads one answer (content-length or
 /// chunked body) and keeps the connection for the next request when the server does.
-final class WireHTTP {
-    struct Answer {
-        var status: Int
-        var headers: [(String, String)]
-        var body: [UInt8]
+public final class WireHTTP {
+    public struct Answer {
+        public var status: Int
+        public var headers: [(String, String)]
+        public var body: [UInt8]
         /// The server closed the connection after (or instead of) this answer.
-        var closed: Bool
+        public var closed: Bool
 
-        func header(_ name: String) -> String? {
+        public func header(_ name: String) -> String? {
             headers.first { $0.0.lowercased() == name.lowercased() }?.1
         }
     }
 
-    enum Failure: Error, CustomStringConvertible {
+    public enum Failure: Error, CustomStringConvertible {
         /// The connection closed (or timed out) before a complete answer; `partial` is what came.
         case noAnswer(partial: [UInt8], timedOut: Bool)
         case malformed(String)
 
-        var description: String {
+        public var description: String {
             switch self {
             case .noAnswer(let partial, let timedOut):
                 "no complete answer (\(timedOut ? "timed out" : "connection closed")) after \(partial.count) bytes: \(String(decoding: partial.prefix(200), as: UTF8.self))"
@@ -30,14 +30,14 @@ final class WireHTTP {
         }
     }
 
-    let port: Int
+    public let port: Int
     private var connection: RawConnection?
     private var buffer: [UInt8] = []
     private var start = 0
     /// How long one answer may take to arrive in full.
-    var timeout: TimeInterval
+    public var timeout: TimeInterval
 
-    init(port: Int, timeout: TimeInterval = 30) {
+    public init(port: Int, timeout: TimeInterval = 30) {
         self.port = port
         self.timeout = timeout
     }
@@ -45,15 +45,17 @@ final class WireHTTP {
     /// Sends `request` (raw bytes: request line, headers, body) on the kept connection or a new
     /// one, and reads the answer. A stream that lasts until the client leaves (`/fs/watch`) is
     /// read up to its first chunk (`firstChunkOnly`), then the connection is dropped.
-    func exchange(_ request: [UInt8], firstChunkOnly: Bool = false) throws -> Answer {
+    public func exchange(_ request: [UInt8], firstChunkOnly: Bool = false) throws -> Answer {
         self.firstChunkOnly = firstChunkOnly
+        // The answer to a HEAD has the headers of a GET's and no body.
+        headRequest = request.starts(with: Array("HEAD ".utf8))
         let connection = try self.connection ?? RawConnection(port: port)
         if self.connection == nil {
             self.connection = connection
             buffer = []
             start = 0
         }
-        connection.sendBytes(request)
+        connection.send(request)
         do {
             let answer = try readAnswer(connection)
             if answer.closed { hangUp() }
@@ -65,7 +67,7 @@ final class WireHTTP {
     }
 
     /// Builds a request from its parts; `Content-Length` is added for a body.
-    static func request(
+    public static func request(
         method: String, target: [UInt8], headers: [(String, [UInt8])], body: [UInt8]?
     ) -> [UInt8] {
         var bytes = Array(method.utf8) + [UInt8(ascii: " ")] + target + Array(" HTTP/1.1\r\nHost: 127.0.0.1\r\n".utf8)
@@ -76,7 +78,7 @@ final class WireHTTP {
         return bytes
     }
 
-    func hangUp() {
+    public func hangUp() {
         connection?.hangUp()
         connection = nil
         buffer = []
@@ -87,6 +89,7 @@ final class WireHTTP {
 
     private var deadline = Date()
     private var firstChunkOnly = false
+    private var headRequest = false
 
     private func readAnswer(_ connection: RawConnection) throws -> Answer {
         deadline = Date().addingTimeInterval(timeout)
@@ -102,7 +105,12 @@ final class WireHTTP {
             headers.append((String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
         }
         var answer = Answer(status: status, headers: headers, body: [], closed: false)
-        if answer.header("transfer-encoding")?.lowercased() == "chunked" {
+        if status == 101 {
+            // Switched protocols: what follows is not HTTP.
+            answer.closed = true
+        } else if headRequest {
+            // No body, whatever the headers say.
+        } else if answer.header("transfer-encoding")?.lowercased() == "chunked" {
             answer.body = try readChunked(connection)
             if firstChunkOnly { answer.closed = true }
         } else if let length = answer.header("content-length").flatMap(Int.init) {
@@ -203,29 +211,19 @@ final class WireHTTP {
 }
 
 extension RawConnection {
-    enum Read {
+    public enum Read {
         case bytes([UInt8])
         case endOfStream
         case nothingYet
     }
 
     /// One read of what is available within `timeout`.
-    func readAvailable(timeout: TimeInterval) -> Read {
+    public func readAvailable(timeout: TimeInterval) -> Read {
         var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         guard poll(&poller, 1, Int32(max(1, timeout * 1000))) > 0 else { return .nothingYet }
         var chunk = [UInt8](repeating: 0, count: 65536)
         let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
         if count <= 0 { return .endOfStream }
         return .bytes(Array(chunk[0..<count]))
-    }
-
-    /// Writes all of `bytes` (stops quietly when the peer is gone).
-    func sendBytes(_ bytes: [UInt8]) {
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
-            if written <= 0 { return }
-            offset += written
-        }
     }
 }

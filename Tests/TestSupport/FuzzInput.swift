@@ -4,23 +4,23 @@ import TestSupport
 /// Generated request parts for the fuzz tests: JSON values (well-formed, of the wrong type, at
 /// the extremes, deeply nested, huge, invalid UTF-8), path segments, query values, headers.
 /// Everything is built as raw bytes, so that what a client library would refuse to send is sent.
-struct FuzzInput {
-    var random: SplitMix64
+public struct FuzzInput {
+    public var random: SplitMix64
 
-    init(seed: UInt64) { random = SplitMix64(seed: seed) }
+    public init(seed: UInt64) { random = SplitMix64(seed: seed) }
 
-    mutating func chance(_ probability: Double) -> Bool {
+    public mutating func chance(_ probability: Double) -> Bool {
         Double(random.next() >> 11) / Double(1 << 53) < probability
     }
 
-    mutating func int(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &random) }
+    public mutating func int(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &random) }
 
-    mutating func pick<T>(_ values: [T]) -> T { values[int(0...(values.count - 1))] }
+    public mutating func pick<T>(_ values: [T]) -> T { values[int(0...(values.count - 1))] }
 
     // MARK: Numbers
 
     /// Integer literals at and around every boundary a field could have.
-    static let extremeNumbers = [
+    public static let extremeNumbers = [
         "0", "-0", "1", "-1", "2", "63", "64", "65", "255", "256", "1000", "1001", "65535", "65536",
         "2147483647", "2147483648", "-2147483648", "-2147483649", "4294967295", "4294967296",
         "2592000000", "2592000001", "9007199254740993",
@@ -30,13 +30,13 @@ struct FuzzInput {
     ]
 
     /// A JSON number: mostly an extreme, sometimes a random 64-bit value.
-    mutating func number() -> [UInt8] {
+    public mutating func number() -> [UInt8] {
         if chance(0.8) { return Array(pick(Self.extremeNumbers).utf8) }
         return Array(String(Int64(bitPattern: random.next()) >> UInt64(int(0...63))).utf8)
     }
 
     /// A field that should be an integer in `range`: inside it, or anything else.
-    mutating func integerField(_ range: ClosedRange<Int64>) -> [UInt8] {
+    public mutating func integerField(_ range: ClosedRange<Int64>) -> [UInt8] {
         if chance(0.5) {
             let value = chance(0.5) ? pick([range.lowerBound, range.upperBound]) : Int64.random(in: range, using: &random)
             return Array(String(value).utf8)
@@ -47,14 +47,14 @@ struct FuzzInput {
     // MARK: Strings
 
     /// Characters that mean something to a path, a shell, a query or JSON.
-    static let pieces = [
+    public static let pieces = [
         "a", "Z", "0", "-", "_", ".", "..", "/", "//", "\\", "%", "%00", "%2F", "%2e%2e", "?", "&", "=", "#", "+", " ",
         "~", "*", "$", "`", "'", "\"", "\n", "\r\n", "\t", "\u{0}", "\u{7F}", "é", "日本", "🧪", "\u{FEFF}", "\u{202E}",
         ".runnerd", "etc/passwd", "/proc/self/root", "../../..", "ä".decomposedStringWithCanonicalMapping,
     ]
 
     /// Raw string content (not yet quoted): short and odd, sometimes long, sometimes huge.
-    mutating func text(maxPieces: Int = 12) -> String {
+    public mutating func text(maxPieces: Int = 12) -> String {
         if chance(0.01) { return String(repeating: pick(["a", "é", "/", "%"]), count: int(100_000...1_500_000)) }
         if chance(0.05) { return String(repeating: "x", count: int(250...5000)) }
         var text = ""
@@ -63,7 +63,7 @@ struct FuzzInput {
     }
 
     /// A JSON string literal; sometimes with bytes that are not UTF-8 or escapes of lone surrogates.
-    mutating func jsonString(_ content: String? = nil) -> [UInt8] {
+    public mutating func jsonString(_ content: String? = nil) -> [UInt8] {
         let content = content ?? text()
         var bytes: [UInt8] = [UInt8(ascii: "\"")]
         bytes.reserveCapacity(content.utf8.count + 16)
@@ -88,7 +88,7 @@ struct FuzzInput {
     // MARK: Shapes
 
     /// Any JSON value of another type than the one expected, nesting included.
-    mutating func wrongType() -> [UInt8] {
+    public mutating func wrongType() -> [UInt8] {
         switch int(0...9) {
         case 0: return Array("null".utf8)
         case 1: return Array(pick(["true", "false"]).utf8)
@@ -104,7 +104,7 @@ struct FuzzInput {
     }
 
     /// `[[[…]]]` or `{"a":{"a":…}}`, unterminated half of the time past a few thousand levels.
-    mutating func deepNesting(depth: Int) -> [UInt8] {
+    public mutating func deepNesting(depth: Int) -> [UInt8] {
         let array = chance(0.5)
         var bytes: [UInt8] = []
         if array {
@@ -123,7 +123,7 @@ struct FuzzInput {
 
     /// A JSON object from `fields`: each field usually present and well formed, sometimes absent,
     /// of the wrong type, duplicated or joined by an unknown one.
-    mutating func object(_ fields: [(String, (inout FuzzInput) -> [UInt8])]) -> [UInt8] {
+    public mutating func object(_ fields: [(String, (inout FuzzInput) -> [UInt8])]) -> [UInt8] {
         var members: [[UInt8]] = []
         for (name, good) in fields {
             let roll = int(0...99)
@@ -137,20 +137,20 @@ struct FuzzInput {
         return [UInt8(ascii: "{")] + Array(members.joined(separator: [UInt8(ascii: ",")])) + [UInt8(ascii: "}")]
     }
 
-    mutating func array(_ element: (inout FuzzInput) -> [UInt8], maxCount: Int = 6) -> [UInt8] {
+    public mutating func array(_ element: (inout FuzzInput) -> [UInt8], maxCount: Int = 6) -> [UInt8] {
         var elements: [[UInt8]] = []
         for _ in 0..<int(0...maxCount) { elements.append(element(&self)) }
         return [UInt8(ascii: "[")] + Array(elements.joined(separator: [UInt8(ascii: ",")])) + [UInt8(ascii: "]")]
     }
 
-    mutating func stringMap(maxCount: Int = 5, key: (inout FuzzInput) -> String, value: (inout FuzzInput) -> [UInt8]) -> [UInt8] {
+    public mutating func stringMap(maxCount: Int = 5, key: (inout FuzzInput) -> String, value: (inout FuzzInput) -> [UInt8]) -> [UInt8] {
         var members: [[UInt8]] = []
         for _ in 0..<int(0...maxCount) { members.append(jsonString(key(&self)) + [UInt8(ascii: ":")] + value(&self)) }
         return [UInt8(ascii: "{")] + Array(members.joined(separator: [UInt8(ascii: ",")])) + [UInt8(ascii: "}")]
     }
 
     /// A whole body replaced by something that is not the route's JSON at all.
-    mutating func hostileBody() -> [UInt8] {
+    public mutating func hostileBody() -> [UInt8] {
         switch int(0...8) {
         case 0: return []
         case 1: return Array(pick(["null", "[]", "{}", "0", "\"\"", "true", "1e308", "-1"]).utf8)
@@ -168,9 +168,9 @@ struct FuzzInput {
 
     /// Percent-encodes everything but unreserved characters; sometimes leaves raw bytes as they
     /// are (spaces and bytes above 0x7F included) to see what the parser makes of them.
-    static let hexDigits = Array("0123456789ABCDEF".utf8)
+    public static let hexDigits = Array("0123456789ABCDEF".utf8)
 
-    mutating func urlPart(_ text: String) -> [UInt8] {
+    public mutating func urlPart(_ text: String) -> [UInt8] {
         if chance(0.1) { return Array(text.utf8).filter { $0 > 0x20 && $0 != UInt8(ascii: "?") && $0 != UInt8(ascii: "#") } }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(text.utf8.count * 3)

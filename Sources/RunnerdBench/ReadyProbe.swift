@@ -9,7 +9,14 @@ enum ReadyProbe {
     static func status(group: any EventLoopGroup, port: Int) async throws -> UInt {
         let loop = group.next()
         let answered = loop.makePromise(of: HTTPResponseStatus.self)
-        let channel = try await HTTPClientChannel.connect(on: loop, port: port) { StatusReader(answered: answered) }
+        let channel: any Channel
+        do {
+            channel = try await HTTPClientChannel.connect(on: loop, port: port) { StatusReader(answered: answered) }
+        } catch {
+            // Not listening yet: the promise must still be completed (NIO traps on a leaked one).
+            answered.fail(error)
+            throw error
+        }
         defer { channel.close(promise: nil) }
         var headers = HTTPHeaders()
         headers.add(name: "host", value: "127.0.0.1")

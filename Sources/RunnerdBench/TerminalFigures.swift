@@ -19,7 +19,7 @@ func measureTerminalFigures(_ spawner: SpawnerUnderTest, count: Int = 300, warmU
     try await client.terminal("terminal", size: TerminalSize(cols: 200, rows: 50)) { socket, messages in
         var iterator = messages.makeAsyncIterator()
         /// Output until `text` has come (across frames).
-        func await(_ text: String) async throws {
+        func waitFor(_ text: String) async throws {
             var seen = ""
             while !seen.contains(text) {
                 guard let message = try await iterator.next() else { throw BenchError("terminal closed") }
@@ -28,13 +28,13 @@ func measureTerminalFigures(_ spawner: SpawnerUnderTest, count: Int = 300, warmU
         }
         try await socket.send(Array("exec cat\r".utf8))
         try await socket.send(Array("cat-is-reading\r".utf8))
-        try await await("cat-is-reading\r\ncat-is-reading\r\n")
+        try await waitFor("cat-is-reading\r\ncat-is-reading\r\n")
         for index in 0..<(count + warmUp) {
             let byte = UInt8(ascii: "a") + UInt8(index % 26)
             let clock = ContinuousClock()
             let start = clock.now
             try await socket.send([byte])
-            try await await(String(UnicodeScalar(byte)))
+            try await waitFor(String(UnicodeScalar(byte)))
             if index >= warmUp { echo.add((clock.now - start).milliseconds) }
         }
         try await socket.send([0x0A, 0x04])  // end the line, then end of input: cat exits

@@ -106,10 +106,15 @@ public protocol SessionBackend: Sendable {
     /// The profiles a create may name, checked before anything is made (`400` otherwise); nil
     /// when the backend takes any name or checks it itself.
     var profileNames: Set<String>? { get }
+
+    /// Why this backend cannot hold a session of that (well-formed) id, checked before anything
+    /// is made (`400`); nil when it can. (A Pod name is a DNS label: no `_`, no capitals.)
+    func sessionIdProblem(_ sessionId: String) -> String?
 }
 
 extension SessionBackend {
     public var profileNames: Set<String>? { nil }
+    public func sessionIdProblem(_ sessionId: String) -> String? { nil }
 }
 
 /// The steps of a create, in order: the first two run in the backend, the others in the registry.

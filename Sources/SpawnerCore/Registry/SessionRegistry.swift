@@ -109,6 +109,7 @@ public actor SessionRegistry {
             throw SpawnerError.badRequest("unknown profile \(profile) (known: \(known.sorted().joined(separator: ", ")))")
         }
         let sessionId = request.sessionId ?? Self.newSessionId()
+        if let problem = backend.sessionIdProblem(sessionId) { throw SpawnerError.badRequest(problem) }
         // Everything up to the insertion is synchronous: the reservation is atomic.
         guard sessions[sessionId] == nil else { throw SpawnerError.sessionTaken(sessionId) }
         if let exceeded = settings.caps.exceeded(by: request.owner, orgId: request.orgId, among: sessions.values.map(\.labels)) {

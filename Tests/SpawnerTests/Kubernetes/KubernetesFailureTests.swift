@@ -216,10 +216,10 @@ import Testing
         try await withTestCluster { (cluster: TestCluster) async throws in
             try await Self.withSpawner(on: cluster) { spawner in
                 let (status, message) = try await Self.create("p", profile: "gpu", on: spawner)
-                #expect(status == 500)
+                #expect(status == 400)
                 #expect(message.contains("unknown profile gpu (known: default, egress, kept, storage)"), "\(message)")
                 let (dashStatus, dashMessage) = try await Self.create("trailing-", on: spawner)
-                #expect(dashStatus == 500)
+                #expect(dashStatus == 400)
                 #expect(dashMessage.contains("cannot name a Pod"), "\(dashMessage)")
                 #expect(cluster.double.records.filter { $0.verb == "create" }.isEmpty)
             }

@@ -18,6 +18,7 @@ import ServiceLifecycle
 public actor KubernetesBackend: SessionBackend {
     public nonisolated let name = "kubernetes"
     public nonisolated let services: [any Service]
+    public nonisolated let profileNames: Set<String>?
 
     let settings: KubernetesSettings
     let client: KubernetesClient
@@ -44,6 +45,7 @@ public actor KubernetesBackend: SessionBackend {
         client.retry = settings.retry
         self.client = client
         self.settings = settings
+        self.profileNames = Set(settings.profiles.profiles.keys)
         self.manifests = SandboxManifests(settings: settings, runnerdKillGraceMs: runnerdKillGraceMs, runnerdLogLevel: runnerdLogLevel)
         self.faults = faults
         self.logger = logger
@@ -56,10 +58,18 @@ public actor KubernetesBackend: SessionBackend {
 
     // MARK: SessionBackend
 
+    public nonisolated func sessionIdProblem(_ sessionId: String) -> String? {
+        ObjectNames.isDNSLabel(sessionId) ? nil : Self.podNameProblem(sessionId)
+    }
+
+    static func podNameProblem(_ sessionId: String) -> String {
+        "session id \(sessionId) cannot name a Pod: it must be a DNS label (lower-case letters, digits and '-', starting and ending with a letter or digit)"
+    }
+
     public func create(_ spec: SandboxSpec, deadline: ContinuousClock.Instant) async throws -> RunnerdEndpoint {
         let sessionId = spec.labels.sessionId
         guard ObjectNames.isDNSLabel(sessionId) else {
-            throw CreateFailure(.allocate, "session id \(sessionId) cannot name a Pod: it must start and end with a letter or digit")
+            throw CreateFailure(.allocate, Self.podNameProblem(sessionId))
         }
         let profile = try settings.profiles.profile(spec.labels.profile)
         let createId = Self.newCreateId()

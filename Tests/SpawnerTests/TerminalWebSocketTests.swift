@@ -152,7 +152,8 @@ final class TerminalTranscript: Sendable {
             #expect(try await InteractiveProxyTests.eventually { try await tmux.capture().contains("$") })
             try await tmux.type("stty size; tty")
             #expect(try await InteractiveProxyTests.eventually { try await tmux.capture().contains("30 100") })
-            #expect(try await tmux.capture().range(of: #"/dev/pts/[0-9]+"#, options: .regularExpression) != nil)
+            // `tty` answers after `stty size`, maybe in a later frame: waited for too.
+            #expect(try await InteractiveProxyTests.eventually { try await tmux.capture().range(of: #"/dev/pts/[0-9]+"#, options: .regularExpression) != nil })
             // The local window changes: the remote terminal follows (SIGWINCH).
             try await tmux.resize(cols: 120, rows: 40)
             try await tmux.type("clear; stty size")

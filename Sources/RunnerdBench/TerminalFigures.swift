@@ -18,17 +18,23 @@ func measureTerminalFigures(_ spawner: SpawnerUnderTest, count: Int = 300, warmU
     let echo = SampleBox()
     try await client.terminal("terminal", size: TerminalSize(cols: 200, rows: 50)) { socket, messages in
         var iterator = messages.makeAsyncIterator()
-        /// Output until `text` has come (across frames).
-        func waitFor(_ text: String) async throws {
+        /// Output until `text` has come `times` times (across frames).
+        func waitFor(_ text: String, times: Int = 1) async throws {
             var seen = ""
-            while !seen.contains(text) {
+            while seen.ranges(of: text).count < times {
                 guard let message = try await iterator.next() else { throw BenchError("terminal closed") }
                 if case .output(let buffer) = TerminalSocket.decode(message) { seen += String(buffer: buffer) }
             }
         }
+        // The shell reads `exec cat` (its echo is back), then `cat` reads the terminal: a line
+        // typed before the shell restored the terminal's echo is read by `cat` but not echoed,
+        // so the first line is only waited for once, the second twice (echo, then `cat`).
         try await socket.send(Array("exec cat\r".utf8))
+        try await waitFor("exec cat\r\n")
+        try await socket.send(Array("first-line\r".utf8))
+        try await waitFor("first-line\r\n")
         try await socket.send(Array("cat-is-reading\r".utf8))
-        try await waitFor("cat-is-reading\r\ncat-is-reading\r\n")
+        try await waitFor("cat-is-reading\r\n", times: 2)
         for index in 0..<(count + warmUp) {
             let byte = UInt8(ascii: "a") + UInt8(index % 26)
             let clock = ContinuousClock()

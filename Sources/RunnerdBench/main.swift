@@ -77,6 +77,9 @@ mkdir(workspace, 0o755)
 // hardened round trip is measured separately below.
 // The probe's first use in this process pays NIO's lazy set-up; that is not runnerd's boot.
 _ = try? await ReadyProbe.status(group: clientGroup, port: try RunnerdUnderTest.freePort())
+// Nor is the first exec of a freshly linked binary (its pages are read in): one warm-up boot,
+// as every sandbox but the first on a host starts from pages already cached.
+try await RunnerdUnderTest(binary: runnerdBinary, workspace: workspace, token: "bench-token", environment: ["RUNNERD_HARDENING=off"], probeGroup: clientGroup).stop()
 let runnerd = try await RunnerdUnderTest(binary: runnerdBinary, workspace: workspace, token: "bench-token", environment: ["RUNNERD_HARDENING=off"], probeGroup: clientGroup)
 try await Task.sleep(for: .milliseconds(300))
 let bootRSS = runnerd.rssKB

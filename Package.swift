@@ -166,8 +166,9 @@ let package = Package(
         ),
         // What the test targets share: a seeded generator, blocking work run off the pool, raw
         // HTTP over loopback (RawConnection, WireHTTP), fuzz input and runnerd's request parts
-        // (runnerd's and the spawner's fuzz tests), connection-flood helpers.
-        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
+        // (runnerd's and the spawner's fuzz tests), connection-flood helpers, child processes
+        // started with SystemSupport's posix_spawn.
+        .target(name: "TestSupport", dependencies: ["SystemSupport"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(
             name: "RunnerProtocolTests",
             dependencies: ["RunnerProtocol", "TestSupport"],

@@ -1,6 +1,7 @@
 import Foundation
 import RunnerProtocol
 import Testing
+import TestSupport
 
 /// The `spawner` client commands, run as a user would, against a real spawner.
 @Suite(.timeLimit(.minutes(10))) struct CLITests {
@@ -14,27 +15,17 @@ import Testing
     static func cli(_ spawner: SpawnerProcess, _ arguments: [String], secret: String? = nil, stdin: String? = nil) async throws -> Outcome {
         let scratch = TestPaths.makeTempDir("spawner-cli")
         defer { TestPaths.remove(scratch) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: TestPaths.spawner)
-        process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SPAWNER_") }
         environment["SPAWNER_URL"] = spawner.baseURL
         environment["SPAWNER_SECRET"] = secret ?? spawner.secret
-        process.environment = environment
         // Files, not pipes: nothing to drain while waiting.
         let out = scratch + "/out", err = scratch + "/err"
-        _ = FileManager.default.createFile(atPath: out, contents: nil)
-        _ = FileManager.default.createFile(atPath: err, contents: nil)
-        process.standardOutput = FileHandle(forWritingAtPath: out)
-        process.standardError = FileHandle(forWritingAtPath: err)
+        var input = ChildProcess.Stream.null
         if let stdin {
-            let input = scratch + "/in"
-            try stdin.write(toFile: input, atomically: true, encoding: .utf8)
-            process.standardInput = FileHandle(forReadingAtPath: input)
-        } else {
-            process.standardInput = FileHandle.nullDevice
+            try stdin.write(toFile: scratch + "/in", atomically: true, encoding: .utf8)
+            input = .file(scratch + "/in")
         }
-        try process.run()
+        let process = try ChildProcess([TestPaths.spawner] + arguments, environment: environment, stdin: input, stdout: .file(out), stderr: .file(err))
         while process.isRunning { try await Task.sleep(for: .milliseconds(10)) }
         return Outcome(
             status: process.terminationStatus, stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",

@@ -1,13 +1,14 @@
 import Foundation
 import RunnerProtocol
 import RunnerdClient
+import TestSupport
 
 /// A real `runnerd` binary started for one test: its own workspace, token and ephemeral port.
 final class RunnerdProcess: @unchecked Sendable {
     let workspace: String
     let token: String?
     let port: Int
-    let process: Process
+    let process: ChildProcess
     let client: RunnerdClient
     let stderrPath: String
 
@@ -49,17 +50,10 @@ final class RunnerdProcess: @unchecked Sendable {
         if profile == .user { env["HOME"] = scratch }
         for (key, value) in environment { env[key] = value }
 
-        let process = Process()
         // A wrapper (e.g. `unshare --pid --fork --mount-proc`: runnerd runs as PID 1 of a new
         // namespace) first, then the launch profile's exec prefix, which replaces itself with runnerd.
         let command = wrapper + profile.execPrefix + [try profile.runnerdBinary(built: binary)] + arguments
-        process.executableURL = URL(fileURLWithPath: command[0])
-        process.arguments = Array(command.dropFirst())
-        process.environment = env
-        FileManager.default.createFile(atPath: stderrPath, contents: nil)
-        process.standardError = FileHandle(forWritingAtPath: stderrPath)
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        let process = try ChildProcess(command, environment: env, stderr: .file(stderrPath))
 
         // A hang guard, not a measure: a loaded machine (the whole suite runs in parallel) can take seconds.
         let deadline = Date().addingTimeInterval(60)
@@ -101,7 +95,7 @@ final class RunnerdProcess: @unchecked Sendable {
     let profile: LaunchProfile
 
     private init(
-        workspace: String, token: String?, port: Int, process: Process, client: RunnerdClient, stderrPath: String,
+        workspace: String, token: String?, port: Int, process: ChildProcess, client: RunnerdClient, stderrPath: String,
         announcedPid: Int32, stateDir: String?, profile: LaunchProfile
     ) {
         self.profile = profile

@@ -5,6 +5,7 @@ import Foundation
 import RunnerProtocol
 import SpawnerClient
 import Testing
+import TestSupport
 
 /// A real `spawner serve` started for one test: its own data directory, secret and ephemeral
 /// port (learned from `--ready-file`); its runnerd children are real too.
@@ -12,7 +13,7 @@ final class SpawnerProcess: @unchecked Sendable {
     let dataDir: String
     let secret: String
     let environment: [String: String]
-    let process: Process
+    let process: ChildProcess
     let port: Int
     let logPath: String
 
@@ -21,7 +22,7 @@ final class SpawnerProcess: @unchecked Sendable {
     var client: SpawnerClient { SpawnerClient(baseURL: baseURL, secret: Array(secret.utf8)) }
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
-    private init(dataDir: String, secret: String, environment: [String: String], process: Process, port: Int, logPath: String) {
+    private init(dataDir: String, secret: String, environment: [String: String], process: ChildProcess, port: Int, logPath: String) {
         self.dataDir = dataDir
         self.secret = secret
         self.environment = environment
@@ -55,15 +56,8 @@ final class SpawnerProcess: @unchecked Sendable {
 
         if user != nil { env["HOME"] = scratch }
 
-        let process = Process()
         let command = (user?.execPrefix ?? []) + [try user?.publicSpawner() ?? TestPaths.spawner, "serve"]
-        process.executableURL = URL(fileURLWithPath: command[0])
-        process.arguments = Array(command.dropFirst())
-        process.environment = env
-        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        process.standardError = FileHandle(forWritingAtPath: logPath)
-        process.standardOutput = FileHandle(forWritingAtPath: logPath)
-        try process.run()
+        let process = try ChildProcess(command, environment: env, stdout: .file(logPath), stderr: .file(logPath))
 
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {

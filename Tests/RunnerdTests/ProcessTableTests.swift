@@ -83,8 +83,13 @@ struct ProcessTableTests {
         let client = runnerd.client
         let started = try await client.runShell("bg", "setsid sleep 100 >/dev/null 2>&1 < /dev/null & echo $!")
         let pid = try #require(Int32(started.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)))
+        // `$!` is known before the child has exec'd `sleep` (it may still be bash, or setsid).
+        #expect(
+            try await eventually {
+                let list: ProcessList = try await client.json(.GET, "/processes")
+                return list.processes.contains { $0.pid == pid && $0.command == ["sleep", "100"] }
+            })
         let list: ProcessList = try await client.json(.GET, "/processes")
-        #expect(list.processes.contains { $0.pid == pid && $0.command == ["sleep", "100"] })
         #expect(!list.processes.contains { $0.pid == 1 }, "runnerd (PID 1) is not listed")
         #expect(try await client.call(.POST, "/processes/1/signal", body: Array(#"{"signal":"KILL"}"#.utf8)).status == 404)
         let response: SignalResponse = try await client.json(.POST, "/processes/\(pid)/signal", body: SignalRequest(signal: "KILL"))

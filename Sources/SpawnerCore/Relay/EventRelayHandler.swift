@@ -141,13 +141,7 @@ final class EventRelayHandler: ChannelInboundHandler, RemovableChannelHandler {
             state = .held(chunks: chunks, ended: true, cut: false)
         case (.relaying(var relay), .body(let chunk)):
             state = .done  // the output's buffers are now uniquely held
-            do {
-                try relay.framer.append(chunk, into: &relay.output)
-            } catch {
-                state = .relaying(relay)
-                return fail(RelayError.lineTooLong(error.cap))
-            }
-            state = .relaying(relay)
+            guard frame([chunk], into: &relay) else { return }
             if relay.stopAtBoundary && !relay.framer.isMidLine { finish() }
         case (.relaying, .end):
             finish()
@@ -197,15 +191,7 @@ final class EventRelayHandler: ChannelInboundHandler, RemovableChannelHandler {
         guard case .held(let chunks, let ended, let cut) = state else { return }
         var relay = Relay(downstream: downstream, framer: SSEFramer(lineCap: lineCap, eventName: eventName), onBytes: onBytes)
         state = .done
-        for chunk in chunks {
-            do {
-                try relay.framer.append(chunk, into: &relay.output)
-            } catch {
-                state = .relaying(relay)
-                return fail(RelayError.lineTooLong(error.cap))
-            }
-        }
-        state = .relaying(relay)
+        guard frame(chunks, into: &relay) else { return }
         // The client going away ends the relay and closes the upstream connection.
         downstream.closeFuture.assumeIsolated().whenComplete { [weak self] _ in self?.fail(RelayError.clientGone) }
         if cut {
@@ -249,6 +235,20 @@ final class EventRelayHandler: ChannelInboundHandler, RemovableChannelHandler {
         state = .done
         finishedPromise.fail(error)
         context?.close(promise: nil)
+    }
+
+    /// Frames `chunks` into the relay's output and makes `relay` the state again; false when a
+    /// line is over the cap (the relay has then failed).
+    private func frame(_ chunks: [ByteBuffer], into relay: inout Relay) -> Bool {
+        do {
+            for chunk in chunks { try relay.framer.append(chunk, into: &relay.output) }
+        } catch {
+            state = .relaying(relay)
+            fail(RelayError.lineTooLong(error.cap))
+            return false
+        }
+        state = .relaying(relay)
+        return true
     }
 
     // MARK: Writing

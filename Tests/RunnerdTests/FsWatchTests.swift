@@ -135,8 +135,7 @@ struct FsWatchTests {
         let client = runnerd.client
         /// runnerd's inotify descriptors (one per live watch).
         func inotifyFDs() -> Int {
-            let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(runnerd.pid)/fd")) ?? []
-            return fds.filter { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(runnerd.pid)/fd/\($0)")) == "anon_inode:inotify" }.count
+            ((try? Descriptors.targets(of: runnerd.pid)) ?? []).filter { $0 == "anon_inode:inotify" }.count
         }
         #expect(inotifyFDs() == 0)
         let rssBefore = runnerd.rssKB

@@ -21,17 +21,17 @@ public final class ChildProcess: Sendable {
     }
 
     public let processIdentifier: pid_t
-    /// The raw wait status once reaped.
-    private let reaped = Mutex<CInt?>(nil)
+    /// How it ended, once reaped.
+    private let reaped = Mutex<WaitStatus?>(nil)
 
     /// Starts `command` (`command[0]` an absolute path, or a name looked up in `PATH`).
     public init(_ command: [String], environment: [String: String], stdin: Stream = .null, stdout: Stream = .null, stderr: Stream = .null) throws {
         let input = try Self.open(stdin, output: false)
-        defer { close(input) }
+        defer { Syscall.close(input) }
         let output = try Self.open(stdout, output: true)
-        defer { close(output) }
+        defer { Syscall.close(output) }
         let errors = try Self.open(stderr, output: true)
-        defer { close(errors) }
+        defer { Syscall.close(errors) }
         var spec = SpawnSpec(
             argv: command, environment: environment.map { "\($0.key)=\($0.value)" }, cwdFD: nil, stdin: input, stdout: output, stderr: errors,
             newSession: false)
@@ -40,28 +40,18 @@ public final class ChildProcess: Sendable {
     }
 
     private static func open(_ stream: Stream, output: Bool) throws -> CInt {
-        let path: String
-        var flags = O_CLOEXEC
         switch stream {
-        case .null:
-            path = "/dev/null"
-            flags |= O_RDWR
-        case .file(let file):
-            path = file
-            flags |= output ? (O_WRONLY | O_CREAT | O_APPEND) : O_RDONLY
+        case .null: try Syscall.open("/dev/null", O_RDWR)
+        case .file(let path): try Syscall.open(path, output ? (O_WRONLY | O_CREAT | O_APPEND) : O_RDONLY, 0o644)
         }
-        let fd = Glibc.open(path, flags, 0o644)
-        guard fd >= 0 else { throw SystemError("open(\(path))", errno: errno) }
-        return fd
     }
 
     /// Reaps the child if it has exited (never blocks).
-    private func poll() -> CInt? {
+    private func poll() -> WaitStatus? {
         reaped.withLock { status in
             if let status { return status }
             var raw: CInt = 0
-            let result = waitpid(processIdentifier, &raw, WNOHANG)
-            if result == processIdentifier { status = raw }
+            if waitpid(processIdentifier, &raw, WNOHANG) == processIdentifier { status = WaitStatus(raw: raw) }
             return status
         }
     }
@@ -75,16 +65,13 @@ public final class ChildProcess: Sendable {
 
     /// The exit code, or the number of the signal that ended it (as `Process` reports it).
     public var terminationStatus: CInt {
-        guard let raw = poll() else { return 0 }
-        return Self.exited(raw) ? (raw >> 8) & 0xff : raw & 0x7f
+        guard let status = poll() else { return 0 }
+        return status.terminatingSignal ?? status.exitCode
     }
 
     public var terminationReason: TerminationReason {
-        guard let raw = poll() else { return .exit }
-        return Self.exited(raw) ? .exit : .uncaughtSignal
+        poll()?.terminatingSignal == nil ? .exit : .uncaughtSignal
     }
-
-    private static func exited(_ raw: CInt) -> Bool { raw & 0x7f == 0 }
 
     /// SIGTERM.
     public func terminate() {

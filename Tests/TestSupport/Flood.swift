@@ -19,8 +19,7 @@ public enum Flood {
 
     /// Sockets open in process `pid`.
     public static func sockets(of pid: Int32) throws -> Int {
-        let fds = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")
-        return fds.filter { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)"))?.hasPrefix("socket:") == true }.count
+        try Descriptors.targets(of: pid).filter { $0.hasPrefix("socket:") }.count
     }
 
     /// How many of `connections` the peer has closed (end of stream or reset).

@@ -156,9 +156,7 @@ final class RunnerdProcess: @unchecked Sendable {
 
     /// Open file descriptors other than sockets (connections come and go with the client's pool).
     var openFileFDCount: Int {
-        let directory = "/proc/\(pid)/fd"
-        let fds = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        return fds.filter { (try? FileManager.default.destinationOfSymbolicLink(atPath: directory + "/" + $0))?.hasPrefix("socket:") == false }.count
+        ((try? Descriptors.targets(of: pid)) ?? []).filter { !$0.hasPrefix("socket:") }.count
     }
 
     /// Children of runnerd that are zombies.

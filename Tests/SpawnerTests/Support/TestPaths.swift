@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Where the binaries under test are, and scratch space for one test.
 enum TestPaths {
@@ -64,9 +65,7 @@ enum ProcessScan {
 
     /// What each open descriptor of a process points to (`socket:[inode]`, a path, …).
     static func descriptorTargets(_ pid: Int32) -> Set<String> {
-        let directory = "/proc/\(pid)/fd"
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        return Set(entries.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: directory + "/" + $0) })
+        Set((try? Descriptors.targets(of: pid)) ?? [])
     }
 
     /// The `Name:\tvalue` lines of a `/proc/PID/status` text, as name → value (trimmed).

@@ -36,19 +36,7 @@ func measureSpawnerFigures(spawnerBinary: String, runnerdBinary: String, streamB
     try await spawner.createSession("stream")
     let direct = try await RunnerdUnderTest(binary: runnerdBinary, workspace: scratch + "/direct", token: "bench-direct-token", probeGroup: clientGroup)
     defer { direct.stop() }
-    // Alternated rounds, each figure the median: the two streams share the machine's cores
-    // with whatever else runs, and alternating spreads that noise over both.
-    var proxiedRuns: [Double] = []
-    var directRuns: [Double] = []
-    var spawnerCPU = Duration.zero
-    for round in 0..<rounds {
-        directRuns.append(try await throughput(streamBytes, execId: "direct-\(round)") { try await direct.client.exec($0) })
-        let cpuBefore = processCPUTime(spawner.pid)
-        proxiedRuns.append(try await throughput(streamBytes, execId: "proxied-\(round)") { try await spawner.exec("stream", $0) })
-        spawnerCPU += processCPUTime(spawner.pid) - cpuBefore
-    }
-    let proxied = median(proxiedRuns)
-    let straight = median(directRuns)
+    let stream = try await ProxyStreamFigures.measure(spawner: spawner, sessionId: "stream", direct: direct, streamBytes: streamBytes, rounds: rounds)
     try await spawner.deleteSession("stream")
     try await Task.sleep(for: .milliseconds(300))
     let afterRSS = residentKB(spawner.pid)
@@ -56,10 +44,7 @@ func measureSpawnerFigures(spawnerBinary: String, runnerdBinary: String, streamB
 
     report("create_to_ready_p50_ms", createToReady.percentile(50), "ms")
     report("create_to_ready_p99_ms", createToReady.percentile(99), "ms")
-    report("proxy_stream_mb_per_s", proxied, "MB/s")
-    report("direct_stream_mb_per_s", straight, "MB/s")
-    report("proxy_overhead_ratio", proxied / straight, "x")
-    report("spawner_cpu_ms_per_proxied_gb", spawnerCPU.milliseconds / (Double(streamBytes * rounds) / 1e9), "ms")
+    stream.report()
     report("spawner_idle_rss_kb", Double(idleRSS), "KiB")
     report("spawner_rss_after_runs_kb", Double(afterRSS), "KiB")
     report("spawner_exec_roundtrip_p50_ms", terminal.execRoundTrip.percentile(50), "ms")
@@ -67,21 +52,19 @@ func measureSpawnerFigures(spawnerBinary: String, runnerdBinary: String, streamB
     report("pty_echo_roundtrip_p99_ms", terminal.ptyEcho.percentile(99), "ms")
 }
 
-/// MB/s of stdout delivered, decoded, by the events `open` returns for an exec of
-/// `head -c bytes /dev/zero`.
-private func throughput<Events: AsyncSequence>(
-    _ bytes: Int, execId: String, open: (ExecRequest) async throws -> Events
-) async throws -> Double where Events.Element == ExecEvent {
-    let request = ExecRequest(execId: execId, command: ["head", "-c", String(bytes), "/dev/zero"], timeoutMs: 0)
-    let clock = ContinuousClock()
-    let start = clock.now
-    var received = 0
-    for try await event in try await open(request) {
-        if case .stdout(let chunk) = event.body { received += chunk.count }
-    }
-    let seconds = (clock.now - start).milliseconds / 1000
-    guard received == bytes else { throw BenchError("\(execId) delivered \(received) of \(bytes) bytes") }
-    return Double(bytes) / 1_000_000 / seconds
+/// Only the proxied-against-direct stream (`--only proxy-stream`): for profiling the relay.
+func measureProxyStreamOnly(spawnerBinary: String, runnerdBinary: String, streamBytes: Int, rounds: Int) async throws {
+    let scratch = "/tmp/spawner-bench-\(getpid())"
+    mkdir(scratch, 0o711)
+    defer { removeTree(scratch) }
+    let spawner = try await SpawnerUnderTest(binary: spawnerBinary, runnerdBinary: runnerdBinary, scratch: scratch)
+    defer { spawner.stop() }
+    try await spawner.createSession("stream")
+    let direct = try await RunnerdUnderTest(binary: runnerdBinary, workspace: scratch + "/direct", token: "bench-direct-token", probeGroup: clientGroup)
+    defer { direct.stop() }
+    print("spawner \(spawner.pid), direct runnerd \(direct.pid)")
+    try await ProxyStreamFigures.measure(spawner: spawner, sessionId: "stream", direct: direct, streamBytes: streamBytes, rounds: rounds).report()
+    try await spawner.deleteSession("stream")
 }
 
 /// A release `spawner serve` (the local backend unless `environment` says otherwise), on a
@@ -139,7 +122,7 @@ final class SpawnerUnderTest: @unchecked Sendable {
     }
 
     /// The exec's events from the SSE stream: each `data:` line decoded as the client does.
-    fileprivate func exec(_ sessionId: String, _ request: ExecRequest) async throws -> SSEDataEvents {
+    func exec(_ sessionId: String, _ request: ExecRequest) async throws -> SSEDataEvents {
         let path = "/v1/sessions/\(sessionId)/exec"
         let body = try WireJSON.encode(request)
         let response = try await client.send(.POST, path, body: body, headers: signed("POST", path, body), timeout: .hours(1))
@@ -177,12 +160,6 @@ struct SSEDataEvents: AsyncSequence {
 func median(_ values: [Double]) -> Double {
     let sorted = values.sorted()
     return sorted.isEmpty ? .nan : sorted[sorted.count / 2]
-}
-
-/// User plus system CPU time of a process so far.
-private func processCPUTime(_ pid: pid_t) -> Duration {
-    guard let ticks = ProcessTable.stat(pid)?.cpuTicks else { return .zero }
-    return .milliseconds(Int64(ticks * 1000 / ProcessTable.clockTicksPerSecond))
 }
 
 func removeTree(_ path: String) {

@@ -8,6 +8,7 @@ import SystemSupport
 
 // runnerd-bench: starts a release runnerd and prints its figures as `name value unit` lines.
 // Usage: runnerd-bench [--runnerd PATH] [--spawner PATH] [--iterations N] [--stream-bytes N]
+//        runnerd-bench --only proxy-stream [--rounds N]   (the relay's figures alone)
 // The docker backend's figures need an engine and `bash scripts/images`.
 
 func option(_ name: String) -> String? {
@@ -46,6 +47,14 @@ func spawnBaseline(_ count: Int) throws -> Sample {
 /// The bench's own client loop: round trips and the
 /// readiness probe run on it.
 let clientGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+
+// `--only proxy-stream [--rounds N]`: just the proxied-against-direct stream (to profile the relay).
+if option("--only") == "proxy-stream" {
+    try await measureProxyStreamOnly(
+        spawnerBinary: option("--spawner") ?? binDir + "/spawner", runnerdBinary: runnerdBinary, streamBytes: streamBytes,
+        rounds: option("--rounds").flatMap(Int.init) ?? 5)
+    exit(0)
+}
 
 /// `iterations` sequential `["/bin/true"]` execs until `exit` over a kept-alive connection,
 /// driven from the client's event loop (`RoundTripDriver`).

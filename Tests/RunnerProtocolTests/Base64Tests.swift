@@ -1,3 +1,4 @@
+import CBase64
 import Foundation
 import NIOCore
 import RunnerProtocol
@@ -129,6 +130,41 @@ func randomBytes(_ count: Int, _ rng: inout SplitMix64) -> [UInt8] {
                 #expect(encoded == Data(slice).base64EncodedString(), "start \(start) length \(length)")
             }
         }
+    }
+
+    /// The vector encoder takes whole 12-byte blocks while 16 bytes are left to load, and what it
+    /// writes is what the scalar encoder writes (every lane, every 6-bit value: the lengths
+    /// 0...300 above and the mebibyte go through it too).
+    @Test func vectorEncoderTakesWholeBlocksAndMatchesFoundation() throws {
+        #if arch(x86_64)
+        var rng = SplitMix64(seed: 0x5553_5345)
+        // Blocks start every 12 bytes while 16 remain: (n - 4) / 12 blocks once n reaches 16.
+        for (length, taken) in [(0, 0), (15, 0), (16, 12), (27, 12), (28, 24), (100, 96), (4096, 4092)] {
+            let bytes = randomBytes(length, &rng)
+            var out = [UInt8](repeating: 0, count: length / 3 * 4 + 4)
+            let consumed = rd_base64_encode_blocks(bytes, length, &out)
+            #expect(consumed == taken, "length \(length)")
+            let expected = Data(bytes[0..<consumed]).base64EncodedString()
+            #expect(String(decoding: out[0..<(consumed / 3 * 4)], as: UTF8.self) == expected, "length \(length)")
+        }
+        // Every 6-bit value in every one of the 16 output positions of a block.
+        for value in 0..<64 {
+            for position in 0..<16 {
+                var sextets = [UInt8](repeating: 0, count: 16)
+                sextets[position] = UInt8(value)
+                var bytes = [UInt8](repeating: 0, count: 16)
+                for group in 0..<4 {
+                    let bits = UInt32(sextets[4 * group]) << 18 | UInt32(sextets[4 * group + 1]) << 12 | UInt32(sextets[4 * group + 2]) << 6 | UInt32(sextets[4 * group + 3])
+                    bytes[3 * group] = UInt8(truncatingIfNeeded: bits >> 16)
+                    bytes[3 * group + 1] = UInt8(truncatingIfNeeded: bits >> 8)
+                    bytes[3 * group + 2] = UInt8(truncatingIfNeeded: bits)
+                }
+                var out = [UInt8](repeating: 0, count: 20)
+                #expect(rd_base64_encode_blocks(bytes, 16, &out) == 12)
+                #expect(String(decoding: out[0..<16], as: UTF8.self) == Data(bytes[0..<12]).base64EncodedString(), "value \(value) at \(position)")
+            }
+        }
+        #endif
     }
 
     @Test func emptyInputDecodesToEmpty() {

@@ -150,6 +150,7 @@ let package = Package(
                 "SpawnerClient",
                 "SystemSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: strict
         ),

@@ -6,10 +6,16 @@ import SystemSupport
 /// The proxied stream against the direct one: `head -c bytes /dev/zero` through the spawner's
 /// SSE relay and straight from a runnerd of the same build, in alternated rounds (the two share
 /// the machine's cores with whatever else runs, and alternating spreads that noise over both),
-/// with the CPU time each process of the path spent per GB of output.
+/// with the CPU time each process of the path spent per GB of output and how busy the machine
+/// was during each (a path at ~100% is bound by the machine's cores, not by its latency).
 struct ProxyStreamFigures {
     var proxiedMBps: Double
     var directMBps: Double
+    /// proxied / direct of each round (the two measured back to back), sorted.
+    var ratios: [Double]
+    /// Share of the machine's CPU time that was busy during each path's rounds.
+    var proxiedMachineBusy: Double
+    var directMachineBusy: Double
     /// CPU milliseconds per GB of output, per process of each path.
     var spawnerCPU: Double
     var proxiedRunnerdCPU: Double
@@ -27,25 +33,31 @@ struct ProxyStreamFigures {
         var directRuns: [Double] = []
         var proxiedCPU = PathCPU()
         var directCPU = PathCPU()
+        var proxiedMachine = MachineCPU()
+        var directMachine = MachineCPU()
         for round in 0..<rounds {
-            let idle0 = machineIdleBusy()
+            let machine0 = MachineCPU.now()
             let directBefore = PathCPU.now(relay: nil, runnerd: direct.pid)
             directRuns.append(try await throughput(streamBytes, execId: "direct-\(round)") { try await direct.client.exec($0) })
             directCPU += PathCPU.now(relay: nil, runnerd: direct.pid) - directBefore
-            let idle1 = machineIdleBusy()
+            let machine1 = MachineCPU.now()
             let proxiedBefore = PathCPU.now(relay: spawner.pid, runnerd: sessionRunnerd)
             proxiedRuns.append(try await throughput(streamBytes, execId: "proxied-\(round)") { try await spawner.exec(sessionId, $0) })
             proxiedCPU += PathCPU.now(relay: spawner.pid, runnerd: sessionRunnerd) - proxiedBefore
-            let idle2 = machineIdleBusy()
+            let machine2 = MachineCPU.now()
+            directMachine += machine1 - machine0
+            proxiedMachine += machine2 - machine1
             if verbose {
-                let directBusy = Double(idle1.busy - idle0.busy) / Double(idle1.busy - idle0.busy + idle1.idle - idle0.idle)
-                let proxiedBusy = Double(idle2.busy - idle1.busy) / Double(idle2.busy - idle1.busy + idle2.idle - idle1.idle)
-                print("round \(round): direct \(Int(directRuns[round])) MB/s (machine \(Int(directBusy * 100))% busy), proxied \(Int(proxiedRuns[round])) MB/s (\(Int(proxiedBusy * 100))% busy)")
+                print(
+                    "round \(round): direct \(Int(directRuns[round])) MB/s (machine \(Int((machine1 - machine0).busyShare * 100))% busy),"
+                        + " proxied \(Int(proxiedRuns[round])) MB/s (\(Int((machine2 - machine1).busyShare * 100))% busy)")
             }
         }
         let gigabytes = Double(streamBytes * rounds) / 1e9
         return Self(
             proxiedMBps: median(proxiedRuns), directMBps: median(directRuns),
+            ratios: zip(proxiedRuns, directRuns).map { $0 / $1 }.sorted(),
+            proxiedMachineBusy: proxiedMachine.busyShare, directMachineBusy: directMachine.busyShare,
             spawnerCPU: proxiedCPU.relay.milliseconds / gigabytes,
             proxiedRunnerdCPU: proxiedCPU.runnerd.milliseconds / gigabytes, proxiedClientCPU: proxiedCPU.client.milliseconds / gigabytes,
             directRunnerdCPU: directCPU.runnerd.milliseconds / gigabytes, directClientCPU: directCPU.client.milliseconds / gigabytes)
@@ -55,16 +67,23 @@ struct ProxyStreamFigures {
         RunnerdBench.report("proxy_stream_mb_per_s", proxiedMBps, "MB/s")
         RunnerdBench.report("direct_stream_mb_per_s", directMBps, "MB/s")
         RunnerdBench.report("proxy_overhead_ratio", proxiedMBps / directMBps, "x")
+        // How much that moves from round to round: the quartiles of the rounds' own ratios (a
+        // proxied and a direct run back to back each).
+        RunnerdBench.report("proxy_overhead_ratio_rounds_q1", ratios[ratios.count / 4], "x")
+        RunnerdBench.report("proxy_overhead_ratio_rounds_median", median(ratios), "x")
+        RunnerdBench.report("proxy_overhead_ratio_rounds_q3", ratios[(ratios.count * 3) / 4], "x")
         RunnerdBench.report("spawner_cpu_ms_per_proxied_gb", spawnerCPU, "ms")
         RunnerdBench.report("proxied_runnerd_cpu_ms_per_gb", proxiedRunnerdCPU, "ms")
         RunnerdBench.report("proxied_client_cpu_ms_per_gb", proxiedClientCPU, "ms")
         RunnerdBench.report("direct_runnerd_cpu_ms_per_gb", directRunnerdCPU, "ms")
         RunnerdBench.report("direct_client_cpu_ms_per_gb", directClientCPU, "ms")
+        RunnerdBench.report("proxied_machine_busy_pct", proxiedMachineBusy * 100, "%")
+        RunnerdBench.report("direct_machine_busy_pct", directMachineBusy * 100, "%")
     }
 }
 
 /// CPU time (user + system) of the processes on one stream's path: the relay (the spawner, if
-/// any), the runnerd (with its children: the command that writes the stream) and this client.
+/// any), the runnerd (itself: not the command that writes the stream) and this client.
 private struct PathCPU {
     var relay = Duration.zero
     var runnerd = Duration.zero
@@ -111,12 +130,23 @@ func processCPUTime(_ pid: pid_t) -> Duration {
     return .milliseconds(Int64(ticks * 1000 / ProcessTable.clockTicksPerSecond))
 }
 
-/// The machine's idle and busy jiffies so far (the `cpu` line of /proc/stat).
-private func machineIdleBusy() -> (idle: UInt64, busy: UInt64) {
-    guard let bytes = try? Syscall.readFile("/proc/stat", limit: 4096) else { return (0, 0) }
-    let line = String(decoding: bytes, as: UTF8.self).split(separator: "\n").first ?? ""
-    let fields = line.split(separator: " ").dropFirst().compactMap { UInt64($0) }
-    guard fields.count >= 5 else { return (0, 0) }
-    let idle = fields[3] + fields[4]
-    return (idle, fields.reduce(0, +) - idle)
+/// The machine's busy and idle clock ticks (the `cpu` line of /proc/stat: every core).
+private struct MachineCPU {
+    var busy: UInt64 = 0
+    var idle: UInt64 = 0
+
+    var busyShare: Double { busy + idle == 0 ? .nan : Double(busy) / Double(busy + idle) }
+
+    static func now() -> Self {
+        guard let bytes = try? Syscall.readFile("/proc/stat", limit: 4096) else { return Self() }
+        let line = String(decoding: bytes, as: UTF8.self).split(separator: "\n").first ?? ""
+        // user nice system idle iowait irq softirq steal …
+        let fields = line.split(separator: " ").dropFirst().compactMap { UInt64($0) }
+        guard fields.count >= 5 else { return Self() }
+        let idle = fields[3] + fields[4]
+        return Self(busy: fields.reduce(0, +) - idle, idle: idle)
+    }
+
+    static func - (a: Self, b: Self) -> Self { Self(busy: a.busy &- b.busy, idle: a.idle &- b.idle) }
+    static func += (a: inout Self, b: Self) { a = Self(busy: a.busy &+ b.busy, idle: a.idle &+ b.idle) }
 }

@@ -15,7 +15,7 @@ import SystemSupport
 ///   shared machine;
 /// - `spawner_idle_rss_kb` after boot, and `spawner_rss_after_runs_kb`;
 /// - `spawner_exec_roundtrip_p50_ms` and `pty_echo_roundtrip_p50_ms` (`TerminalFigures`).
-func measureSpawnerFigures(spawnerBinary: String, runnerdBinary: String, streamBytes: Int, sessions: Int = 50, rounds: Int = 5) async throws {
+func measureSpawnerFigures(spawnerBinary: String, runnerdBinary: String, streamBytes: Int, sessions: Int = 50, rounds: Int = 9) async throws {
     let scratch = "/tmp/spawner-bench-\(getpid())"
     mkdir(scratch, 0o711)
     defer { removeTree(scratch) }

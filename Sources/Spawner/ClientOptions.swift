@@ -1,4 +1,5 @@
 import ArgumentParser
+import AsyncHTTPClient
 import RunnerProtocol
 import SpawnerClient
 
@@ -21,8 +22,20 @@ struct ClientOptions: ParsableArguments {
         } catch {
             throw ValidationError(error.description)
         }
-        return SpawnerClient(baseURL: url ?? environment["SPAWNER_URL"] ?? "http://127.0.0.1:8080", secret: secret)
+        return SpawnerClient(baseURL: url ?? environment["SPAWNER_URL"] ?? "http://127.0.0.1:8080", secret: secret, httpClient: httpClient)
     }
+
+    /// The commands' HTTP client: async-http-client's shared one retries a failed connect until
+    /// the request's deadline (with a 90 s connect timeout), so a spawner that is not running
+    /// took 90 s to report "connection refused". A command line says so at once; a spawner
+    /// that accepts nothing for 10 s is reported as a connect timeout. Process-wide, like
+    /// `HTTPClient.shared`: never shut down, it lives as long as the command.
+    static let httpClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration.singletonConfiguration
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(10)
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
 }
 
 extension ParsableCommand {

@@ -13,11 +13,16 @@ import TestSupport
 
     /// Runs `spawner ARGS…` with SPAWNER_URL and SPAWNER_SECRET of `spawner`.
     static func cli(_ spawner: SpawnerProcess, _ arguments: [String], secret: String? = nil, stdin: String? = nil) async throws -> Outcome {
+        try await cli(url: spawner.baseURL, secret: secret ?? spawner.secret, arguments, stdin: stdin)
+    }
+
+    /// Runs `spawner ARGS…` with SPAWNER_URL `url` and SPAWNER_SECRET `secret`.
+    static func cli(url: String, secret: String, _ arguments: [String], stdin: String? = nil) async throws -> Outcome {
         let scratch = TestPaths.makeTempDir("spawner-cli")
         defer { TestPaths.remove(scratch) }
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SPAWNER_") }
-        environment["SPAWNER_URL"] = spawner.baseURL
-        environment["SPAWNER_SECRET"] = secret ?? spawner.secret
+        environment["SPAWNER_URL"] = url
+        environment["SPAWNER_SECRET"] = secret
         // Files, not pipes: nothing to drain while waiting.
         let out = scratch + "/out", err = scratch + "/err"
         var input = ChildProcess.Stream.null
@@ -89,6 +94,30 @@ import TestSupport
             let short = try await Self.cli(spawner, ["ls"], secret: "too-short")
             #expect(short.status != 0)
             #expect(short.stderr.contains("32"))
+        }
+    }
+
+    /// A spawner that is not running is reported at once, not after async-http-client's
+    /// retries until the deadline (90 s, which the one-minute limit fails).
+    @Test(.timeLimit(.minutes(1))) func aSpawnerThatIsNotRunningIsReportedAsRefused() async throws {
+        // A bound socket that does not listen: connecting to its port is refused, and the port
+        // stays taken for the test.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #expect(fd >= 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        #expect(bound)
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        for arguments in [["ls"], ["create", "nobody-home"], ["exec", "nobody-home", "--", "true"]] {
+            let run = try await Self.cli(url: "http://127.0.0.1:\(port)", secret: TestPaths.makeSecret(), arguments)
+            #expect(run.status == 125, "\(arguments)")
+            #expect(run.stderr.lowercased().contains("refused"), "\(arguments): \(run.stderr)")
         }
     }
 

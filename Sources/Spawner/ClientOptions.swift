@@ -1,5 +1,7 @@
 import ArgumentParser
 import AsyncHTTPClient
+import Glibc
+import NIOCore
 import RunnerProtocol
 import SpawnerClient
 
@@ -46,10 +48,19 @@ extension ParsableCommand {
         } catch let error as ExitCode {
             throw error
         } catch {
-            ProcessEnvironment.printError("spawner: \(error)")
+            ProcessEnvironment.printError("spawner: \(describe(error))")
             throw ExitCode(125)
         }
     }
+}
+
+/// A client error as a person reads it. A failed connect is NIO's `IOError`, whose own text
+/// reads "connection reset (error set): Connection refused) (errno: 111)" for a refused one.
+func describe(_ error: any Error) -> String {
+    if let error = error as? IOError {
+        return "cannot reach the spawner: \(String(cString: strerror(error.errnoCode))) (errno \(error.errnoCode))"
+    }
+    return "\(error)"
 }
 
 /// `NAME=value` arguments.

@@ -71,7 +71,7 @@ struct ShellCommand: AsyncParsableCommand {
             }
         } catch {
             if let saved { LocalTerminal.restore(0, saved) }
-            ProcessEnvironment.printError("spawner: \(error)")
+            ProcessEnvironment.printError("spawner: \(describe(error))")
             throw ExitCode(125)
         }
         throw ExitCode(exit.value ?? 125)

@@ -110,11 +110,16 @@ public protocol SessionBackend: Sendable {
     /// Why this backend cannot hold a session of that (well-formed) id, checked before anything
     /// is made (`400`); nil when it can. (A Pod name is a DNS label: no `_`, no capitals.)
     func sessionIdProblem(_ sessionId: String) -> String?
+
+    /// Why a create may not name `image`, checked before anything is made (`400`); nil when it
+    /// may. (The local backend runs no image: it ignores the field.)
+    func imageProblem(_ image: String) -> String?
 }
 
 extension SessionBackend {
     public var profileNames: Set<String>? { nil }
     public func sessionIdProblem(_ sessionId: String) -> String? { nil }
+    public func imageProblem(_ image: String) -> String? { nil }
 }
 
 /// The steps of a create, in order: the first two run in the backend, the others in the registry.

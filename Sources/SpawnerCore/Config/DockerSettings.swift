@@ -6,6 +6,8 @@ public struct DockerSettings: Equatable, Sendable {
     public var socketPath = "/var/run/docker.sock"
     /// The sandbox image, runnerd as PID 1 (`SPAWNER_DOCKER_IMAGE`); never pulled.
     public var image = "runnerd-sandbox:local"
+    /// Other images a create may name (`SPAWNER_DOCKER_IMAGES`); any other is refused (`400`).
+    public var otherImages = ImageAllowList(variable: "SPAWNER_DOCKER_IMAGES")
     /// The user-defined bridge every sandbox without egress joins (`SPAWNER_DOCKER_NETWORK`),
     /// created `Internal` when missing. Sandboxes of a profile with egress join
     /// `<network>-egress` instead, the same but with a route out.
@@ -61,6 +63,7 @@ public struct DockerSettings: Equatable, Sendable {
             settings.socketPath = String(host.dropFirst("unix://".count))
         }
         if let image = environment["SPAWNER_DOCKER_IMAGE"], !image.isEmpty { settings.image = image }
+        settings.otherImages = try ImageAllowList.resolve("SPAWNER_DOCKER_IMAGES", environment: environment)
         if let network = environment["SPAWNER_DOCKER_NETWORK"], !network.isEmpty {
             guard isName(network) else { throw SpawnerConfig.Invalid("SPAWNER_DOCKER_NETWORK must match [A-Za-z0-9_.-]{1,64}, got \(network)") }
             settings.network = network

@@ -108,6 +108,7 @@ public actor SessionRegistry {
         if let known = backend.profileNames, !known.contains(profile) {
             throw SpawnerError.badRequest("unknown profile \(profile) (known: \(known.sorted().joined(separator: ", ")))")
         }
+        if let image = request.image, let problem = backend.imageProblem(image) { throw SpawnerError.badRequest(problem) }
         let sessionId = request.sessionId ?? Self.newSessionId()
         if let problem = backend.sessionIdProblem(sessionId) { throw SpawnerError.badRequest(problem) }
         // Everything up to the insertion is synchronous: the reservation is atomic.

@@ -236,9 +236,17 @@ extension DockerSuites {
         }
 
         @Test func failedCreatesLeaveNoContainerVolumeOrNetwork() async throws {
-            try await withDockerSpawner("fail") { spawner, scope in
+            let listed = ["SPAWNER_DOCKER_IMAGES": "runnerd-sandbox:no-such-tag, runnerd-base:minbase"]
+            try await withDockerSpawner("fail", environment: listed) { spawner, scope in
                 let client = spawner.client
                 let networksBefore = await DockerCLI.run(["network", "ls", "--format", "{{.Name}}"]).stdout
+                // An image nobody listed (it exists: the base the sandbox image is built on) is
+                // refused before anything is made: its entrypoint would be the sandbox's PID 1.
+                let (foreign, foreignError) = try await client.status(.POST, "/v1/sessions", body: try WireJSON.encode(
+                    CreateSessionRequest(sessionId: "foreign", owner: SessionOwner(kind: "user", id: "a"), orgId: "o", image: "runnerd-base:agent")))
+                #expect(foreign == 400)
+                #expect(foreignError?.message?.contains("image runnerd-base:agent is not allowed") == true, "\(String(describing: foreignError))")
+                #expect(await DockerCLI.inspect("sandbox-foreign") == nil)
                 // No such image: refused by the engine at the container's creation.
                 let (missing, missingError) = try await client.status(.POST, "/v1/sessions", body: try WireJSON.encode(
                     CreateSessionRequest(sessionId: "bad-image", owner: SessionOwner(kind: "user", id: "a"), orgId: "o", image: "runnerd-sandbox:no-such-tag")))

@@ -33,6 +33,29 @@ import Testing
         #expect(try DockerSettings.resolve(environment: ["SPAWNER_DOCKER_SELF": "compose-spawner-1"], secret: Self.secret).selfContainer == .named("compose-spawner-1"))
     }
 
+    /// A create names the backend's image or one listed in SPAWNER_DOCKER_IMAGES, nothing else.
+    @Test func imagesACreateMayName() throws {
+        let defaults = try DockerSettings.resolve(environment: [:], secret: Self.secret)
+        #expect(defaults.otherImages.listed.isEmpty)
+        #expect(defaults.otherImages.problem("runnerd-sandbox:local", own: defaults.image) == nil)
+        let refused = try #require(defaults.otherImages.problem("alpine:3", own: defaults.image))
+        #expect(refused == "image alpine:3 is not allowed here (the backend's image, or one listed in SPAWNER_DOCKER_IMAGES)")
+
+        let listed = try DockerSettings.resolve(
+            environment: ["SPAWNER_DOCKER_IMAGE": "sandbox:v2", "SPAWNER_DOCKER_IMAGES": " sandbox:v1 ,,registry.local/sandbox@sha256:ab12, "],
+            secret: Self.secret)
+        #expect(listed.otherImages.listed == ["sandbox:v1", "registry.local/sandbox@sha256:ab12"])
+        for image in ["sandbox:v2", "sandbox:v1", "registry.local/sandbox@sha256:ab12"] {
+            #expect(listed.otherImages.problem(image, own: listed.image) == nil, "\(image)")
+        }
+        for image in ["runnerd-sandbox:local", "sandbox:v3", "sandbox", " sandbox:v1", ""] {
+            #expect(listed.otherImages.problem(image, own: listed.image) != nil, "\(image)")
+        }
+        #expect(throws: SpawnerConfig.Invalid.self) {
+            try DockerSettings.resolve(environment: ["SPAWNER_DOCKER_IMAGES": "a:1, b c:2"], secret: Self.secret)
+        }
+    }
+
     @Test(arguments: [
         ["DOCKER_HOST": "tcp://127.0.0.1:2375"], ["DOCKER_HOST": "ssh://host"], ["DOCKER_HOST": "unix://"], ["SPAWNER_DOCKER_ICC": "maybe"],
         ["SPAWNER_DOCKER_NETWORK": "bad name"], ["SPAWNER_DOCKER_SCOPE": "a/b"], ["SPAWNER_DOCKER_SELF": "x;y"],

@@ -15,6 +15,8 @@ import Testing
     ) async throws {
         var settings = try cluster.settings()
         settings.retry = RetryPolicy(maxAttempts: 4, initialBackoff: .milliseconds(20), maxBackoff: .milliseconds(100))
+        // The images the loopback kubelet fails in its several ways.
+        settings.otherImages.listed = ["unschedulable/sandbox", "unpullable/sandbox:1", "crashing/sandbox"]
         let spawner = try await InProcessSpawner { config in
             config.kubernetes = settings
             config.readyTimeoutMs = readyTimeoutMs
@@ -212,7 +214,7 @@ import Testing
         }
     }
 
-    @Test func anUnknownProfileOrAnUnnamablePodIsRefusedBeforeAnyObject() async throws {
+    @Test func anUnknownProfileAnUnnamablePodOrAnUnlistedImageIsRefusedBeforeAnyObject() async throws {
         try await withTestCluster { (cluster: TestCluster) async throws in
             try await Self.withSpawner(on: cluster) { spawner in
                 let (status, message) = try await Self.create("p", profile: "gpu", on: spawner)
@@ -221,6 +223,11 @@ import Testing
                 let (dashStatus, dashMessage) = try await Self.create("trailing-", on: spawner)
                 #expect(dashStatus == 400)
                 #expect(dashMessage.contains("cannot name a Pod"), "\(dashMessage)")
+                // An image nobody listed: the kubelet would pull and run it as the Pod's PID 1.
+                let (imageStatus, imageMessage) = try await Self.create("foreign", image: "registry.example/miner:latest", on: spawner)
+                #expect(imageStatus == 400)
+                #expect(imageMessage.contains("image registry.example/miner:latest is not allowed") && imageMessage.contains("SPAWNER_K8S_IMAGES"), "\(imageMessage)")
+                // (The listed ones pass: the tests above create with them.)
                 #expect(cluster.double.records.filter { $0.verb == "create" }.isEmpty)
             }
         }

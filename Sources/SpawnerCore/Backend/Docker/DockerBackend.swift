@@ -18,6 +18,8 @@ public actor DockerBackend: SessionBackend {
     public nonisolated let services: [any Service] = []
 
     public nonisolated let profileNames: Set<String>?
+    private nonisolated let ownImage: String
+    private nonisolated let otherImages: ImageAllowList
 
     private let settings: DockerSettings
     private let profiles: DockerProfiles
@@ -42,6 +44,8 @@ public actor DockerBackend: SessionBackend {
         self.settings = settings
         self.profiles = settings.profiles
         self.profileNames = Set(settings.profiles.byName.keys)
+        self.ownImage = settings.image
+        self.otherImages = settings.otherImages
         self.unversioned = DockerEngine(socketPath: settings.socketPath, httpClient: httpClient)
         self.httpClient = httpClient
         self.killGraceMs = runnerdKillGraceMs
@@ -51,6 +55,10 @@ public actor DockerBackend: SessionBackend {
     }
 
     // MARK: SessionBackend
+
+    public nonisolated func imageProblem(_ image: String) -> String? {
+        otherImages.problem(image, own: ownImage)
+    }
 
     public func create(_ spec: SandboxSpec, deadline: ContinuousClock.Instant) async throws -> RunnerdEndpoint {
         let sessionId = spec.labels.sessionId

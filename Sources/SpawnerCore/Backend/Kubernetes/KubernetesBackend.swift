@@ -19,6 +19,8 @@ public actor KubernetesBackend: SessionBackend {
     public nonisolated let name = "kubernetes"
     public nonisolated let services: [any Service]
     public nonisolated let profileNames: Set<String>?
+    private nonisolated let ownImage: String
+    private nonisolated let otherImages: ImageAllowList
 
     let settings: KubernetesSettings
     let client: KubernetesClient
@@ -46,6 +48,8 @@ public actor KubernetesBackend: SessionBackend {
         self.client = client
         self.settings = settings
         self.profileNames = Set(settings.profiles.profiles.keys)
+        self.ownImage = settings.image
+        self.otherImages = settings.otherImages
         self.manifests = SandboxManifests(settings: settings, runnerdKillGraceMs: runnerdKillGraceMs, runnerdLogLevel: runnerdLogLevel)
         self.faults = faults
         self.logger = logger
@@ -60,6 +64,10 @@ public actor KubernetesBackend: SessionBackend {
 
     public nonisolated func sessionIdProblem(_ sessionId: String) -> String? {
         ObjectNames.isDNSLabel(sessionId) ? nil : Self.podNameProblem(sessionId)
+    }
+
+    public nonisolated func imageProblem(_ image: String) -> String? {
+        otherImages.problem(image, own: ownImage)
     }
 
     static func podNameProblem(_ sessionId: String) -> String {

@@ -5,6 +5,7 @@
 /// | `KUBECONFIG` | outside a cluster: kubeconfig file(s), current context | in-cluster config |
 /// | `SPAWNER_K8S_NAMESPACE` | where sandbox Pods live | the kubeconfig context's or in-cluster namespace, else `default` |
 /// | `SPAWNER_K8S_IMAGE` | the sandbox image | `runnerd-sandbox:local` |
+/// | `SPAWNER_K8S_IMAGES` | other images a create may name (comma-separated; any other: `400`) | none |
 /// | `SPAWNER_K8S_IMAGE_PULL_POLICY` | `Always`, `IfNotPresent`, `Never` | `IfNotPresent` |
 /// | `SPAWNER_K8S_PROFILES` | YAML file of sandbox profiles | one built-in `default` |
 /// | `SPAWNER_K8S_RUNNERD_PORT` | runnerd's port in the Pod | `8200` |
@@ -14,6 +15,7 @@ public struct KubernetesSettings: Sendable {
     public var connection: KubernetesConnection
     public var namespace: String
     public var image = "runnerd-sandbox:local"
+    public var otherImages = ImageAllowList(variable: "SPAWNER_K8S_IMAGES")
     public var imagePullPolicy = "IfNotPresent"
     public var runnerdPort = 8200
     /// Sandbox Pods get `hostUsers: false`: runnerd's uid 0 (and the agent's 10001) map to
@@ -41,6 +43,7 @@ public struct KubernetesSettings: Sendable {
         }
         var settings = KubernetesSettings(connection: connection, namespace: namespace)
         if let image = environment["SPAWNER_K8S_IMAGE"], !image.isEmpty { settings.image = image }
+        settings.otherImages = try ImageAllowList.resolve("SPAWNER_K8S_IMAGES", environment: environment)
         if let policy = environment["SPAWNER_K8S_IMAGE_PULL_POLICY"], !policy.isEmpty {
             guard ["Always", "IfNotPresent", "Never"].contains(policy) else {
                 throw KubernetesConnection.Invalid("SPAWNER_K8S_IMAGE_PULL_POLICY must be Always, IfNotPresent or Never, got \(policy)")

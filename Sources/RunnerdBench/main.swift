@@ -52,7 +52,7 @@ let clientGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 if option("--only") == "proxy-stream" {
     try await measureProxyStreamOnly(
         spawnerBinary: option("--spawner") ?? binDir + "/spawner", runnerdBinary: runnerdBinary, streamBytes: streamBytes,
-        rounds: option("--rounds").flatMap(Int.init) ?? 9)
+        rounds: max(1, option("--rounds").flatMap(Int.init) ?? 9))
     exit(0)
 }
 

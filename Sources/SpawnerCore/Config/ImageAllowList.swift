@@ -20,7 +20,7 @@ public struct ImageAllowList: Equatable, Sendable {
     public static func resolve(_ variable: String, environment: [String: String]) throws(SpawnerConfig.Invalid) -> ImageAllowList {
         var list = ImageAllowList(variable: variable)
         for entry in (environment[variable] ?? "").split(separator: ",") {
-            let image = entry.trimmingCharacters(in: " ")
+            let image = entry.trimmingSpaces()
             guard !image.isEmpty else { continue }
             guard image.utf8.allSatisfy({ $0 > 0x20 && $0 != 0x7F }) else {
                 throw SpawnerConfig.Invalid("\(variable) holds image references separated by commas, got \(entry)")
@@ -37,7 +37,8 @@ public struct ImageAllowList: Equatable, Sendable {
 }
 
 extension Substring {
-    fileprivate func trimmingCharacters(in character: Character) -> String {
-        String(drop(while: { $0 == character }).reversed().drop(while: { $0 == character }).reversed())
+    /// Without the spaces at either end.
+    fileprivate func trimmingSpaces() -> String {
+        String(drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed())
     }
 }

@@ -42,7 +42,9 @@ extension Request {
     private static func isQueryByte(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
-        default: Array("-._~!$&'()*+,;=:@/?%".utf8).contains(byte)
+        default: queryPunctuation.contains(byte)
         }
     }
+
+    private static let queryPunctuation = Set("-._~!$&'()*+,;=:@/?%".utf8)
 }

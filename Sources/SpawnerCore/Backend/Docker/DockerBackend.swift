@@ -18,8 +18,6 @@ public actor DockerBackend: SessionBackend {
     public nonisolated let services: [any Service] = []
 
     public nonisolated let profileNames: Set<String>?
-    private nonisolated let ownImage: String
-    private nonisolated let otherImages: ImageAllowList
 
     private let settings: DockerSettings
     private let profiles: DockerProfiles
@@ -44,8 +42,6 @@ public actor DockerBackend: SessionBackend {
         self.settings = settings
         self.profiles = settings.profiles
         self.profileNames = Set(settings.profiles.byName.keys)
-        self.ownImage = settings.image
-        self.otherImages = settings.otherImages
         self.unversioned = DockerEngine(socketPath: settings.socketPath, httpClient: httpClient)
         self.httpClient = httpClient
         self.killGraceMs = runnerdKillGraceMs
@@ -57,7 +53,7 @@ public actor DockerBackend: SessionBackend {
     // MARK: SessionBackend
 
     public nonisolated func imageProblem(_ image: String) -> String? {
-        otherImages.problem(image, own: ownImage)
+        settings.otherImages.problem(image, own: settings.image)
     }
 
     public func create(_ spec: SandboxSpec, deadline: ContinuousClock.Instant) async throws -> RunnerdEndpoint {

@@ -19,8 +19,6 @@ public actor KubernetesBackend: SessionBackend {
     public nonisolated let name = "kubernetes"
     public nonisolated let services: [any Service]
     public nonisolated let profileNames: Set<String>?
-    private nonisolated let ownImage: String
-    private nonisolated let otherImages: ImageAllowList
 
     let settings: KubernetesSettings
     let client: KubernetesClient
@@ -48,8 +46,6 @@ public actor KubernetesBackend: SessionBackend {
         self.client = client
         self.settings = settings
         self.profileNames = Set(settings.profiles.profiles.keys)
-        self.ownImage = settings.image
-        self.otherImages = settings.otherImages
         self.manifests = SandboxManifests(settings: settings, runnerdKillGraceMs: runnerdKillGraceMs, runnerdLogLevel: runnerdLogLevel)
         self.faults = faults
         self.logger = logger
@@ -67,7 +63,7 @@ public actor KubernetesBackend: SessionBackend {
     }
 
     public nonisolated func imageProblem(_ image: String) -> String? {
-        otherImages.problem(image, own: ownImage)
+        settings.otherImages.problem(image, own: settings.image)
     }
 
     static func podNameProblem(_ sessionId: String) -> String {

@@ -23,12 +23,17 @@ struct ProxyStreamFigures {
     var directRunnerdCPU: Double
     var directClientCPU: Double
 
-    static func measure(spawner: SpawnerUnderTest, sessionId: String, direct: RunnerdUnderTest, streamBytes: Int, rounds: Int) async throws -> Self {
+    /// Measures through a session `stream` of `spawner` (local backend) against a runnerd of
+    /// `runnerdBinary` started for it in `scratch`; both are gone afterwards.
+    static func measure(spawner: SpawnerUnderTest, runnerdBinary: String, scratch: String, streamBytes: Int, rounds: Int) async throws -> Self {
+        let sessionId = "stream"
+        try await spawner.createSession(sessionId)
+        let direct = try await RunnerdUnderTest(binary: runnerdBinary, workspace: scratch + "/direct", token: "bench-direct-token", probeGroup: clientGroup)
+        defer { direct.stop() }
         guard let sessionRunnerd = ProcessTable.descendants(of: spawner.pid).first(where: { $0.stat.parent == spawner.pid })?.pid else {
             throw BenchError("the session's runnerd is not a child of the spawner")
         }
-        let verbose = CommandLine.arguments.contains("--verbose")
-        if verbose { print("session runnerd \(sessionRunnerd)") }
+        if verbose { print("spawner \(spawner.pid), its session's runnerd \(sessionRunnerd), direct runnerd \(direct.pid)") }
         var proxiedRuns: [Double] = []
         var directRuns: [Double] = []
         var proxiedCPU = PathCPU()
@@ -53,6 +58,7 @@ struct ProxyStreamFigures {
                         + " proxied \(Int(proxiedRuns[round])) MB/s (\(Int((machine2 - machine1).busyShare * 100))% busy)")
             }
         }
+        try await spawner.deleteSession(sessionId)
         let gigabytes = Double(streamBytes * rounds) / 1e9
         return Self(
             proxiedMBps: median(proxiedRuns), directMBps: median(directRuns),
@@ -81,6 +87,9 @@ struct ProxyStreamFigures {
         RunnerdBench.report("direct_machine_busy_pct", directMachineBusy * 100, "%")
     }
 }
+
+/// `--verbose`: every round's figures and the processes measured.
+private let verbose = CommandLine.arguments.contains("--verbose")
 
 /// CPU time (user + system) of the processes on one stream's path: the relay (the spawner, if
 /// any), the runnerd (itself: not the command that writes the stream) and this client.
@@ -118,14 +127,14 @@ private func throughput<Events: AsyncSequence>(
             events += 1
         }
     }
-    if CommandLine.arguments.contains("--verbose") { print("\(execId): \(events) stdout events, \(received / max(events, 1)) bytes each") }
+    if verbose { print("\(execId): \(events) stdout events, \(received / max(events, 1)) bytes each") }
     let seconds = (clock.now - start).milliseconds / 1000
     guard received == bytes else { throw BenchError("\(execId) delivered \(received) of \(bytes) bytes") }
     return Double(bytes) / 1_000_000 / seconds
 }
 
 /// User plus system CPU time of a process so far (its own, not its children's).
-func processCPUTime(_ pid: pid_t) -> Duration {
+private func processCPUTime(_ pid: pid_t) -> Duration {
     guard let ticks = ProcessTable.stat(pid)?.cpuTicks else { return .zero }
     return .milliseconds(Int64(ticks * 1000 / ProcessTable.clockTicksPerSecond))
 }

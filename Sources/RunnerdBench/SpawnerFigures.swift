@@ -33,11 +33,7 @@ func measureSpawnerFigures(spawnerBinary: String, runnerdBinary: String, streamB
     }
     for index in 0..<sessions { try await spawner.deleteSession("bench-\(index)") }
 
-    try await spawner.createSession("stream")
-    let direct = try await RunnerdUnderTest(binary: runnerdBinary, workspace: scratch + "/direct", token: "bench-direct-token", probeGroup: clientGroup)
-    defer { direct.stop() }
-    let stream = try await ProxyStreamFigures.measure(spawner: spawner, sessionId: "stream", direct: direct, streamBytes: streamBytes, rounds: rounds)
-    try await spawner.deleteSession("stream")
+    let stream = try await ProxyStreamFigures.measure(spawner: spawner, runnerdBinary: runnerdBinary, scratch: scratch, streamBytes: streamBytes, rounds: rounds)
     try await Task.sleep(for: .milliseconds(300))
     let afterRSS = residentKB(spawner.pid)
     let terminal = try await measureTerminalFigures(spawner)
@@ -59,12 +55,7 @@ func measureProxyStreamOnly(spawnerBinary: String, runnerdBinary: String, stream
     defer { removeTree(scratch) }
     let spawner = try await SpawnerUnderTest(binary: spawnerBinary, runnerdBinary: runnerdBinary, scratch: scratch)
     defer { spawner.stop() }
-    try await spawner.createSession("stream")
-    let direct = try await RunnerdUnderTest(binary: runnerdBinary, workspace: scratch + "/direct", token: "bench-direct-token", probeGroup: clientGroup)
-    defer { direct.stop() }
-    print("spawner \(spawner.pid), direct runnerd \(direct.pid)")
-    try await ProxyStreamFigures.measure(spawner: spawner, sessionId: "stream", direct: direct, streamBytes: streamBytes, rounds: rounds).report()
-    try await spawner.deleteSession("stream")
+    try await ProxyStreamFigures.measure(spawner: spawner, runnerdBinary: runnerdBinary, scratch: scratch, streamBytes: streamBytes, rounds: rounds).report()
 }
 
 /// A release `spawner serve` (the local backend unless `environment` says otherwise), on a

@@ -37,11 +37,16 @@ public struct SessionInfo: Codable, Equatable, Sendable {
     /// Addition: idle time after which the sweep destroys a session with no running exec
     /// (`0`: never).
     public var idleTimeoutMs: Int64?
+    /// Addition: the session's nonce (contract §4, `spawner.nonce`); with the id and the
+    /// spawner's secret it derives the session's runnerd token. Absent for a session made
+    /// before nonces.
+    public var nonce: String?
 
     public init(
         sessionId: String, owner: SessionOwner, orgId: String, profile: String, backend: String, state: SessionState,
-        createdAtMs: Int64, lastActivityAtMs: Int64, expiresAtMs: Int64, idleTimeoutMs: Int64? = nil
+        createdAtMs: Int64, lastActivityAtMs: Int64, expiresAtMs: Int64, idleTimeoutMs: Int64? = nil, nonce: String? = nil
     ) {
+        self.nonce = nonce
         self.sessionId = sessionId
         self.owner = owner
         self.orgId = orgId

@@ -108,7 +108,8 @@ public final class RunnerdServer: Sendable {
             let supervisor = ExecSupervisor(
                 loop: loop, workspace: workspace, settings: settings, envStore: seededEnv, reaper: reaper, journal: journal,
                 metrics: metrics, logger: logger)
-            let router = RunnerdRouter(supervisor: supervisor, version: version, metrics: metrics, files: files, threadPool: threadPool)
+            let router = RunnerdRouter(supervisor: supervisor, version: version, metrics: metrics, files: files, threadPool: threadPool,
+                authenticator: authenticator)
             let connections = ConnectionLimiter(settings: connectionSettings, loop: loop, metrics: metrics)
             connections.start()
             return NIOLoopBound((supervisor, router, connections), eventLoop: loop)

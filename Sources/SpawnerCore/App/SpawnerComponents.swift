@@ -50,11 +50,13 @@ public struct SpawnerComponents: Sendable {
         self.metrics = SpawnerMetrics(backend: backend.name)
         self.connections = ConnectionGovernor(limit: config.connections.maxConnections, metrics: metrics)
         self.httpClient = httpClient
+        var settings = SessionRegistry.Settings(
+            caps: config.caps, readyTimeout: .milliseconds(config.readyTimeoutMs), defaultTTLMs: config.defaultTTLMs,
+            defaultIdleTimeoutMs: config.defaultIdleTimeoutMs, faults: config.faults)
+        settings.adoptionProbe.adoptUnprovenLegacy = config.adoptUnprovenLegacy
         self.registry = SessionRegistry(
             backend: backend,
-            settings: .init(
-                caps: config.caps, readyTimeout: .milliseconds(config.readyTimeoutMs), defaultTTLMs: config.defaultTTLMs,
-                defaultIdleTimeoutMs: config.defaultIdleTimeoutMs, faults: config.faults),
+            settings: settings,
             signer: signer, httpClient: httpClient, metrics: metrics, logger: logger)
     }
 

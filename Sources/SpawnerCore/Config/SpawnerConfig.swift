@@ -45,6 +45,9 @@ public struct SpawnerConfig: Sendable {
     public var connections = ConnectionLimits()
     /// Debian's node-xterm package, bundled into the web terminal's script (`SPAWNER_XTERM_DIR`).
     public var xtermDirectory = "/usr/share/nodejs/xterm"
+    /// Adopt sessions made before nonces whose runnerd predates the adoption challenge by
+    /// sending them the token (`SPAWNER_ADOPT_UNPROVEN_LEGACY=true`; see `AdoptionProbe`).
+    public var adoptUnprovenLegacy = false
     /// Test-only: make a create fail at a chosen step. Only settable in code (the tests build
     /// the app in-process); no flag, variable or request reaches it.
     public var faults = CreateFaults()
@@ -148,6 +151,11 @@ public struct SpawnerConfig: Sendable {
         case nil: throw Invalid("SPAWNER_BACKEND must be local, docker or kubernetes, got \(backend)")
         }
         if let directory = environment["SPAWNER_XTERM_DIR"] { config.xtermDirectory = directory }
+        switch environment["SPAWNER_ADOPT_UNPROVEN_LEGACY"] {
+        case nil, "", "false": config.adoptUnprovenLegacy = false
+        case "true": config.adoptUnprovenLegacy = true
+        case let other?: throw Invalid("SPAWNER_ADOPT_UNPROVEN_LEGACY must be true or false, got \(other)")
+        }
         return config
     }
 }

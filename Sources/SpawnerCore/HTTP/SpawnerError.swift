@@ -72,6 +72,9 @@ public struct SpawnerError: Error, HTTPResponseError, CustomStringConvertible, S
     static func sessionNotFound(_ id: String) -> SpawnerError { .init(.notFound, "no session \(id)") }
     static func sessionTaken(_ id: String) -> SpawnerError { .init(.conflict, "session id \(id) is taken") }
     static func sessionNotReady(_ id: String, _ state: SessionState) -> SpawnerError { .init(.sessionNotReady, "session \(id) is \(state.rawValue)") }
+    static func sessionUnproven(_ id: String) -> SpawnerError {
+        .init(.sessionNotReady, "session \(id)'s runnerd has not proven its token since the spawner restarted; retry later")
+    }
     static func createFailed(_ failure: CreateFailure) -> SpawnerError { .init(failure.timedOut ? .createTimedOut : .createFailed, failure.description) }
     static func badGateway(_ message: String) -> SpawnerError { .init(.badGateway, message) }
     static let payloadTooLarge = SpawnerError(.payloadTooLarge, "request body exceeds \(Limits.maxRequestBodyBytes) bytes")

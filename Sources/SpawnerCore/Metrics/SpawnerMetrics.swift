@@ -17,6 +17,7 @@ public final class SpawnerMetrics: Sendable {
     private let proxyToRunnerd: CoreMetrics.Counter
     private let timers = Mutex<[String: CoreMetrics.Timer]>([:])
     private let openConnections: CoreMetrics.Gauge
+    private let foreignSandboxes: CoreMetrics.Gauge
     private let shedConnections: [ShedReason: CoreMetrics.Counter]
 
     public init(backend: String, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
@@ -38,6 +39,7 @@ public final class SpawnerMetrics: Sendable {
         proxyToClient = CoreMetrics.Counter(label: "spawner_proxy_bytes_total", dimensions: [("direction", "to_client")], factory: factory)
         proxyToRunnerd = CoreMetrics.Counter(label: "spawner_proxy_bytes_total", dimensions: [("direction", "to_runnerd")], factory: factory)
         openConnections = CoreMetrics.Gauge(label: "spawner_open_connections", factory: factory)
+        foreignSandboxes = CoreMetrics.Gauge(label: "spawner_foreign_sandboxes", dimensions: [("backend", backend)], factory: factory)
         var shed: [ShedReason: CoreMetrics.Counter] = [:]
         for reason in [ShedReason.evicted, .refused] {
             shed[reason] = CoreMetrics.Counter(label: "spawner_connections_shed_total", dimensions: [("reason", reason.rawValue)], factory: factory)
@@ -54,6 +56,9 @@ public final class SpawnerMetrics: Sendable {
     }
 
     func setOpenConnections(_ count: Int) { openConnections.record(count) }
+
+    /// Sandboxes with the spawner's labels that did not prove their session's token.
+    func setForeignSandboxes(_ count: Int) { foreignSandboxes.record(count) }
 
     func connectionShed(_ reason: ShedReason) { shedConnections[reason]?.increment() }
 

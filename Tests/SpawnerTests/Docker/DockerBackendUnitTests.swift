@@ -119,7 +119,7 @@ import Testing
     }
 
     @Test func containerConfigurationIsHardenedAndCarriesNoToken() throws {
-        let token = HMACSigner(secret: Self.secret).runnerdToken(sessionId: "demo")
+        let token = Self.labels.runnerdToken(HMACSigner(secret: Self.secret))
         let sandbox = SandboxContainer(
             labels: Self.labels, profile: DockerProfile(memoryMiB: 512, cpus: 1.5, pids: 256, tmpMiB: 64, egress: false, readOnlyRootfs: true),
             image: "runnerd-sandbox:local", network: "net", scope: "s1", runnerdPort: 8200, killGraceMs: 2_000, logLevel: "info")

@@ -61,6 +61,7 @@ public actor DockerBackend: SessionBackend {
         creating.insert(sessionId)
         defer { creating.remove(sessionId) }
 
+        if settings.keepWorkspaces { try await checkKeptWorkspace(spec.labels, deadline: deadline) }
         let sandbox = try await CreateFailure.during(.allocate) { () async throws -> SandboxContainer in
             let engine = try await prepared()
             guard let profile = profiles[spec.labels.profile] else { throw CreateFailure(.allocate, "unknown profile \(spec.labels.profile)") }
@@ -178,6 +179,16 @@ public actor DockerBackend: SessionBackend {
     }
 
     /// The volumes, the container and the token file; everything made stays for `destroy`.
+    /// A kept workspace of this id goes only to a session of the owner and org that made it
+    /// (`WorkspaceOwnedElsewhere`, checked before anything is made).
+    private func checkKeptWorkspace(_ labels: SessionLabels, deadline: ContinuousClock.Instant) async throws {
+        let name = SandboxNames(sessionId: labels.sessionId).workspaceVolume
+        let engine = try await CreateFailure.during(.allocate) { try await prepared() }
+        let found = try await CreateFailure.during(.allocate) { try await engine.inspectVolume(name, timeout: try Self.remaining(deadline, .allocate)) }
+        guard let workspace = found, SandboxLabels.belongs(workspace.labels, to: labels.sessionId, scope: settings.scope) else { return }
+        try WorkspaceOwnedElsewhere.check(SandboxLabels.owner(ofWorkspace: workspace.labels), for: labels, workspace: name)
+    }
+
     private func allocate(_ sandbox: SandboxContainer, token: String, engine: DockerEngine, deadline: ContinuousClock.Instant) async throws {
         let sessionId = sandbox.labels.sessionId
         let names = sandbox.names

@@ -16,6 +16,8 @@ enum SandboxLabels {
     static let ttl = "spawner.ttl-ms"
     static let expiresAt = "spawner.expires-at-ms"
     static let idleTimeout = "spawner.idle-timeout-ms"
+    /// The session's nonce (contract §4): with the id it derives the runnerd token.
+    static let nonce = "spawner.nonce"
 
     /// What a labelled object is to its session.
     enum Role: String {
@@ -29,16 +31,20 @@ enum SandboxLabels {
         var result: [String: String] = [
             Self.scope: scope, session: labels.sessionId, Self.role: role.rawValue,
         ]
+        // A workspace records whose it is: a kept one goes back only to the same owner and org.
+        if role != .runnerdState {
+            result[ownerKind] = labels.owner.kind
+            result[ownerId] = labels.owner.id
+            result[org] = labels.orgId
+        }
         guard role == .sandbox else { return result }
-        result[ownerKind] = labels.owner.kind
-        result[ownerId] = labels.owner.id
-        result[org] = labels.orgId
         result[profile] = labels.profile
         if let image = labels.image { result[Self.image] = image }
         result[createdAt] = String(labels.createdAtMs)
         result[ttl] = String(labels.ttlMs)
         result[expiresAt] = String(labels.expiresAtMs)
         result[idleTimeout] = String(labels.idleTimeoutMs)
+        if let nonce = labels.nonce { result[Self.nonce] = nonce }
         if let network { result[Self.network] = network }
         return result
     }
@@ -52,7 +58,13 @@ enum SandboxLabels {
         else { return nil }
         return SessionLabels(
             sessionId: sessionId, owner: SessionOwner(kind: kind, id: id), orgId: orgId, profile: profile, image: labels[image],
-            createdAtMs: created, ttlMs: ttl, idleTimeoutMs: idle)
+            createdAtMs: created, ttlMs: ttl, idleTimeoutMs: idle, nonce: labels[nonce])
+    }
+
+    /// The owner and org a workspace volume's labels record; nil when they do not.
+    static func owner(ofWorkspace labels: [String: String]?) -> (owner: SessionOwner, orgId: String)? {
+        guard let labels, let kind = labels[ownerKind], let id = labels[ownerId], let orgId = labels[org] else { return nil }
+        return (SessionOwner(kind: kind, id: id), orgId)
     }
 
     /// Whether an object with these labels belongs to `sessionId` in `scope`.

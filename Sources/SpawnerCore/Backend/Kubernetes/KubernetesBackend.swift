@@ -81,6 +81,7 @@ public actor KubernetesBackend: SessionBackend {
         creating.insert(sessionId)
         defer { creating.remove(sessionId) }
 
+        if let claim = profile.workspace, claim.keep == true { try await checkKeptWorkspace(spec.labels, deadline: deadline) }
         let pod = try await Self.step(.allocate) {
             try await client.create(manifests.pod(spec, profile: profile, createId: createId), deadline: deadline) {
                 $0.metadata.annotations?[SandboxMetadata.createIdAnnotation] == createId
@@ -176,6 +177,16 @@ public actor KubernetesBackend: SessionBackend {
     // MARK: Helpers
 
     /// Runs one step: an API error becomes a failure of `step` (a timeout a timed-out one).
+    /// A kept workspace claim of this id goes only to a session of the owner and org that made
+    /// it (`WorkspaceOwnedElsewhere`, checked before anything is made).
+    private func checkKeptWorkspace(_ labels: SessionLabels, deadline: ContinuousClock.Instant) async throws {
+        let name = ObjectNames.workspace(labels.sessionId)
+        let found = try await Self.step(.allocate) { try await client.get(PersistentVolumeClaim.self, name, deadline: deadline) }
+        guard let existing = found, SandboxMetadata.isManaged(existing.metadata, sessionId: labels.sessionId) else { return }
+        let recorded = SandboxMetadata.session(of: existing.metadata).map { (owner: $0.owner, orgId: $0.orgId) }
+        try WorkspaceOwnedElsewhere.check(recorded, for: labels, workspace: name)
+    }
+
     private static func step<T>(_ step: CreateStep, isolation: isolated (any Actor)? = #isolation, _ body: () async throws -> T) async throws(CreateFailure) -> T {
         do {
             return try await body()

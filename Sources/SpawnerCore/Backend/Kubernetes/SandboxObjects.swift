@@ -42,6 +42,9 @@ enum SandboxMetadata {
     /// A random value per create: recognises this create's objects (a retried POST whose
     /// first answer was lost, a cleanup after a failure) among same-named ones.
     static let createIdAnnotation = prefix + "create-id"
+    /// The session's nonce (contract §4), also inside the labels annotation; shown on its own
+    /// for operators, and must agree with it.
+    static let nonceAnnotation = prefix + "nonce"
     /// On a workspace claim that outlives its session.
     static let keepAnnotation = prefix + "keep"
 
@@ -61,19 +64,21 @@ enum SandboxMetadata {
     }
 
     static func annotations(_ session: SessionLabels, createId: String) -> [String: String] {
-        [
+        var annotations = [
             labelsAnnotation: String(decoding: (try? WireJSON.encode(session)) ?? [], as: UTF8.self),
             createdAtAnnotation: String(session.createdAtMs),
             expiresAtAnnotation: String(session.expiresAtMs),
             createIdAnnotation: createId,
         ]
+        if let nonce = session.nonce { annotations[nonceAnnotation] = nonce }
+        return annotations
     }
 
     /// The session's facts, from an object this backend made; nil for any other object.
     static func session(of metadata: ObjectMeta) -> SessionLabels? {
         guard metadata.labels?[managedByKey] == managedBy, let json = metadata.annotations?[labelsAnnotation],
             let session = try? WireJSON.decode(SessionLabels.self, from: Array(json.utf8)),
-            metadata.labels?[sessionKey] == session.sessionId
+            metadata.labels?[sessionKey] == session.sessionId, metadata.annotations?[nonceAnnotation] == session.nonce
         else { return nil }
         return session
     }

@@ -120,13 +120,63 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                // The kubernetes backend: TLS to the API server (cluster CA, client certificates)
-                // and kubeconfig files.
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "Yams", package: "Yams"),
             ],
             // The web terminal page, built into the binary.
             resources: [.embedInCode("WebTerminal/terminal.html")],
+            swiftSettings: strict
+        ),
+        // The backends, one module each behind SpawnerCore's `SessionBackend` and `BackendSettings`.
+        // local: runnerd child processes of the spawner (the embedded default).
+        .target(
+            name: "SpawnerLocal",
+            dependencies: [
+                "SpawnerCore",
+                "RunnerProtocol",
+                "SystemSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // docker: a container per session through the Docker Engine API (a local Unix socket).
+        .target(
+            name: "SpawnerDocker",
+            dependencies: [
+                "SpawnerCore",
+                "RunnerProtocol",
+                "SystemSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // kubernetes: a Pod per session through the API server: TLS (cluster CA, client
+        // certificates) and kubeconfig files are this backend's alone.
+        .target(
+            name: "SpawnerKubernetes",
+            dependencies: [
+                "SpawnerCore",
+                "RunnerProtocol",
+                "RunnerdClient",
+                "SystemSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strict
+        ),
+        // The list of backends `SPAWNER_BACKEND` may name (the only module that sees them all).
+        .target(
+            name: "SpawnerBackends",
+            dependencies: ["SpawnerCore", "SpawnerLocal", "SpawnerDocker", "SpawnerKubernetes"],
             swiftSettings: strict
         ),
         // A client of the spawner API (signs requests; the terminal WebSocket), used by the CLI,
@@ -147,6 +197,8 @@ let package = Package(
             dependencies: [
                 "RunnerProtocol",
                 "SpawnerCore",
+                "SpawnerBackends",
+                "SpawnerLocal",
                 "SpawnerClient",
                 "SystemSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -199,6 +251,10 @@ let package = Package(
             name: "SpawnerTests",
             dependencies: [
                 "SpawnerCore",
+                "SpawnerBackends",
+                "SpawnerLocal",
+                "SpawnerDocker",
+                "SpawnerKubernetes",
                 "SpawnerClient",
                 "TestSupport",
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),

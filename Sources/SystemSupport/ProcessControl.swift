@@ -31,9 +31,11 @@ extension Syscall {
         try retrying("prctl(PR_SET_CHILD_SUBREAPER)") { rd_set_child_subreaper() }
     }
 
-    /// `kill(pid, signal)`; false when the process no longer exists.
+    /// `kill(pid, signal)`; false when the process no longer exists. Never a group: a pid of
+    /// 0 or below (which `kill` reads as a process group, or every process) is refused.
     @discardableResult
     public static func signalProcess(_ pid: pid_t, _ signal: CInt) -> Bool {
-        kill(pid, signal) == 0
+        guard pid > 0 else { return false }
+        return kill(pid, signal) == 0
     }
 }

@@ -21,14 +21,14 @@ public struct SpawnerComponents: Sendable {
     let logger: Logger
 
     /// Takes the data directory's lock (throws if another spawner holds it) and builds the
-    /// backend `config.backend` names. Call `shutdown()` unless the app's services do
+    /// backend `config.backend` describes. Call `shutdown()` unless the app's services do
     /// (`buildApplication`).
     public init(config: SpawnerConfig, logger: Logger) throws {
         // The lock first: a backend made and then dropped would leak its HTTP client.
         let lock = try DataDirLock(dataDir: config.dataDir)
         let httpClient = Self.makeHTTPClient()
         do {
-            let backend = try BackendFactory.make(config, httpClient: httpClient, logger: logger)
+            let backend = try config.backend.makeBackend(config: config, httpClient: httpClient, logger: logger)
             self.init(config: config, backend: backend, lock: lock, httpClient: httpClient, logger: logger)
         } catch {
             try? httpClient.syncShutdown()

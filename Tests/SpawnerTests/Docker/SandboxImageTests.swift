@@ -4,6 +4,7 @@ import NIOHTTP1
 import RunnerProtocol
 import RunnerdClient
 @testable import SpawnerCore
+@testable import SpawnerDocker
 import Testing
 
 /// runnerd end to end inside the built image (`runnerd-sandbox:local`), started by the engine as

@@ -91,13 +91,18 @@ public actor SessionRegistry {
     public var count: Int { sessions.count }
 
     /// A client of a ready session's runnerd; counts as activity.
-    func runnerd(_ sessionId: String) throws(SpawnerError) -> RunnerdClient {
-        let target = try target(sessionId)
+    func runnerd(_ sessionId: String) async throws(SpawnerError) -> RunnerdClient {
+        let target = try await target(sessionId)
         return RunnerdClient(baseURL: target.endpoint.baseURL, token: target.token, httpClient: httpClient)
     }
 
-    /// Where a ready session's runnerd answers, with its token; counts as activity.
-    func target(_ sessionId: String) throws(SpawnerError) -> RunnerdTarget {
+    /// Where a ready session's runnerd answers, with its token; counts as activity. A session
+    /// adopted while its runnerd was silent is challenged first (`prove`): the token goes only
+    /// to a runnerd that has proven it holds it.
+    func target(_ sessionId: String) async throws(SpawnerError) -> RunnerdTarget {
+        if let entry = sessions[sessionId], entry.state == .ready, !entry.proven, let endpoint = entry.endpoint {
+            _ = await prove(SweepCandidate(labels: entry.labels, lastActivityAtMs: entry.lastActivityAtMs, runnerd: client(entry.labels, endpoint), proven: false))
+        }
         guard var entry = sessions[sessionId] else { throw .sessionNotFound(sessionId) }
         guard entry.state == .ready, let endpoint = entry.endpoint else { throw .sessionNotReady(sessionId, entry.state) }
         guard entry.proven else { throw .sessionUnproven(sessionId) }
@@ -320,8 +325,8 @@ public actor SessionRegistry {
                 return
             }
             // Alive but silent (stopped, overloaded): adopted, unproven: idle time counts from
-            // now, and nothing is sent to it with the token until a sweep's challenge is
-            // answered (`prove`).
+            // now, and nothing is sent to it with the token until it answers a challenge (a
+            // sweep's, or the one a request to the session makes first: `prove`).
             sessions[sessionId] = Entry(
                 labels: session.labels, state: .ready, endpoint: session.endpoint, lastActivityAtMs: now, proven: false)
             log.warning("runnerd did not answer; adopted, the sweep keeps checking it", metadata: [

@@ -45,7 +45,8 @@ let package = Package(
             path: "Sources/Protocol",
             swiftSettings: strict
         ),
-        // The handful of libc entry points Swift's Glibc module does not expose.
+        // The handful of libc entry points Swift's Glibc module does not expose (prefix `cshim_`;
+        // only SystemSupport imports it).
         .target(name: "CRunnerdShim", path: "Sources/CRunnerdShim"),
         // The vector base64 encoder RunnerProtocol.Base64 hands whole blocks to (SSSE3 on x86-64).
         .target(name: "CBase64", path: "Sources/CBase64"),
@@ -62,7 +63,6 @@ let package = Package(
             name: "RunnerdCore",
             dependencies: [
                 "RunnerProtocol",
-                "CRunnerdShim",
                 "SystemSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -244,6 +244,9 @@ let package = Package(
                 "RunnerProtocol",
                 "Runnerd",
                 "TestSupport",
+                // runnerd's stages run in process (`InProcessTests`).
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),
@@ -262,6 +265,11 @@ let package = Package(
                 "RunnerdClient",
                 "Spawner",
                 "Runnerd",
+                // NIO handlers on their own (`EmbeddedChannel`): the relay, the parse-error handler.
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 // The Kubernetes API double: a TLS server with a CA made in the test.
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

@@ -2,6 +2,7 @@ import Foundation
 import RunnerProtocol
 import RunnerdClient
 import Testing
+import TestSupport
 
 @Suite("authentication and configuration", .timeLimit(.minutes(10)))
 struct AuthAndConfigTests {
@@ -14,7 +15,7 @@ struct AuthAndConfigTests {
             for (method, path) in [("GET", "/healthz"), ("POST", "/execs"), ("GET", "/execs/x"), ("POST", "/env"), ("GET", "/execs/x/attach")] {
                 let (code, body) = try await client.call(.init(rawValue: method), path, body: method == "POST" ? Array("{}".utf8) : nil)
                 #expect(code == 401, "\(method) \(path)")
-                #expect(try WireJSON.decode(ErrorBody.self, from: body) == .unauthorized)
+                #expect(try WireJSON.decode(ErrorBody.self, from: body) == ErrorBody(error: "unauthorized"))
             }
         }
         let (headerCode, _) = try await anonymous.call(.GET, "/healthz", headers: [("X-Runnerd-Token", runnerd.token!)])

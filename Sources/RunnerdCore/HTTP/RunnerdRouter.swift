@@ -52,10 +52,10 @@ final class RunnerdRouter {
         case .stdin(let id):
             stdin(id, request, responder)
         case .status(let id):
-            guard let exec = supervisor.exec(id) else {
+            guard let status = supervisor.status(id) else {
                 return responder.respond(.notFound, json: ExecStatus(execId: id, state: .gone))
             }
-            responder.respond(.ok, json: exec.status)
+            responder.respond(.ok, json: status)
         case .env:
             env(request, responder)
         case .metrics:
@@ -132,7 +132,7 @@ final class RunnerdRouter {
         }
         guard let stream = responder.beginEventStream() else { return }
         supervisor.start(exec, consumer: stream)
-        stream.source = supervisor.exec(exec.execId)?.log
+        stream.source = supervisor.eventLog(exec.execId)
     }
 
     private func attach(_ id: String, _ request: HTTPRequest, _ responder: RunnerdHTTPHandler) {
@@ -143,11 +143,11 @@ final class RunnerdRouter {
             }
             since = value
         }
-        guard let exec = supervisor.exec(id) else {
+        guard let log = supervisor.eventLog(id) else {
             return responder.respond(RunnerdError.noExec(id))
         }
         guard let stream = responder.beginEventStream() else { return }
-        stream.source = exec.log
+        stream.source = log
         _ = supervisor.attach(id, after: since, consumer: stream)
     }
 

@@ -5,7 +5,7 @@ import Synchronization
 
 /// The spawner's metrics, in a Prometheus registry of its own (no global bootstrap, so any
 /// number of apps can live in one process): sessions by state and backend, creates, destroys
-/// and create failures, proxied bytes, and HTTP latency.
+/// and create failures, proxied bytes, sweeps, and HTTP latency.
 public final class SpawnerMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     private let factory: PrometheusMetricsFactory
@@ -19,6 +19,7 @@ public final class SpawnerMetrics: Sendable {
     private let openConnections: CoreMetrics.Gauge
     private let foreignSandboxes: CoreMetrics.Gauge
     private let shedConnections: [ShedReason: CoreMetrics.Counter]
+    private let sweeps: CoreMetrics.Counter
 
     public init(backend: String, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -45,6 +46,7 @@ public final class SpawnerMetrics: Sendable {
             shed[reason] = CoreMetrics.Counter(label: "spawner_connections_shed_total", dimensions: [("reason", reason.rawValue)], factory: factory)
         }
         shedConnections = shed
+        sweeps = CoreMetrics.Counter(label: "spawner_sweeps_total", factory: factory)
     }
 
     /// Why the connection cap closed a connection.
@@ -80,6 +82,9 @@ public final class SpawnerMetrics: Sendable {
         CoreMetrics.Counter(label: "spawner_session_destroys_total", dimensions: [("backend", backend), ("reason", reason.rawValue)], factory: factory)
             .increment()
     }
+
+    /// A pass of the sweeper has checked every session.
+    func sweepCompleted() { sweeps.increment() }
 
     func proxied(toClient bytes: Int) { proxyToClient.increment(by: bytes) }
 

@@ -56,7 +56,7 @@ public actor SessionRegistry {
     private let settings: Settings
     private let signer: HMACSigner
     private let httpClient: HTTPClient
-    private let metrics: SpawnerMetrics
+    let metrics: SpawnerMetrics
     private let logger: Logger
     private var sessions: [String: Entry] = [:]
     /// Sandboxes with our labels that did not prove their session's token at boot.

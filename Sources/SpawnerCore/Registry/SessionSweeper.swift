@@ -54,6 +54,7 @@ public struct SessionSweeper: Service {
                 group.addTask { await self.check(candidate) }
             }
         }
+        registry.metrics.sweepCompleted()
     }
 
     func check(_ candidate: SessionRegistry.SweepCandidate) async {

@@ -2,6 +2,7 @@ import Foundation
 import RunnerProtocol
 import SpawnerClient
 import Testing
+import TestSupport
 
 /// The docker backend against the real engine: a real `spawner serve` (SPAWNER_BACKEND=docker)
 /// makes real sandbox containers from `runnerd-sandbox:local` and reaches their runnerd over

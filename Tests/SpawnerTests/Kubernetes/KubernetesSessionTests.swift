@@ -2,6 +2,7 @@ import Foundation
 import RunnerProtocol
 import SpawnerClient
 import Testing
+import TestSupport
 
 /// The whole path on the kubernetes backend, with the real `spawner` binary configured by a
 /// kubeconfig (TLS to the API double, a bearer token): create → Pod → Pod IP → runnerd (real,

@@ -1,4 +1,3 @@
-import CRunnerdShim
 import Glibc
 import SystemSupport
 

@@ -1,7 +1,7 @@
 import Glibc
 
 /// One process named by its pid: whether it exists, signals to it, reaping it when it is our
-/// child (never any other), and who this process is.
+/// child (never any other). (Who this process is: `ProcessIdentity.swift`.)
 extension Syscall {
     /// Whether a process with this pid exists (a zombie still does; one we may not signal too).
     public static func processExists(_ pid: pid_t) -> Bool {
@@ -29,15 +29,4 @@ extension Syscall {
             return .notAChild
         }
     }
-
-    /// Whether this process runs with effective uid 0.
-    public static var isRoot: Bool { geteuid() == 0 }
-
-    /// This process's pid.
-    public static var currentPID: pid_t { getpid() }
-}
-
-extension SystemError {
-    /// The C library's text for an errno value ("Connection refused").
-    public static func text(errno: Int32) -> String { String(cString: strerror(errno)) }
 }

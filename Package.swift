@@ -123,6 +123,8 @@ let package = Package(
                 // The kubernetes backend: TLS to the API server (cluster CA, client certificates)
                 // and kubeconfig files.
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                // HTTPS for the spawner's own listener (`SPAWNER_TLS_CERT`, `SPAWNER_TLS_KEY`).
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
             ],
             // The web terminal page, built into the binary.
@@ -139,6 +141,8 @@ let package = Package(
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                // HTTPS to a spawner with a certificate (`SPAWNER_CA_FILE`).
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strict
         ),
@@ -166,6 +170,12 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                // The spawner over HTTPS: a CA and certificate made for the run.
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict
         ),

@@ -148,6 +148,12 @@ final class SpawnerUnderTest: @unchecked Sendable {
         var status: CInt = 0
         waitpid(pid, &status, 0)
     }
+
+    /// Stops the spawner and shuts down the HTTPS client made for it.
+    func stopAndShutDown() async {
+        stop()
+        if tls != nil { try? await client.httpClient.shutdown() }
+    }
 }
 
 /// Exec events of an SSE body: its `data: ` lines, decoded by `EventReader`.

@@ -31,11 +31,20 @@ func measureTLSFigures(
     let certificates = try BenchCertificates(directory: scratch)
     let secure = try await SpawnerUnderTest(
         binary: spawnerBinary, runnerdBinary: runnerdBinary, scratch: scratch, certificates: certificates, name: "spawner-tls")
-    defer { secure.stop() }
+    do {
+        let figures = try await compare(plain, secure, streamBytes: streamBytes, rounds: rounds, count: count)
+        await secure.stopAndShutDown()
+        return figures
+    } catch {
+        await secure.stopAndShutDown()
+        throw error
+    }
+}
+
+private func compare(_ plain: SpawnerUnderTest, _ secure: SpawnerUnderTest, streamBytes: Int, rounds: Int, count: Int) async throws -> TLSFigures {
     let sessionId = "tls-compare"
     try await plain.createSession(sessionId)
     try await secure.createSession(sessionId)
-
     let plainExec = try await execRoundTrips(plain.spawnerClient, sessionId, count: count, warmUp: 20)
     let tlsExec = try await execRoundTrips(secure.spawnerClient, sessionId, count: count, warmUp: 20)
     var plainStreams: [Double] = []

@@ -16,12 +16,14 @@ extension SpawnerClient {
 
     /// An HTTP client for the spawner with `tlsConfiguration` (shut it down when done, unless it
     /// lives as long as the process). `retryConnectionEstablishment` off: a spawner that is
-    /// not there is reported at once instead of after the connect timeout.
+    /// not there is reported at once instead of after the connect timeout. Redirects are not
+    /// followed: following one would send the same signature again, elsewhere.
     public static func makeHTTPClient(tlsConfiguration: TLSConfiguration?, connectTimeout: TimeAmount = .seconds(10)) -> HTTPClient {
         var configuration = HTTPClient.Configuration.singletonConfiguration
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.timeout.connect = connectTimeout
         configuration.tlsConfiguration = tlsConfiguration
+        configuration.redirectConfiguration = .disallow
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }
 }

@@ -1,6 +1,7 @@
-/// Pre-signed URLs (contract §3): a request that cannot carry headers (a browser's WebSocket)
-/// carries `ts=T&sig=v1=HEX` in its query instead, the signature computed as for the headers
-/// over `GET`, the path with the query minus `sig`, `T` and the empty body's hash.
+/// Pre-signed URLs (contract §3, v1.2 §4): a request that cannot carry headers (a browser's
+/// WebSocket) carries `ts=T&sig=v1=HEX` in its query instead, the signature computed as for
+/// the headers over `GET`, the path with the query minus `sig`, `T` and the empty body's hash.
+/// Valid for 60 s after `T`; the spawner accepts it once.
 extension HMACSigner {
     /// `pathWithQuery` (its query values already percent-encoded) with `ts` and `sig` appended.
     public func presign(method: String = "GET", pathWithQuery: String, nowMs: Int64) -> String {
@@ -9,9 +10,18 @@ extension HMACSigner {
         return unsigned + "&sig=" + Self.escapeSignature(signature)
     }
 
+    /// How long a pre-signed URL lives (contract v1.2 §4): at most 60 s after its `ts` (and
+    /// `ts` at most 60 s ahead of the verifier's clock).
+    public static let presignedMaxAgeMs: Int64 = 60_000
+
     /// Checks a pre-signed `pathWithQuery` as received (percent-encoded). `missing` when the
     /// query has no `ts` or `sig`, or either twice.
     public func verifyPresigned(method: String = "GET", pathWithQuery: String, nowMs: Int64) -> Result<Void, Rejection> {
+        presignedClaim(method: method, pathWithQuery: pathWithQuery, nowMs: nowMs).map { _ in () }
+    }
+
+    /// `verifyPresigned`, with the verified claim (to accept its signature once).
+    public func presignedClaim(method: String = "GET", pathWithQuery: String, nowMs: Int64) -> Result<Claim, Rejection> {
         guard let mark = pathWithQuery.firstIndex(of: "?") else { return .failure(.missing) }
         let path = pathWithQuery[..<mark]
         let items = pathWithQuery[pathWithQuery.index(after: mark)...].split(separator: "&", omittingEmptySubsequences: false)
@@ -25,9 +35,14 @@ extension HMACSigner {
         let signatures = values("sig")
         guard timestamps.count == 1, signatures.count == 1 else { return .failure(.missing) }
         let rest = items.filter { !($0 == "sig" || $0.hasPrefix("sig=")) }.joined(separator: "&")
-        return verify(
-            method: method, pathWithQuery: String(path) + (rest.isEmpty ? "" : "?" + rest), timestampHeader: String(timestamps[0]),
-            signatureHeader: Self.unescapeSignature(String(signatures[0])), body: [UInt8](), nowMs: nowMs)
+        let signed = String(path) + (rest.isEmpty ? "" : "?" + rest)
+        return claim(timestampHeader: String(timestamps[0]), signatureHeader: Self.unescapeSignature(String(signatures[0])), nowMs: nowMs)
+            .flatMap { claim in
+                let (age, overflow) = nowMs.subtractingReportingOverflow(claim.timestampMs)
+                if overflow || age > Self.presignedMaxAgeMs { return .failure(.stale) }
+                if age < -Self.presignedMaxAgeMs { return .failure(.future) }
+                return verify(claim, method: method, pathWithQuery: signed, body: [UInt8]()).map { claim }
+            }
     }
 
     /// `v1=HEX` as a query value: the `=` percent-encoded.

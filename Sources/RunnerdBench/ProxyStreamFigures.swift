@@ -113,7 +113,7 @@ private struct PathCPU {
 
 /// MB/s of stdout delivered, decoded, by the events `open` returns for an exec of
 /// `head -c bytes /dev/zero`.
-private func throughput<Events: AsyncSequence>(
+func throughput<Events: AsyncSequence>(
     _ bytes: Int, execId: String, open: (ExecRequest) async throws -> Events
 ) async throws -> Double where Events.Element == ExecEvent {
     let request = ExecRequest(execId: execId, command: ["head", "-c", String(bytes), "/dev/zero"], timeoutMs: 0)

@@ -1,7 +1,10 @@
+import AsyncHTTPClient
 import Glibc
 import NIOCore
+import NIOSSL
 import RunnerProtocol
 import RunnerdClient
+import SpawnerClient
 import SystemSupport
 
 /// The spawner's figures (issue 4), printed as `name value unit` lines:
@@ -37,6 +40,7 @@ func measureSpawnerFigures(spawnerBinary: String, runnerdBinary: String, streamB
     try await Task.sleep(for: .milliseconds(300))
     let afterRSS = residentKB(spawner.pid)
     let terminal = try await measureTerminalFigures(spawner)
+    let tls = try await measureTLSFigures(plain: spawner, spawnerBinary: spawnerBinary, runnerdBinary: runnerdBinary, scratch: scratch, streamBytes: streamBytes)
 
     report("create_to_ready_p50_ms", createToReady.percentile(50), "ms")
     report("create_to_ready_p99_ms", createToReady.percentile(99), "ms")
@@ -46,6 +50,7 @@ func measureSpawnerFigures(spawnerBinary: String, runnerdBinary: String, streamB
     report("spawner_exec_roundtrip_p50_ms", terminal.execRoundTrip.percentile(50), "ms")
     report("pty_echo_roundtrip_p50_ms", terminal.ptyEcho.percentile(50), "ms")
     report("pty_echo_roundtrip_p99_ms", terminal.ptyEcho.percentile(99), "ms")
+    tls.report()
 }
 
 /// Only the proxied-against-direct stream (`--only proxy-stream`): for profiling the relay.
@@ -65,14 +70,21 @@ final class SpawnerUnderTest: @unchecked Sendable {
     let client: RunnerdClient
     let signer: HMACSigner
     let secret: String
+    /// With a certificate: HTTPS, verified against `certificates.ca`.
+    let tls: TLSConfiguration?
 
-    init(binary: String, runnerdBinary: String, scratch: String, environment extra: [String] = []) async throws {
+    init(
+        binary: String, runnerdBinary: String, scratch: String, environment extra: [String] = [], certificates: BenchCertificates? = nil,
+        name: String = "spawner"
+    ) async throws {
         let secret = (0..<32).map { _ in String(UInt8.random(in: 0...255), radix: 16) }.joined()
         self.secret = secret
         signer = HMACSigner(secret: Array(secret.utf8))
-        let readyFile = scratch + "/spawner-ready.json"
-        let environment = Syscall.environment().filter { !$0.hasPrefix("SPAWNER_") && !$0.hasPrefix("RUNNERD_") } + [
-            "SPAWNER_SECRET=\(secret)", "SPAWNER_LISTEN=127.0.0.1:0", "SPAWNER_DATA_DIR=\(scratch)/data",
+        let readyFile = scratch + "/\(name)-ready.json"
+        let tlsFiles = certificates.map { ["SPAWNER_TLS_CERT=\($0.certificate)", "SPAWNER_TLS_KEY=\($0.key)"] } ?? []
+        tls = certificates.map { SpawnerClient.tlsConfiguration(caFile: $0.ca) }
+        let environment = Syscall.environment().filter { !$0.hasPrefix("SPAWNER_") && !$0.hasPrefix("RUNNERD_") } + tlsFiles + [
+            "SPAWNER_SECRET=\(secret)", "SPAWNER_LISTEN=127.0.0.1:0", "SPAWNER_DATA_DIR=\(scratch)/\(name)-data",
             "SPAWNER_READY_FILE=\(readyFile)", "SPAWNER_RUNNERD_PATH=\(runnerdBinary)", "SPAWNER_LOG_LEVEL=warning",
             "SPAWNER_RUNNERD_LOG_LEVEL=warning",
         ] + extra
@@ -83,7 +95,12 @@ final class SpawnerUnderTest: @unchecked Sendable {
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
             if let bytes = try? Syscall.readFile(readyFile), let announcement = try? WireJSON.decode(ListenAnnouncement.self, from: bytes) {
-                client = RunnerdClient(baseURL: "http://127.0.0.1:\(announcement.port)", token: nil)
+                if let tls {
+                    let http = SpawnerClient.makeHTTPClient(tlsConfiguration: tls)
+                    client = RunnerdClient(baseURL: "https://127.0.0.1:\(announcement.port)", token: nil, httpClient: http)
+                } else {
+                    client = RunnerdClient(baseURL: "http://127.0.0.1:\(announcement.port)", token: nil)
+                }
                 return
             }
             var status: CInt = 0
@@ -94,9 +111,14 @@ final class SpawnerUnderTest: @unchecked Sendable {
         throw BenchError("spawner did not announce its port within 30 s")
     }
 
-    /// The spawner's signature headers for a request.
+    /// The spawner's signature headers for a request, signed anew (a signature works once).
     private func signed(_ method: String, _ path: String, _ body: [UInt8]) -> [(String, String)] {
-        signer.headers(method: method, pathWithQuery: path, body: body, nowMs: Syscall.nowMs())
+        signer.headers(method: method, pathWithQuery: path, body: body, nowMs: SigningClock.shared.next())
+    }
+
+    /// A `SpawnerClient` of this spawner (HTTPS with its CA when it has a certificate).
+    var spawnerClient: SpawnerClient {
+        SpawnerClient(baseURL: client.baseURL, secret: Array(secret.utf8), httpClient: client.httpClient, tlsConfiguration: tls)
     }
 
     func createSession(_ sessionId: String) async throws {
@@ -125,6 +147,12 @@ final class SpawnerUnderTest: @unchecked Sendable {
         kill(pid, SIGTERM)
         var status: CInt = 0
         waitpid(pid, &status, 0)
+    }
+
+    /// Stops the spawner and shuts down the HTTPS client made for it.
+    func stopAndShutDown() async {
+        stop()
+        if tls != nil { try? await client.httpClient.shutdown() }
     }
 }
 

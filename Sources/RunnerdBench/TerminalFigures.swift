@@ -9,7 +9,7 @@ import SpawnerClient
 ///   terminal's echo of it comes back (WebSocket → spawner → runnerd `/stdin` → the PTY's line
 ///   discipline → runnerd's event stream → spawner → WebSocket), with `cat` reading the terminal.
 func measureTerminalFigures(_ spawner: SpawnerUnderTest, count: Int = 300, warmUp: Int = 20) async throws -> (execRoundTrip: Sample, ptyEcho: Sample) {
-    let client = SpawnerClient(baseURL: spawner.client.baseURL, secret: Array(spawner.secret.utf8))
+    let client = spawner.spawnerClient
     try await spawner.createSession("terminal")
     defer { Task { try? await spawner.deleteSession("terminal") } }
 

@@ -9,6 +9,7 @@ import SystemSupport
 // runnerd-bench: starts a release runnerd and prints its figures as `name value unit` lines.
 // Usage: runnerd-bench [--runnerd PATH] [--spawner PATH] [--iterations N] [--stream-bytes N]
 //        runnerd-bench --only proxy-stream [--rounds N]   (the relay's figures alone)
+//        runnerd-bench --only tls [--rounds N]            (the spawner over HTTPS against HTTP)
 // The docker backend's figures need an engine and `bash scripts/images`.
 
 func option(_ name: String) -> String? {
@@ -53,6 +54,14 @@ if option("--only") == "proxy-stream" {
     try await measureProxyStreamOnly(
         spawnerBinary: option("--spawner") ?? binDir + "/spawner", runnerdBinary: runnerdBinary, streamBytes: streamBytes,
         rounds: max(1, option("--rounds").flatMap(Int.init) ?? 9))
+    exit(0)
+}
+
+// `--only tls [--rounds N]`: the spawner over HTTPS against plain HTTP alone.
+if option("--only") == "tls" {
+    try await measureTLSOnly(
+        spawnerBinary: option("--spawner") ?? binDir + "/spawner", runnerdBinary: runnerdBinary, streamBytes: streamBytes,
+        rounds: max(1, option("--rounds").flatMap(Int.init) ?? 5))
     exit(0)
 }
 

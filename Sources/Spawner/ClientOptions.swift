@@ -3,20 +3,25 @@ import AsyncHTTPClient
 import NIOCore
 import RunnerProtocol
 import SpawnerClient
+import Synchronization
 import SystemSupport
 
-/// Where the spawner is and how to sign for it: SPAWNER_URL, SPAWNER_SECRET / SPAWNER_SECRET_FILE.
+/// Where the spawner is, how to trust it and how to sign for it: SPAWNER_URL, SPAWNER_CA_FILE,
+/// SPAWNER_SECRET / SPAWNER_SECRET_FILE.
 struct ClientOptions: ParsableArguments {
     @Option(name: .customLong("url"), help: ArgumentHelp("The spawner (SPAWNER_URL, default http://127.0.0.1:8080).", valueName: "url"))
     var url: String?
+    @Option(help: ArgumentHelp("Verify an HTTPS spawner against this CA certificate (PEM; SPAWNER_CA_FILE; default: the system's trust store).", valueName: "path"))
+    var caFile: String?
 
     /// A signing client; throws when no secret is configured.
     func client() throws -> SpawnerClient {
-        try Self.client(url: url)
+        try Self.client(url: url, caFile: caFile)
     }
 
-    /// A signing client for the spawner at `url` (else SPAWNER_URL, else the default).
-    static func client(url: String?) throws -> SpawnerClient {
+    /// A signing client for the spawner at `url` (else SPAWNER_URL, else the default), an
+    /// `https` one verified against `caFile` (else SPAWNER_CA_FILE, else the system's roots).
+    static func client(url: String?, caFile: String?) throws -> SpawnerClient {
         let environment = ProcessEnvironment.current
         let secret: [UInt8]
         do {
@@ -24,20 +29,28 @@ struct ClientOptions: ParsableArguments {
         } catch {
             throw ValidationError(error.description)
         }
-        return SpawnerClient(baseURL: url ?? environment["SPAWNER_URL"] ?? "http://127.0.0.1:8080", secret: secret, httpClient: httpClient)
+        let baseURL = url ?? environment["SPAWNER_URL"] ?? "http://127.0.0.1:8080"
+        let caFile = caFile ?? environment["SPAWNER_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+        let tls = baseURL.hasPrefix("https://") ? SpawnerClient.tlsConfiguration(caFile: caFile) : nil
+        return SpawnerClient(baseURL: baseURL, secret: secret, httpClient: httpClient(tls == nil ? nil : caFile ?? ""), tlsConfiguration: tls)
     }
 
-    /// The commands' HTTP client: async-http-client's shared one retries a failed connect until
-    /// the request's deadline (with a 90 s connect timeout), so a spawner that is not running
-    /// took 90 s to report "connection refused". A command line says so at once; a spawner
-    /// that accepts nothing for 10 s is reported as a connect timeout. Process-wide, like
-    /// `HTTPClient.shared`: never shut down, it lives as long as the command.
-    static let httpClient: HTTPClient = {
-        var configuration = HTTPClient.Configuration.singletonConfiguration
-        configuration.connectionPool.retryConnectionEstablishment = false
-        configuration.timeout.connect = .seconds(10)
-        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
-    }()
+    /// The commands' HTTP clients, one for plain HTTP (nil) and one per CA file ("" for the
+    /// system's roots). async-http-client's shared client retries a failed connect until the
+    /// request's deadline (with a 90 s connect timeout), so a spawner that is not running took
+    /// 90 s to report "connection refused". A command line says so at once; a spawner that
+    /// accepts nothing for 10 s is reported as a connect timeout. Process-wide, like
+    /// `HTTPClient.shared`: never shut down, they live as long as the command.
+    static func httpClient(_ caFile: String?) -> HTTPClient {
+        httpClients.withLock { clients in
+            if let client = clients[caFile] { return client }
+            let client = SpawnerClient.makeHTTPClient(tlsConfiguration: caFile.map { SpawnerClient.tlsConfiguration(caFile: $0.isEmpty ? nil : $0) })
+            clients[caFile] = client
+            return client
+        }
+    }
+
+    private static let httpClients = Mutex<[String?: HTTPClient]>([:])
 }
 
 extension ParsableCommand {

@@ -29,8 +29,12 @@ struct ServeCommand: AsyncParsableCommand {
             egress; see docs/docker.md).
             """)
 
-    @Option(help: ArgumentHelp("host:port to listen on; port 0 picks one (SPAWNER_LISTEN, default 0.0.0.0:8080).", valueName: "host:port"))
+    @Option(help: ArgumentHelp("host:port to listen on; port 0 picks one (SPAWNER_LISTEN, default 127.0.0.1:8080).", valueName: "host:port"))
     var listen: String?
+    @Option(help: ArgumentHelp("Serve HTTPS only, with this certificate chain (PEM; SPAWNER_TLS_CERT, with --tls-key).", valueName: "path"))
+    var tlsCert: String?
+    @Option(help: ArgumentHelp("The private key of --tls-cert (PEM; SPAWNER_TLS_KEY).", valueName: "path"))
+    var tlsKey: String?
     @Option(help: ArgumentHelp("A file holding the HMAC secret (SPAWNER_SECRET_FILE; else SPAWNER_SECRET).", valueName: "path"))
     var secretFile: String?
     @Option(help: ArgumentHelp("Session records, workspaces, runnerd logs (SPAWNER_DATA_DIR, default ~/.local/state/spawner, /var/lib/spawner as root).", valueName: "path"))
@@ -64,6 +68,8 @@ struct ServeCommand: AsyncParsableCommand {
         MallocTuning.apply()
         var flags = SpawnerConfig.Flags()
         flags.listen = listen
+        flags.tlsCertificate = tlsCert
+        flags.tlsKey = tlsKey
         flags.secretFile = secretFile
         flags.dataDir = dataDir
         flags.readyFile = readyFile

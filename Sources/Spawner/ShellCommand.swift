@@ -16,12 +16,14 @@ struct ShellCommand: AsyncParsableCommand {
             The local terminal is put in raw mode: every key, Ctrl-C included, goes to the remote \
             shell. The remote terminal takes the local window's size, and follows it on resize. \
             With --url, prints a pre-signed URL of the spawner's web terminal for the session \
-            instead (valid for 5 minutes).
+            instead (it opens one terminal, within 60 seconds).
             """)
 
     // Not `ClientOptions`: its --url (the spawner's) would clash with this command's --url.
     @Option(name: .customLong("spawner"), help: ArgumentHelp("The spawner (SPAWNER_URL, default http://127.0.0.1:8080).", valueName: "url"))
     var spawnerURL: String?
+    @Option(help: ArgumentHelp("Verify an HTTPS spawner against this CA certificate (PEM; SPAWNER_CA_FILE; default: the system's trust store).", valueName: "path"))
+    var caFile: String?
     @Flag(help: "Print a pre-signed URL of the web terminal page and exit.")
     var url = false
     @Option(help: "Re-attach to this running terminal exec instead of starting a shell.")
@@ -32,7 +34,7 @@ struct ShellCommand: AsyncParsableCommand {
     var sessionId: String
 
     func run() async throws {
-        let client = try ClientOptions.client(url: spawnerURL)
+        let client = try ClientOptions.client(url: spawnerURL, caFile: caFile)
         if url {
             print(client.terminalPageURL(sessionId))
             return

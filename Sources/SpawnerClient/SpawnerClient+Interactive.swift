@@ -38,9 +38,9 @@ extension SpawnerClient {
     }
 
     /// The URL of the web terminal page for a session, pre-signed now (it must be opened
-    /// within the signature's 5 minutes; the page's WebSocket carries the signature).
+    /// within 60 s, and opens one terminal: the page's WebSocket carries the signature).
     public func terminalPageURL(_ sessionId: String) -> String {
-        let signed = signer.presign(pathWithQuery: "/v1/sessions/\(sessionId)/terminal", nowMs: now())
+        let signed = signer.presign(pathWithQuery: "/v1/sessions/\(sessionId)/terminal", nowMs: clock.next())
         let query = signed[signed.index(after: signed.firstIndex(of: "?")!)...]
         return baseURL + "/ui/terminal?session=\(Self.encodeQueryValue(sessionId))&" + query
     }
@@ -56,7 +56,7 @@ extension SpawnerClient {
 
     /// The signature headers of a terminal upgrade (a GET of `pathWithQuery`).
     public func terminalHeaders(_ pathWithQuery: String) -> [(String, String)] {
-        signer.headers(method: "GET", pathWithQuery: pathWithQuery, body: [UInt8](), nowMs: now())
+        signer.headers(method: "GET", pathWithQuery: pathWithQuery, body: [UInt8](), nowMs: clock.next())
     }
 }
 

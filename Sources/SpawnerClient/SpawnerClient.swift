@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import RunnerProtocol
 
 #if canImport(FoundationEssentials)
@@ -15,31 +16,44 @@ public struct SpawnerClient: Sendable {
     public let baseURL: String
     public let httpClient: HTTPClient
     let signer: HMACSigner
-    /// The clock requests are signed with (epoch ms).
-    let now: @Sendable () -> Int64
+    /// The timestamps requests are signed with: distinct for every request (the spawner
+    /// accepts a signature once), process-wide unless a test gives its own clock.
+    let clock: SigningClock
+    /// For the terminal WebSocket over `https` (the HTTP client has its own).
+    public let tlsConfiguration: TLSConfiguration?
 
     public typealias Body = HTTPClientResponse.Body
 
-    public init(baseURL: String, secret: some Collection<UInt8>, httpClient: HTTPClient = .shared, now: @escaping @Sendable () -> Int64 = SpawnerClient.epochMs) {
+    /// `now` (epoch ms) replaces the process's signing clock (tests of skewed clocks).
+    /// `tlsConfiguration` is for the terminal's WebSocket; give `httpClient` the same
+    /// (`SpawnerClient.makeHTTPClient(tlsConfiguration:)`).
+    public init(
+        baseURL: String, secret: some Collection<UInt8>, httpClient: HTTPClient = .shared, tlsConfiguration: TLSConfiguration? = nil,
+        now: (@Sendable () -> Int64)? = nil
+    ) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.signer = HMACSigner(secret: secret)
         self.httpClient = httpClient
-        self.now = now
+        self.tlsConfiguration = tlsConfiguration
+        self.clock = now.map { SigningClock(now: $0) } ?? .shared
     }
 
-    public static let epochMs: @Sendable () -> Int64 = { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
+    public static let epochMs: @Sendable () -> Int64 = SigningClock.epochMs
 
     // MARK: Raw requests
 
     /// A signed request; the answer with its body unread. `pathWithQuery` is sent, and signed,
     /// exactly as given (percent-encode query values with `SpawnerClient.encodeQueryValue`).
+    /// Signed here, once per call, with a timestamp of its own and the body's hash on the head;
+    /// async-http-client writes a request at most once (it retries only establishing a
+    /// connection, before a byte is sent), so no signature is ever sent twice.
     public func send(
         _ method: HTTPMethod, _ pathWithQuery: String, body: [UInt8] = [], headers: [(String, String)] = [],
         timeout: TimeAmount = .seconds(120)
     ) async throws -> HTTPClientResponse {
         var request = HTTPClientRequest(url: baseURL + pathWithQuery)
         request.method = method
-        for (name, value) in signer.headers(method: method.rawValue, pathWithQuery: pathWithQuery, body: body, nowMs: now()) {
+        for (name, value) in signer.headers(method: method.rawValue, pathWithQuery: pathWithQuery, body: body, nowMs: clock.next()) {
             request.headers.add(name: name, value: value)
         }
         for (name, value) in headers { request.headers.add(name: name, value: value) }

@@ -2,6 +2,7 @@ import HTTPTypes
 import HummingbirdWSClient
 import Logging
 import NIOCore
+import NIOSSL
 import RunnerProtocol
 
 /// The client end of a session's terminal WebSocket (`GET /v1/sessions/{sid}/terminal`),
@@ -63,6 +64,7 @@ extension SpawnerClient {
         return try await WebSocketClient.connect(
             url: scheme + authority + path,
             configuration: WebSocketClientConfiguration(maxFrameSize: 1 << 20, additionalHeaders: headers),
+            tlsConfiguration: scheme == "wss://" ? (tlsConfiguration ?? .makeClientConfiguration()) : nil,
             logger: logger
         ) { inbound, outbound, _ in
             try await body(TerminalSocket(outbound: outbound), inbound.messages(maxSize: 4 << 20))

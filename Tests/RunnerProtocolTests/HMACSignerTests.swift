@@ -79,11 +79,56 @@ import Testing
     @Test func headersCarryTimestampAndSignature() throws {
         let headers = signer.headers(method: "POST", pathWithQuery: "/v1/x", body: Self.body, nowMs: Self.now)
         let dict = Dictionary(uniqueKeysWithValues: headers)
-        #expect(dict.count == 2)
+        #expect(dict.count == 3)
         #expect(dict[HMACSigner.timestampHeader] == "1700000000000")
         #expect(dict[HMACSigner.signatureHeader] == signer.signature(method: "POST", pathWithQuery: "/v1/x", timestampMs: Self.now, body: Self.body))
+        #expect(dict[HMACSigner.contentDigestHeader] == "74e60a9b3febdefa271598fe5db74350ffdd6a68c5896e678f0c2a432af922f9")
         #expect(HMACSigner.timestampHeader == "X-Spawner-Timestamp")
         #expect(HMACSigner.signatureHeader == "X-Spawner-Signature")
+        #expect(HMACSigner.contentDigestHeader == "X-Spawner-Content-SHA256")
+    }
+
+    /// With the body's hash on the head the signature is proven without the body, and the body
+    /// is then checked against the hash (contract v1.2 §4).
+    @Test func theDigestHeaderProvesTheHeadThenTheBody() throws {
+        let digest = "74e60a9b3febdefa271598fe5db74350ffdd6a68c5896e678f0c2a432af922f9"
+        let good = signer.signature(method: "POST", pathWithQuery: "/v1/sessions?wait=1", timestampMs: Self.now, body: Self.body)
+        #expect(signer.signature(method: "POST", pathWithQuery: "/v1/sessions?wait=1", timestampMs: Self.now, bodyDigest: digest) == good)
+        let claim = try signer.claim(timestampHeader: String(Self.now), signatureHeader: good, contentDigestHeader: digest, nowMs: Self.now).get()
+        #expect(claim.contentDigest == digest)
+        let hex = Array(good.utf8.dropFirst(3))
+        #expect(claim.signatureBytes == stride(from: 0, to: hex.count, by: 2).map { UInt8(String(decoding: hex[$0..<$0 + 2], as: UTF8.self), radix: 16)! })
+        #expect(Self.rejection(signer.verifyHead(claim, method: "POST", pathWithQuery: "/v1/sessions?wait=1")) == nil)
+        #expect(Self.rejection(signer.verifyHead(claim, method: "POST", pathWithQuery: "/v1/sessions?wait=2")) == .badSignature)
+        #expect(Self.rejection(signer.verifyBody(claim, body: Self.body)) == nil)
+        #expect(Self.rejection(signer.verifyBody(claim, body: Array(#"{"sessionId":"abd"}"#.utf8))) == .contentMismatch)
+        #expect(Self.rejection(signer.verify(claim, method: "POST", pathWithQuery: "/v1/sessions?wait=1", body: Self.body)) == nil)
+        #expect(Self.rejection(signer.verify(claim, method: "POST", pathWithQuery: "/v1/sessions?wait=1", body: [])) == .contentMismatch)
+        // Another body's hash on the head: the signature no longer matches, before any body.
+        let other = try signer.claim(timestampHeader: String(Self.now), signatureHeader: good, contentDigestHeader: Digest.sha256Hex([UInt8]()), nowMs: Self.now).get()
+        #expect(Self.rejection(signer.verifyHead(other, method: "POST", pathWithQuery: "/v1/sessions?wait=1")) == .badSignature)
+        // The digest must be 64 lowercase hex digits.
+        for malformed in ["", digest.uppercased(), String(digest.dropLast()), digest + "0", "zz" + digest.dropFirst(2)] {
+            #expect(Self.rejection(signer.claim(timestampHeader: String(Self.now), signatureHeader: good, contentDigestHeader: malformed, nowMs: Self.now).map { _ in () }) == .malformedContentDigest)
+        }
+        // Without a digest there is nothing to prove on the head.
+        let bare = try signer.claim(timestampHeader: String(Self.now), signatureHeader: good, nowMs: Self.now).get()
+        #expect(Self.rejection(signer.verifyHead(bare, method: "POST", pathWithQuery: "/v1/sessions?wait=1")) == .missing)
+    }
+
+    /// Each timestamp a signing clock gives out is new, even within one millisecond.
+    @Test func theSigningClockNeverRepeats() async {
+        let clock = SigningClock(now: { 1_000 })
+        #expect(clock.next() == 1_000)
+        #expect(clock.next() == 1_001)
+        let many = await withTaskGroup(of: [Int64].self) { group in
+            for _ in 0..<8 { group.addTask { (0..<1_000).map { _ in clock.next() } } }
+            return await group.reduce(into: [Int64]()) { $0 += $1 }
+        }
+        #expect(Set(many).count == 8_000)
+        let real = SigningClock(now: SigningClock.epochMs)
+        let first = real.next()
+        #expect(abs(first - SigningClock.epochMs()) < 60_000)
     }
 
     func verify(method: String = "POST", path: String = "/v1/sessions?wait=1", timestamp: String?, signature: String?,

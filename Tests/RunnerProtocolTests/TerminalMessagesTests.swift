@@ -39,7 +39,14 @@ import Testing
         let url = signer.presign(pathWithQuery: "/v1/sessions/s1/terminal?cols=80&rows=24", nowMs: now)
         #expect(url.hasPrefix("/v1/sessions/s1/terminal?cols=80&rows=24&ts=\(now)&sig=v1%3D"))
         #expect(rejection(signer.verifyPresigned(pathWithQuery: url, nowMs: now)) == nil)
+        // 60 s, not the headers' 5 minutes (contract v1.2 §4), either way.
+        #expect(HMACSigner.presignedMaxAgeMs == 60_000)
+        #expect(rejection(signer.verifyPresigned(pathWithQuery: url, nowMs: now + 60_000)) == nil)
+        #expect(rejection(signer.verifyPresigned(pathWithQuery: url, nowMs: now + 60_001)) == .stale)
+        #expect(rejection(signer.verifyPresigned(pathWithQuery: url, nowMs: now - 60_001)) == .future)
         #expect(rejection(signer.verifyPresigned(pathWithQuery: url, nowMs: now + HMACSigner.maxSkewMs + 1)) == .stale)
+        let claim = try signer.presignedClaim(pathWithQuery: url, nowMs: now).get()
+        #expect(claim.timestampMs == now && claim.signatureBytes.count == 32)
         // Any change to what was signed breaks it.
         #expect(rejection(signer.verifyPresigned(pathWithQuery: url.replacing("cols=80", with: "cols=81"), nowMs: now)) == .badSignature)
         #expect(rejection(signer.verifyPresigned(pathWithQuery: url.replacing("/s1/", with: "/s2/"), nowMs: now)) == .badSignature)

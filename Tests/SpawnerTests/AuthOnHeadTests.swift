@@ -79,8 +79,52 @@ import TestSupport
         }
     }
 
-    /// A well-formed head can only be judged with its body: a forged signature costs one body
-    /// read, then `401` and the connection is closed; a real one over 4 MiB is served.
+    /// With `X-Spawner-Content-SHA256` the head proves itself: a forged signature (another
+    /// secret, another path, another body's hash) is `401` before the body, and the connection
+    /// is closed; a malformed digest too.
+    @Test func headsWithTheDigestAreProvenBeforeTheirBody() async throws {
+        try await withSpawner { (spawner: SpawnerProcess) async throws in
+            let other = HMACSigner(secret: Array(TestPaths.makeSecret().utf8))
+            let signer = HMACSigner(secret: Array(spawner.secret.utf8))
+            let body = [UInt8](repeating: UInt8(ascii: " "), count: Self.bodyBytes)
+            let forgeries = [
+                other.headers(method: "POST", pathWithQuery: "/v1/sessions", body: body, nowMs: Self.nowMs),
+                signer.headers(method: "POST", pathWithQuery: "/v1/sessions/x/exec", body: body, nowMs: Self.nowMs),
+                signer.headers(method: "POST", pathWithQuery: "/v1/sessions", body: body, nowMs: Self.nowMs - 1).map {
+                    $0.0 == HMACSigner.contentDigestHeader ? ($0.0, Digest.sha256Hex(Array("other".utf8))) : $0
+                },
+                signer.headers(method: "POST", pathWithQuery: "/v1/sessions", body: body, nowMs: Self.nowMs - 2).map {
+                    $0.0 == HMACSigner.contentDigestHeader ? ($0.0, "XYZ") : $0
+                },
+            ]
+            for headers in forgeries { try await expectRefusedOnTheHead(spawner, status: 401, headers: headers) }
+        }
+    }
+
+    /// A head that proves itself, then a body that is not the one its digest names: `401` once
+    /// the body is in, and the connection closed.
+    @Test func aBodyThatIsNotTheDigestsIs401() async throws {
+        try await withSpawner { (spawner: SpawnerProcess) async throws in
+            let signer = HMACSigner(secret: Array(spawner.secret.utf8))
+            let signedBody = Array(#"{"owner":{"kind":"user","id":"a"},"orgId":"o"}"#.utf8)
+            let sentBody = Array(#"{"owner":{"kind":"user","id":"b"},"orgId":"o"}"#.utf8)
+            let headers = signer.headers(method: "POST", pathWithQuery: "/v1/sessions", body: signedBody, nowMs: Self.nowMs)
+            let port = spawner.port
+            let (answer, closed) = try await blocking {
+                let connection = try RawConnection(port: port)
+                connection.send(Self.head(length: sentBody.count, headers: headers))
+                connection.send(sentBody)
+                return (connection.readHead(), connection.readToEnd(timeout: 30).eof)
+            }
+            #expect(answer?.status == 401)
+            #expect(closed)
+            #expect(try await spawner.client.listSessions().isEmpty)
+        }
+    }
+
+    /// Without the digest a well-formed head can only be judged with its body: a forged
+    /// signature costs one body read (within its address's share of the budget), then `401`
+    /// and the connection is closed; a real one over 4 MiB is served.
     @Test func wellFormedHeadsAreJudgedWithTheirBody() async throws {
         try await withSpawner { (spawner: SpawnerProcess) async throws in
             let signer = HMACSigner(secret: Array(spawner.secret.utf8))
@@ -91,7 +135,9 @@ import TestSupport
             #expect(body.count == Self.bodyBytes)
             let port = spawner.port
             let forgedHeaders = signer.headers(method: "POST", pathWithQuery: "/v1/sessions", body: Array("other".utf8), nowMs: Self.nowMs)
+                .filter { $0.0 != HMACSigner.contentDigestHeader }
             let realHeaders = signer.headers(method: "POST", pathWithQuery: "/v1/sessions", body: body, nowMs: Self.nowMs)
+                .filter { $0.0 != HMACSigner.contentDigestHeader }
 
             let (forged, forgedClosed) = try await blocking {
                 let connection = try RawConnection(port: port)

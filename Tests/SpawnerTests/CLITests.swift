@@ -16,13 +16,14 @@ import TestSupport
         try await cli(url: spawner.baseURL, secret: secret ?? spawner.secret, arguments, stdin: stdin)
     }
 
-    /// Runs `spawner ARGS…` with SPAWNER_URL `url` and SPAWNER_SECRET `secret`.
-    static func cli(url: String, secret: String, _ arguments: [String], stdin: String? = nil) async throws -> Outcome {
+    /// Runs `spawner ARGS…` with SPAWNER_URL `url` and SPAWNER_SECRET `secret` (and `extra`).
+    static func cli(url: String, secret: String, _ arguments: [String], stdin: String? = nil, extra: [String: String] = [:]) async throws -> Outcome {
         let scratch = TestPaths.makeTempDir("spawner-cli")
         defer { TestPaths.remove(scratch) }
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SPAWNER_") }
         environment["SPAWNER_URL"] = url
         environment["SPAWNER_SECRET"] = secret
+        environment.merge(extra) { $1 }
         // Files, not pipes: nothing to drain while waiting.
         let out = scratch + "/out", err = scratch + "/err"
         var input = ChildProcess.Stream.null

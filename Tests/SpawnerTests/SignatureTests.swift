@@ -11,16 +11,18 @@ struct SignatureProbe {
 
     static var nowMs: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
-    /// Sends `sentPath`/`sentBody` with headers computed over `signedPath`/`signedBody`.
+    /// Sends `sentPath`/`sentBody` with headers computed over `signedPath`/`signedBody` (with
+    /// `X-Spawner-Content-SHA256`, as `HMACSigner.headers` makes them).
     func send(
         _ method: HTTPMethod = .GET, signedPath: String = "/v1/sessions", sentPath: String? = nil, signedBody: [UInt8] = [],
-        sentBody: [UInt8]? = nil, timestampMs: Int64 = SignatureProbe.nowMs, secret: String? = nil,
+        sentBody: [UInt8]? = nil, timestampMs: Int64? = nil, secret: String? = nil,
         headers: [(String, String)]? = nil
     ) async throws -> (status: Int, body: ErrorBody?) {
         var request = HTTPClientRequest(url: spawner.baseURL + (sentPath ?? signedPath))
         request.method = method
         let signer = HMACSigner(secret: Array((secret ?? spawner.secret).utf8))
-        let signed = headers ?? signer.headers(method: method.rawValue, pathWithQuery: signedPath, body: signedBody, nowMs: timestampMs)
+        // A timestamp of its own unless given: a signature is accepted once.
+        let signed = headers ?? signer.headers(method: method.rawValue, pathWithQuery: signedPath, body: signedBody, nowMs: timestampMs ?? SigningClock.shared.next())
         for (name, value) in signed { request.headers.add(name: name, value: value) }
         let body = sentBody ?? signedBody
         if !body.isEmpty { request.body = .bytes(body) }
@@ -90,6 +92,11 @@ struct SignatureProbe {
             let signedBody = Array(#"{"owner":{"kind":"user","id":"a"},"orgId":"o"}"#.utf8)
             let sentBody = Array(#"{"owner":{"kind":"user","id":"b"},"orgId":"o"}"#.utf8)
             expectUnauthorized(try await probe.send(.POST, signedBody: signedBody, sentBody: sentBody))
+            // Without the digest header the signature itself does not match the body.
+            let legacy = HMACSigner(secret: Array(spawner.secret.utf8))
+                .headers(method: "POST", pathWithQuery: "/v1/sessions", body: signedBody, nowMs: SigningClock.shared.next())
+                .filter { $0.0 != HMACSigner.contentDigestHeader }
+            expectUnauthorized(try await probe.send(.POST, signedBody: signedBody, sentBody: sentBody, headers: legacy))
             // Nothing was created.
             #expect(try await spawner.client.listSessions().isEmpty)
         }

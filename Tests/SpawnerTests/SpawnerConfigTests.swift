@@ -41,7 +41,20 @@ struct NoSuchFile: Error {
 
     @Test func defaultsEnvironmentAndFlags() throws {
         let plain = try Self.resolve(["SPAWNER_SECRET": Self.secret])
-        #expect(plain.listenHost == "0.0.0.0" && plain.listenPort == 8080)
+        // Loopback unless told otherwise (contract v1.2 §4); plain HTTP unless given a certificate.
+        #expect(plain.listenHost == "127.0.0.1" && plain.listenPort == 8080)
+        #expect(plain.tls == nil)
+        #expect(plain.connections.replayCacheEntries == 500_000 && plain.connections.pendingBodyBytesPerClient == 8 << 20)
+        #expect(throws: SpawnerConfig.Invalid.self) { try Self.resolve(["SPAWNER_SECRET": Self.secret, "SPAWNER_TLS_CERT": "/c"]) }
+        #expect(throws: SpawnerConfig.Invalid.self) { try Self.resolve(["SPAWNER_SECRET": Self.secret, "SPAWNER_TLS_KEY": "/k"]) }
+        #expect(throws: SpawnerConfig.Invalid.self) {
+            try Self.resolve(["SPAWNER_SECRET": Self.secret, "SPAWNER_TLS_CERT": "/no/such/cert", "SPAWNER_TLS_KEY": "/no/such/key"])
+        }
+        let limited = try Self.resolve([
+            "SPAWNER_SECRET": Self.secret, "SPAWNER_REPLAY_CACHE_ENTRIES": "2000", "SPAWNER_UNVERIFIED_BODY_BYTES_PER_CLIENT": "0",
+        ])
+        #expect(limited.connections.replayCacheEntries == 2_000 && limited.connections.pendingBodyBytesPerClient == 0)
+        #expect(throws: SpawnerConfig.Invalid.self) { try Self.resolve(["SPAWNER_SECRET": Self.secret, "SPAWNER_REPLAY_CACHE_ENTRIES": "10"]) }
         #expect(plain.dataDir == "/d" && plain.runnerdPath == "/bin/runnerd")
         #expect(plain.caps == SessionCaps())
 

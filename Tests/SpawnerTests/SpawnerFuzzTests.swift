@@ -196,7 +196,8 @@ enum SpawnerFuzzRoutes {
 
         var headers: [(String, [UInt8])] = [("Content-Type", Array("application/json".utf8))]
         if route.signed {
-            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            // Each request signed anew: the spawner accepts a signature once.
+            let now = SigningClock.shared.next()
             let path = String(decoding: target, as: UTF8.self)
             switch input.int(0...99) {
             case 0..<90:

@@ -15,8 +15,13 @@ import Testing
         try await withSpawner { (spawner: SpawnerProcess) async throws in
             _ = try await spawner.client.create("browser")
             let page = spawner.client.terminalPageURL("browser")
-            // The page and its script are served (the script bundled from Debian's xterm.js).
-            #expect(try await spawner.openGET("/ui/terminal").status == 200)
+            // The page and its script are served (the script bundled from Debian's xterm.js),
+            // with no Referer, no type sniffing and no framing by another site.
+            let served = try await HTTPClient.shared.execute(HTTPClientRequest(url: spawner.baseURL + "/ui/terminal"), timeout: .seconds(30))
+            #expect(served.status == .ok)
+            #expect(served.headers.first(name: "referrer-policy") == "no-referrer")
+            #expect(served.headers.first(name: "x-content-type-options") == "nosniff")
+            #expect(served.headers.first(name: "content-security-policy")?.contains("frame-ancestors 'none'") == true)
             let script = try await spawner.openGET("/ui/xterm.js")
             #expect(script.status == 200)
             #expect(script.body.contains("window.Terminal = load(\"xterm.js\")"))
@@ -26,6 +31,9 @@ import Testing
             defer { browser.stop() }
             try await browser.devTools { tools in
                 #expect(try await tools.waitFor("window.terminalState && window.terminalState.execId !== null"), "the page's WebSocket is attached")
+                // The signature is gone from the address bar (and history); the session stays.
+                #expect(try await tools.evaluate("location.search") == "?session=browser")
+                #expect(try await tools.evaluate("String(history.length)") == "1")
                 try await tools.type("echo hi\r")
                 let echoed = try await tools.waitFor(#"/(^|\n)hi *(\n|$)/.test(window.terminalText())"#)
                 let screen = try await tools.evaluate("window.terminalText()") ?? ""

@@ -1,6 +1,7 @@
 import Glibc
 import Hummingbird
 import HummingbirdCore
+import HummingbirdTLS
 import HummingbirdWebSocket
 import Logging
 import NIOCore
@@ -18,7 +19,8 @@ public func buildRouter(_ components: SpawnerComponents) -> Router<SpawnerReques
 
     let limits = components.config.connections
     let signature = SignatureMiddleware(
-        signer: components.signer, bodies: BodyBudget(limit: limits.pendingBodyBytes), bodyTimeout: .milliseconds(limits.bodyTimeoutMs))
+        signer: components.signer, bodies: BodyBudget(limit: limits.pendingBodyBytes, perClientLimit: limits.pendingBodyBytesPerClient),
+        replays: components.replays, bodyTimeout: .milliseconds(limits.bodyTimeoutMs))
     let v1 = router.group("/v1").add(middleware: signature)
     let forwarder = RunnerdForwarder(registry: components.registry, metrics: components.metrics)
     SessionRoutes(registry: components.registry).register(on: v1)
@@ -32,7 +34,7 @@ public func buildRouter(_ components: SpawnerComponents) -> Router<SpawnerReques
 
 /// The terminal WebSocket endpoint of these components.
 func terminalEndpoint(_ components: SpawnerComponents) -> TerminalEndpoint {
-    TerminalEndpoint(registry: components.registry, signer: components.signer, now: { Syscall.nowMs() })
+    TerminalEndpoint(registry: components.registry, signer: components.signer, replays: components.replays, now: { Syscall.nowMs() })
 }
 
 /// The spawner as a Hummingbird application: at most `maxConnections` client connections
@@ -48,8 +50,10 @@ public func buildApplication(_ components: SpawnerComponents) -> some Applicatio
         router: buildRouter(components),
         // HTTP/1.1, and the terminal's WebSocket upgrade (`TerminalEndpoint`), with the
         // connection policy from the first byte (`GuardedChildChannel`).
+        // With a certificate, TLS below all of it (`TLSChannel` puts its handler first; the
+        // guard goes right after it and sees the decrypted bytes).
         server: HTTPServerBuilder { responder in
-            GuardedChildChannel(
+            let channel = GuardedChildChannel(
                 inner: HTTP1WebSocketUpgradeChannel(
                     responder: responder,
                     configuration: .init(
@@ -59,13 +63,15 @@ public func buildApplication(_ components: SpawnerComponents) -> some Applicatio
                         ws: .init(maxFrameSize: TerminalBridge.maxMessageBytes)),
                     shouldUpgrade: { request, _, logger in await terminal.shouldUpgrade(request, logger: logger) }),
                 governor: components.connections, headTimeout: .milliseconds(limits.idleTimeoutMs))
+            guard let tls = config.tls else { return channel }
+            return try TLSChannel(channel, tlsConfiguration: tls.serverConfiguration())
         },
         configuration: .init(address: .hostname(config.listenHost, port: config.listenPort), serverName: "spawner"),
         services: components.services,
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? config.listenPort
             logger.info("spawner listening", metadata: [
-                "address": "\(config.listenHost):\(port)", "dataDir": "\(config.dataDir)", "backend": "\(components.backend.name)",
+                "address": "\(config.listenHost):\(port)", "tls": "\(config.tls != nil)", "dataDir": "\(config.dataDir)", "backend": "\(components.backend.name)",
             ])
             guard let readyFile = config.readyFile else { return }
             do {

@@ -17,6 +17,8 @@ public struct SpawnerComponents: Sendable {
     public let httpClient: HTTPClient
     /// The client connections' cap.
     let connections: ConnectionGovernor
+    /// The signatures accepted (headers and pre-signed URLs alike): each works once.
+    let replays: ReplayCache
     let lock: DataDirLock
     let logger: Logger
 
@@ -49,6 +51,7 @@ public struct SpawnerComponents: Sendable {
         self.signer = HMACSigner(secret: config.secret)
         self.metrics = SpawnerMetrics(backend: backend.name)
         self.connections = ConnectionGovernor(limit: config.connections.maxConnections, metrics: metrics)
+        self.replays = ReplayCache(capacity: config.connections.replayCacheEntries)
         self.httpClient = httpClient
         var settings = SessionRegistry.Settings(
             caps: config.caps, readyTimeout: .milliseconds(config.readyTimeoutMs), defaultTTLMs: config.defaultTTLMs,

@@ -3,8 +3,12 @@ import SystemSupport
 
 /// The spawner's resolved configuration: environment first, flags override, then validated.
 public struct SpawnerConfig: Sendable {
-    public var listenHost = "0.0.0.0"
+    /// Loopback by default (contract v1.2 §4): a container image or the compose stack sets
+    /// `0.0.0.0` explicitly.
+    public var listenHost = "127.0.0.1"
     public var listenPort = 8080
+    /// HTTPS only, with this certificate and key (`SPAWNER_TLS_CERT`, `SPAWNER_TLS_KEY`).
+    public var tls: ListenerTLS?
     /// The HMAC secret (at least `SpawnerSecret.minimumBytes`).
     public var secret: [UInt8] = []
     /// Where session records, workspaces and runnerd logs live.
@@ -50,6 +54,8 @@ public struct SpawnerConfig: Sendable {
     /// Values given on the command line; nil means "not given".
     public struct Flags: Sendable {
         public var listen: String?
+        public var tlsCertificate: String?
+        public var tlsKey: String?
         public var secretFile: String?
         public var dataDir: String?
         public var readyFile: String?
@@ -122,6 +128,8 @@ public struct SpawnerConfig: Sendable {
             guard let address = ListenAddress(listen) else { throw Invalid("SPAWNER_LISTEN must be host:port, got \(listen)") }
             (config.listenHost, config.listenPort) = (address.host, address.port)
         }
+        config.tls = try ListenerTLS.resolve(
+            certificate: value(flags.tlsCertificate, "SPAWNER_TLS_CERT"), key: value(flags.tlsKey, "SPAWNER_TLS_KEY"))
         config.readyFile = value(flags.readyFile, "SPAWNER_READY_FILE")
         config.caps.total = try number(flags.maxSessions.map(Int64.init), "SPAWNER_MAX_SESSIONS", minimum: 0).map(Int.init)
         config.caps.perOrg = try number(flags.maxSessionsPerOrg.map(Int64.init), "SPAWNER_MAX_SESSIONS_PER_ORG", minimum: 0).map(Int.init)

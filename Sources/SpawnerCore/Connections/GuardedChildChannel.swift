@@ -2,10 +2,12 @@ import HummingbirdCore
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 
 /// A client connection set up by `inner` (HTTP/1.1, with the terminal's WebSocket upgrade),
 /// with the spawner's connection policy around it from its first byte: `ConnectionGuardHandler`
-/// first in the pipeline, `ParseErrorHandler` right after the request decoder.
+/// first in the pipeline (right after TLS under HTTPS), `ParseErrorHandler` right after the
+/// request decoder.
 struct GuardedChildChannel<Inner: ServerChildChannel>: ServerChildChannel {
     typealias Value = Inner.Value
 
@@ -15,7 +17,15 @@ struct GuardedChildChannel<Inner: ServerChildChannel>: ServerChildChannel {
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         do {
-            try channel.pipeline.syncOperations.addHandler(ConnectionGuardHandler(governor: governor, headTimeout: headTimeout), position: .first)
+            // Under HTTPS (`TLSChannel` wraps this one and has added its handler), right after
+            // TLS: the guard reads heads and answers in clear; a handshake that never ends is a
+            // head that never comes.
+            let guardHandler = ConnectionGuardHandler(governor: governor, headTimeout: headTimeout)
+            if let tls = try? channel.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self) {
+                try channel.pipeline.syncOperations.addHandler(guardHandler, position: .after(tls))
+            } else {
+                try channel.pipeline.syncOperations.addHandler(guardHandler, position: .first)
+            }
         } catch {
             return channel.eventLoop.makeFailedFuture(error)
         }

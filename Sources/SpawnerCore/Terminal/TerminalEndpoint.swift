@@ -9,16 +9,26 @@ import SystemSupport
 
 /// `GET /v1/sessions/{sid}/terminal`: the WebSocket upgrade (signed by the usual headers or
 /// pre-signed in the query), and the same path without an upgrade, which answers why it
-/// would not upgrade (401, 400, 404) or `426` when it would.
+/// would not upgrade (401, 400, 404) or `426` when it would. Its signature, like any, is
+/// accepted once (`ReplayCache`): a pre-signed URL opens one terminal.
 struct TerminalEndpoint: Sendable {
     let registry: SessionRegistry
     let signer: HMACSigner
+    let replays: ReplayCache
     let now: @Sendable () -> Int64
 
-    /// A validated terminal request: the session's runnerd and what to bridge to.
+    /// A validated terminal request: the session's runnerd, what to bridge to, and the
+    /// signature that authorised it (used up once the request is accepted: `accept`).
     struct Plan: Sendable {
         let runnerd: RunnerdClient
         let target: TerminalBridge.Target
+        let authorization: Authorization
+    }
+
+    /// A verified signature and how long after its timestamp it could be accepted.
+    struct Authorization: Sendable {
+        let claim: HMACSigner.Claim
+        let validForMs: Int64
     }
 
     static let defaultSize = TerminalSize(cols: 80, rows: 24)
@@ -34,7 +44,7 @@ struct TerminalEndpoint: Sendable {
     func plan(method: HTTPRequest.Method, pathWithQuery: String, headers: HTTPFields) async throws -> Plan {
         let mark = pathWithQuery.firstIndex(of: "?") ?? pathWithQuery.endIndex
         guard let rawSession = Self.sessionId(inPath: pathWithQuery[..<mark]) else { throw SpawnerError.badRequest("not a terminal path") }
-        try authenticate(method: method, pathWithQuery: pathWithQuery, headers: headers)
+        let authorization = try authenticate(method: method, pathWithQuery: pathWithQuery, headers: headers)
         let sessionId = String(rawSession)
         guard Identifier.isValidSessionID(sessionId) else { throw SpawnerError.badRequest("session id must match [a-z0-9-]{1,63}") }
         let query = mark < pathWithQuery.endIndex ? QueryItems(String(pathWithQuery[pathWithQuery.index(after: mark)...])) : QueryItems("")
@@ -48,7 +58,7 @@ struct TerminalEndpoint: Sendable {
             }
             let status = try await UpstreamFailure.during { try await runnerd.status(execId) }
             guard status.state == .running else { throw SpawnerError(.notFound, "no running exec \(execId)") }
-            return Plan(runnerd: runnerd, target: .attach(execId: execId, sinceSeq: sinceSeq))
+            return Plan(runnerd: runnerd, target: .attach(execId: execId, sinceSeq: sinceSeq), authorization: authorization)
         }
         var size = Self.defaultSize
         if let cols = query["cols"] {
@@ -61,22 +71,33 @@ struct TerminalEndpoint: Sendable {
         }
         if let message = size.rangeError { throw SpawnerError.badRequest(message) }
         let execId = "term-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
-        return Plan(runnerd: runnerd, target: .start(TerminalBridge.shellRequest(execId: execId, size: size)))
+        return Plan(runnerd: runnerd, target: .start(TerminalBridge.shellRequest(execId: execId, size: size)), authorization: authorization)
     }
 
-    /// The signature headers when present, else the pre-signed query (`ts`, `sig`).
-    private func authenticate(method: HTTPRequest.Method, pathWithQuery: String, headers: HTTPFields) throws {
+    /// The signature headers when present, else the pre-signed query (`ts`, `sig`: 60 s).
+    private func authenticate(method: HTTPRequest.Method, pathWithQuery: String, headers: HTTPFields) throws -> Authorization {
         let timestamp = headers[.spawnerTimestamp]
         let signature = headers[.spawnerSignature]
-        let verdict: Result<Void, HMACSigner.Rejection>
+        let verdict: Result<Authorization, HMACSigner.Rejection>
         if timestamp != nil || signature != nil {
-            verdict = signer.verify(
-                method: method.rawValue, pathWithQuery: pathWithQuery, timestampHeader: timestamp, signatureHeader: signature,
-                body: [UInt8](), nowMs: now())
+            verdict = signer.claim(timestampHeader: timestamp, signatureHeader: signature, contentDigestHeader: headers[.spawnerContentDigest], nowMs: now())
+                .flatMap { claim in
+                    signer.verify(claim, method: method.rawValue, pathWithQuery: pathWithQuery, body: [UInt8]())
+                        .map { Authorization(claim: claim, validForMs: HMACSigner.maxSkewMs) }
+                }
         } else {
-            verdict = signer.verifyPresigned(method: method.rawValue, pathWithQuery: pathWithQuery, nowMs: now())
+            verdict = signer.presignedClaim(method: method.rawValue, pathWithQuery: pathWithQuery, nowMs: now())
+                .map { Authorization(claim: $0, validForMs: HMACSigner.presignedMaxAgeMs) }
         }
-        if case .failure(let rejection) = verdict { throw SpawnerError.unauthorized(SignatureMiddleware.describe(rejection)) }
+        switch verdict {
+        case .success(let authorization): return authorization
+        case .failure(let rejection): throw SpawnerError.unauthorized(SignatureMiddleware.describe(rejection))
+        }
+    }
+
+    /// Uses up the plan's signature: `401 replayed` if it was accepted before.
+    private func accept(_ plan: Plan) throws {
+        try SignatureMiddleware.admit(plan.authorization.claim, validForMs: plan.authorization.validForMs, replays: replays, nowMs: now())
     }
 
     /// The server's upgrade decision: a terminal path whose request checks out is upgraded and
@@ -86,7 +107,8 @@ struct TerminalEndpoint: Sendable {
     ) async -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
         guard request.method == .get, let path = request.path,
             Self.sessionId(inPath: path[..<(path.firstIndex(of: "?") ?? path.endIndex)]) != nil,
-            let plan = try? await plan(method: request.method, pathWithQuery: path, headers: request.headerFields)
+            let plan = try? await plan(method: request.method, pathWithQuery: path, headers: request.headerFields),
+            (try? accept(plan)) != nil
         else { return .dontUpgrade }
         return .upgrade([:]) { inbound, outbound, context in
             let bridge = TerminalBridge(runnerd: plan.runnerd, logger: context.logger)
@@ -101,7 +123,7 @@ struct TerminalEndpoint: Sendable {
     /// The plain GET: the error that kept it from upgrading, or `426`.
     func register(on router: Router<SpawnerRequestContext>) {
         router.get("/v1/sessions/:sid/terminal") { request, _ -> Response in
-            _ = try await plan(method: request.method, pathWithQuery: request.head.path ?? "", headers: request.headers)
+            try accept(try await plan(method: request.method, pathWithQuery: request.head.path ?? "", headers: request.headers))
             throw SpawnerError(.upgradeRequired, "this is a WebSocket endpoint")
         }
     }

@@ -29,14 +29,23 @@ struct WebTerminalRoutes: Sendable {
         }
     }
 
+    /// The page is opened with a pre-signed URL (`?session=…&ts=…&sig=…`): it drops the query
+    /// from the address bar as it loads (`history.replaceState`), and every answer here tells
+    /// the browser to send no `Referer` (the URL never leaves in one), not to guess content
+    /// types, and not to let another site frame the page.
     private static func file(_ bytes: [UInt8], _ type: String) -> Response {
         Response(
-            status: .ok, headers: [.contentType: type, .cacheControl: "no-cache", .contentSecurityPolicy: contentSecurityPolicy],
+            status: .ok,
+            headers: [
+                .contentType: type, .cacheControl: "no-store", .contentSecurityPolicy: contentSecurityPolicy,
+                .referrerPolicy: "no-referrer", .xContentTypeOptions: "nosniff",
+            ],
             body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
-    /// Scripts and styles from this origin only; the WebSocket to this origin.
-    static let contentSecurityPolicy = "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; connect-src 'self'"
+    /// Scripts and styles from this origin only; the WebSocket to this origin; no framing.
+    static let contentSecurityPolicy =
+        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 
     private static func missing(_ directory: String) -> SpawnerError {
         SpawnerError(.unavailable, "xterm.js is not installed (Debian's node-xterm, in \(directory))")
@@ -60,4 +69,8 @@ struct WebTerminalRoutes: Sendable {
             return read
         }
     }
+}
+
+extension HTTPField.Name {
+    static let referrerPolicy = HTTPField.Name("Referrer-Policy")!
 }

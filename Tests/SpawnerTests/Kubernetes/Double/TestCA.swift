@@ -33,9 +33,9 @@ struct TestCA: Sendable {
         certificatePEM = try certificate.serializeAsPEM().pemString
     }
 
-    /// A server certificate for the loopback address.
-    func issueServer() throws -> Issued {
-        try issue(commonName: "kube-apiserver", serverIP: [127, 0, 0, 1])
+    /// A server certificate for the loopback address (and `dnsNames`).
+    func issueServer(commonName: String = "kube-apiserver", dnsNames: [String] = []) throws -> Issued {
+        try issue(commonName: commonName, serverIP: [127, 0, 0, 1], dnsNames: dnsNames)
     }
 
     /// A client certificate (`CN` is the user, as the API server reads it).
@@ -43,7 +43,7 @@ struct TestCA: Sendable {
         try issue(commonName: user, serverIP: nil)
     }
 
-    private func issue(commonName: String, serverIP: [UInt8]?) throws -> Issued {
+    private func issue(commonName: String, serverIP: [UInt8]?, dnsNames: [String] = []) throws -> Issued {
         let leafKey = Certificate.PrivateKey(P256.Signing.PrivateKey())
         let now = Date()
         let leaf = try Certificate(
@@ -54,7 +54,7 @@ struct TestCA: Sendable {
                 Critical(KeyUsage(digitalSignature: true))
                 try ExtendedKeyUsage([serverIP == nil ? .clientAuth : .serverAuth])
                 if let serverIP {
-                    SubjectAlternativeNames([.ipAddress(ASN1OctetString(contentBytes: ArraySlice(serverIP)))])
+                    SubjectAlternativeNames([.ipAddress(ASN1OctetString(contentBytes: ArraySlice(serverIP)))] + dnsNames.map { .dnsName($0) })
                 }
             },
             issuerPrivateKey: key)

@@ -90,7 +90,7 @@ enum SpawnerProxyChecks {
                     try expect(missing.status == 404, "read after delete: \(missing.status)")
                 }
             },
-            Check("proxy.interactive", "resize, signal, processes, processes/{pid}/signal are proxied; fs/watch as SSE (event: = t, id: = seq)", feature: .processes, timeout: .seconds(120)) {
+            Check("proxy.interactive", "resize, signal, processes, processes/{pid}/signal are proxied; fs/watch as SSE (event: fs, id: = seq)", feature: .processes, timeout: .seconds(120)) {
                 try await withSession(t, "interactive") { sid in
                     let stream = try await t.sse("POST", "/v1/sessions/\(sid)/exec", body: t.request("sh", command: ["sh", "-c", "echo ready; read x; stty size"], extra: ["pty": ["cols": 80, "rows": 24]]))
                     defer { stream.close() }
@@ -110,7 +110,7 @@ enum SpawnerProxyChecks {
                     let sig = try await t.call("POST", "/v1/sessions/\(sid)/processes/\(pid)/signal", json: ["signal": "TERM"])
                     _ = try t.expectJSON(sig, status: 200, schema: "runnerd:SignalResponse", "process signal")
                     let ended = try await t.events(sleeper)
-                    try ended.exited(143)
+                    try expect(ended.last?["t"]?.string == "exit" && ended.last?["exitCode"]?.int == 143, "after SIGTERM to \(pid): \(ExecRun.summary(ended.events))")
                     let after = try await t.call("POST", "/v1/sessions/\(sid)/execs/sleep/signal", json: ["signal": "INT"])
                     try expect(try t.expectJSON(after, status: 200, schema: "runnerd:SignalResponse", "exec signal")["signaled"]?.bool == false, "signal after the end: \(after.text)")
                     _ = try await t.call("POST", "/v1/sessions/\(sid)/files/stage", json: ["files": [["path": "w/.keep", "contentBase64": ""]]])
@@ -119,12 +119,13 @@ enum SpawnerProxyChecks {
                     let first = try require(try await watch.next(), "the watch stream ended at once")
                     let event = try first.data.parsedJSON("watch")
                     try t.validate(event, "runnerd:FsWatchEvent", "watch event")
-                    try expect(first.event == "watching" && first.id == "1" && event["t"]?.string == "watching", "first watch message: event \(first.event ?? "?") id \(first.id ?? "?") \(event)")
+                    // §3: "GET fs/watch as SSE (event: fs, id: = seq)"; the event's own t is accepted too.
+                    try expect(["fs", "watching"].contains(first.event ?? "") && first.id == "1" && event["t"]?.string == "watching", "first watch message: event \(first.event ?? "?") id \(first.id ?? "?") \(event)")
                     _ = try await t.call("POST", "/v1/sessions/\(sid)/files/stage", json: ["files": [["path": "w/f", "contentBase64": "eA=="]]])
                     while let message = try await watch.next() {
                         let e = try message.data.parsedJSON("watch")
                         try t.validate(e, "runnerd:FsWatchEvent", "watch event")
-                        try expect(message.event == e["t"]?.string && message.id == e["seq"]?.description, "watch message: event \(message.event ?? "?") id \(message.id ?? "?") for \(e)")
+                        try expect((message.event == "fs" || message.event == e["t"]?.string) && message.id == e["seq"]?.description, "watch message: event \(message.event ?? "?") id \(message.id ?? "?") for \(e)")
                         if e["path"]?.string == "w/f" { return }
                     }
                     throw CheckFailure("the watch stream ended before w/f was reported")

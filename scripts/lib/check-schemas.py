@@ -8,7 +8,10 @@ Exit 0 when everything holds.
 """
 import json, os, sys
 from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
+try:
+    from referencing import Registry, Resource
+except ImportError:  # jsonschema before 4.18 (Debian bookworm's): the RefResolver API
+    Registry = None
 
 directory = sys.argv[1]
 documents = {}
@@ -17,8 +20,16 @@ for name in sorted(os.listdir(directory)):
         with open(os.path.join(directory, name)) as f:
             documents[name] = json.load(f)
         Draft202012Validator.check_schema(documents[name])
-registry = Registry().with_resources(
-    [(doc["$id"], Resource.from_contents(doc)) for doc in documents.values()])
+if Registry is not None:
+    registry = Registry().with_resources(
+        [(doc["$id"], Resource.from_contents(doc)) for doc in documents.values()])
+    def validator_for(schema):
+        return Draft202012Validator(schema, registry=registry)
+else:
+    from jsonschema import RefResolver
+    store = {doc["$id"]: doc for doc in documents.values()}
+    def validator_for(schema):
+        return Draft202012Validator(schema, resolver=RefResolver("", schema, store=store))
 base = {name: doc["$id"] for name, doc in documents.items()}
 failures = 0
 if len(sys.argv) > 2:
@@ -28,7 +39,7 @@ if len(sys.argv) > 2:
                 continue
             sample = json.loads(line)
             name, _, pointer = sample["ref"].partition("#")
-            validator = Draft202012Validator({"$ref": base[name] + "#" + pointer}, registry=registry)
+            validator = validator_for({"$ref": base[name] + "#" + pointer})
             errors = list(validator.iter_errors(sample["instance"]))
             if errors:
                 failures += 1

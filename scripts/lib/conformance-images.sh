@@ -27,6 +27,25 @@ cleanup() {
 trap cleanup EXIT
 status=0
 
+# Rules this project's runnerd is known to break (found by the suite, to be fixed in runnerd;
+# Tests/ConformanceTests/RunnerdSuiteTests.swift lists the same): they do not fail this run, any
+# other FAIL does, and a known one that passes is reported so that it leaves the list.
+known_failures="${CONFORMANCE_KNOWN_FAILURES-stdin.write-limit}"
+judge() {
+    local output=$1 name unexpected=0
+    tail -n 1 "$output" | grep -Eq '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' || { echo "FAIL the suite did not finish"; return 1; }
+    for name in $(sed -n 's/^FAIL \([^:]*\):.*/\1/p' "$output"); do
+        case " $known_failures " in
+            *" $name "*) echo "   (known failure: $name)" ;;
+            *) unexpected=1 ;;
+        esac
+    done
+    for name in $known_failures; do
+        grep -q "^PASS $name\$" "$output" && echo "   known failure $name now passes: remove it from the known failures"
+    done
+    return "$unexpected"
+}
+
 echo "== conformance: runnerd as PID 1 of $image"
 od -An -N24 -tx1 /dev/urandom | tr -d ' \n' > "$work/token"
 mkdir "$work/tar"
@@ -41,7 +60,8 @@ for _ in $(seq 1 600); do
     curl -fsS -o /dev/null "http://$address:8200/readyz" 2>/dev/null && break
     sleep 0.05
 done
-"$bin/runnerd-conformance" --url "http://$address:8200" --token-file "$work/token" || status=1
+"$bin/runnerd-conformance" --url "http://$address:8200" --token-file "$work/token" | tee "$work/runnerd.out" || true
+judge "$work/runnerd.out" || status=1
 docker rm -f -v "$name" >/dev/null
 
 echo "== conformance: spawner, docker backend ($image)"
@@ -73,7 +93,8 @@ exec /bin/sh $work/start.sh
 RESTART
 if sh "$work/start.sh"; then
     "$bin/spawner-conformance" --url "http://127.0.0.1:$port" --secret-file "$work/secret" \
-        --owner-cap 2 --org-cap 3 --session-cap 8 --restart-hook "sh $work/restart.sh" || status=1
+        --owner-cap 2 --org-cap 3 --session-cap 8 --restart-hook "sh $work/restart.sh" | tee "$work/spawner.out" || true
+    judge "$work/spawner.out" || status=1
 else
     echo "FAIL the docker-backed spawner did not start:"; tail -n 30 "$work/spawner.log"; status=1
 fi

@@ -25,8 +25,10 @@ struct RunnerdConformanceCommand: AsyncParsableCommand {
 
     func run() async throws {
         if list {
-            let target = RunnerdTarget(baseURL: url, token: "", client: WireClient(), validator: SchemaValidator(registry: .embedded), runTag: "list")
+            let client = WireClient()
+            let target = RunnerdTarget(baseURL: url, token: "", client: client, validator: SchemaValidator(registry: .embedded), runTag: "list")
             SuiteRun.list(RunnerdSuite.checks(target)).forEach { print($0) }
+            await client.shutdown()
             return
         }
         let secret: String

@@ -25,8 +25,10 @@ struct SpawnerConformanceCommand: AsyncParsableCommand {
     func run() async throws {
         let options = SpawnerOptions(sessionCap: sessionCap, orgCap: orgCap, ownerCap: ownerCap, restartHook: restartHook)
         if list {
-            let target = SpawnerTarget(baseURL: url, secret: [0], client: WireClient(), validator: SchemaValidator(registry: .embedded), runTag: "list")
+            let client = WireClient()
+            let target = SpawnerTarget(baseURL: url, secret: [0], client: client, validator: SchemaValidator(registry: .embedded), runTag: "list")
             SuiteRun.list(SpawnerSuite.checks(target, options)).forEach { print($0) }
+            await client.shutdown()
             return
         }
         let secret = try SuiteRun.secret(fromFile: secretFile)

@@ -63,5 +63,7 @@ struct RunnerdSuiteTests {
         let (wrong, failedStatus) = try await runSuiteBinary("runnerd-conformance", ["--url", runnerd.url, "--token", "wrong", "--only", "healthz.shape"])
         #expect(wrong.first?.hasPrefix("FAIL healthz.shape") == true && wrong.last == "0 passed, 1 failed, 0 skipped", "\(wrong)")
         #expect(failedStatus == 1)
+        let (listed, listStatus) = try await runSuiteBinary("runnerd-conformance", ["--url", runnerd.url, "--list"])
+        #expect(listed.count >= 60 && listed.allSatisfy { $0.contains("\t") } && listStatus == 0, "--list: \(listStatus) \(listed.prefix(3))")
     }
 }

@@ -295,3 +295,47 @@ let package = Package(
         ),
     ]
 )
+
+// The conformance kit (issue 20): black-box suites for any runnerd and any spawner, over HTTP
+// only — no import of this package's server, client or protocol code — and the JSON Schemas of
+// docs/schemas (embedded through Sources/ConformanceKit/Schemas, a link to docs/schemas).
+package.products += [
+    .executable(name: "runnerd-conformance", targets: ["RunnerdConformance"]),
+    .executable(name: "spawner-conformance", targets: ["SpawnerConformance"]),
+]
+package.targets += [
+    .target(
+        name: "ConformanceKit",
+        dependencies: [
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ],
+        resources: [.embedInCode("Schemas")],
+        swiftSettings: strict
+    ),
+    .executableTarget(
+        name: "RunnerdConformance",
+        dependencies: ["ConformanceKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+        swiftSettings: strict
+    ),
+    .executableTarget(
+        name: "SpawnerConformance",
+        dependencies: ["ConformanceKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+        swiftSettings: strict
+    ),
+    // The suites run against the real binaries and against a faulting proxy in front of a real
+    // runnerd; the schemas against every wire type of RunnerProtocol.
+    .testTarget(
+        name: "ConformanceTests",
+        dependencies: [
+            "ConformanceKit",
+            "RunnerProtocol",
+            "TestSupport",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ],
+        swiftSettings: strict
+    ),
+]

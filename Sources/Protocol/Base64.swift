@@ -37,6 +37,14 @@ public enum Base64 {
     /// Encoded length of `count` bytes.
     public static func encodedLength(_ count: Int) -> Int { ((count + 2) / 3) * 4 }
 
+    /// How many bytes `encoded` stands for, from its length and padding alone (what a size
+    /// check needs before decoding: 65,536 and 65,537 bytes have the same padded length).
+    public static func decodedLength(_ encoded: String) -> Int {
+        let utf8 = encoded.utf8
+        let padding = utf8.reversed().prefix(2).prefix { $0 == UInt8(ascii: "=") }.count
+        return (utf8.count / 4) * 3 + max(0, utf8.count % 4 - 1) - padding
+    }
+
     /// Appends the base64 of `bytes` to `buffer`.
     public static func encode(_ bytes: UnsafeRawBufferPointer, into buffer: inout ByteBuffer) {
         let outLength = encodedLength(bytes.count)

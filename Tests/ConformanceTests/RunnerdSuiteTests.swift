@@ -7,11 +7,10 @@ import Testing
 @Suite("runnerd conformance suite", .serialized, .timeLimit(.minutes(15)))
 struct RunnerdSuiteTests {
     /// Rules this project's runnerd breaks today, found by the suite; each is a runnerd bug to fix
-    /// (then its name goes from here, and this test says so when it passes).
-    /// - `stdin.write-limit`: `RunnerdRouter.stdin` compares the base64 text against
-    ///   `Base64.encodedLength(64 KiB)`, and 64 KiB + 1 bytes encode to that same length: a write of
-    ///   65,537 bytes is accepted (65,538 is the first refused).
-    static let knownFailures: Set<String> = ["stdin.write-limit"]
+    /// (then its name goes from here, and this test says so when it passes). The suite's first
+    /// find, `stdin.write-limit` (64 KiB + 1 bytes have the padded base64 length of 64 KiB, and a
+    /// write of 65,537 bytes was accepted), is fixed: the router checks the decoded length.
+    static let knownFailures: Set<String> = []
 
     @Test func theRealRunnerdConforms() async throws {
         let runnerd = try await Runnerd.start(maxLiveExecs: 8)

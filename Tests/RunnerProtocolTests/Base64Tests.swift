@@ -72,6 +72,18 @@ func randomBytes(_ count: Int, _ rng: inout SplitMix64) -> [UInt8] {
         #expect(Base64.encodedLength(65536) == 87384)
     }
 
+    /// The length a size check reads off the text: exact for every length, padded or not, and
+    /// apart for 64 KiB and 64 KiB + 1 (whose padded texts are equally long).
+    @Test func decodedLength() {
+        for length in Array(0...40) + [65535, 65536, 65537, 65538] {
+            let encoded = Base64.encode([UInt8](repeating: 0x5A, count: length))
+            #expect(Base64.decodedLength(encoded) == length, "length \(length)")
+            let unpadded = String(encoded.prefix { $0 != "=" })
+            #expect(Base64.decodedLength(unpadded) == length, "unpadded length \(length)")
+        }
+        #expect(Base64.encodedLength(65536) == Base64.encodedLength(65537))
+    }
+
     @Test(arguments: [
         "A",          // 1 mod 4 data characters
         "ABCDE",      // 1 mod 4

@@ -69,8 +69,16 @@ struct StdinTests {
         let body = try WireJSON.encode(StdinRequest(b64: Base64.encode(Array(line.utf8))))
         let (code, _) = try await client.call(.POST, "/execs/big-stdin/stdin", body: body)
         #expect(code == 413)
+        // Exactly at the boundary: 64 KiB is taken, 64 KiB + 1 (the same padded base64 length,
+        // which the check once compared) is refused.
+        let atCap = "\"" + String(repeating: "b", count: Limits.stdinMaxWriteBytes - 3) + "\"\n"
+        let overCap = "\"" + String(repeating: "c", count: Limits.stdinMaxWriteBytes - 2) + "\"\n"
+        #expect(Base64.encode(Array(atCap.utf8)).utf8.count == Base64.encode(Array(overCap.utf8)).utf8.count)
+        let (over, _) = try await client.call(.POST, "/execs/big-stdin/stdin", body: try WireJSON.encode(StdinRequest(b64: Base64.encode(Array(overCap.utf8)))))
+        #expect(over == 413)
+        #expect(try await client.stdin("big-stdin", StdinRequest(b64: Base64.encode(Array(atCap.utf8)))).ok)
         #expect(try await client.stdin("big-stdin", StdinRequest(eof: true)).ok)
-        #expect(try await exec.value.stdout.isEmpty)
+        #expect(try await exec.value.stdoutText == atCap)
         await runnerd.stop()
     }
 

@@ -153,7 +153,7 @@ final class RunnerdRouter {
 
     private func stdin(_ id: String, _ request: HTTPRequest, _ responder: RunnerdHTTPHandler) {
         guard let body = decode(StdinRequest.self, request, responder) else { return }
-        if let b64 = body.b64, b64.utf8.count > Base64.encodedLength(Limits.stdinMaxWriteBytes) {
+        if let b64 = body.b64, Base64.decodedLength(b64) > Limits.stdinMaxWriteBytes {
             return responder.respond(RunnerdError(.payloadTooLarge, "one stdin write carries at most 64 KiB"))
         }
         switch supervisor.stdin(id, body) {

@@ -35,7 +35,7 @@ struct InProcessTests {
         let health = try await client.health()
         #expect(health.ok && health.liveExecs == 0 && health.draining == nil, "\(health)")
         // The env store refuses a name the policy denies, as it would out of process.
-        #expect(try await client.env(EnvPatch(set: ["LD_PRELOAD": "/x.so"])).denied == ["LD_PRELOAD"])
+        #expect(try await client.env(EnvPatch(set: ["PATH": "/x", "RUNNERD_TOKEN": "x"])).denied.sorted() == ["PATH", "RUNNERD_TOKEN"])
         // The supervisor answers an exec it cannot start with one `fail` event; nothing is spawned.
         let refused = try await client.run(ExecRequest(execId: "nowhere", command: ["true"], cwd: "no/such/dir"))
         #expect(refused.fail?.code == .invalidCwd, "\(refused.events)")

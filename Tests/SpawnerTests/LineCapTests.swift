@@ -14,7 +14,7 @@ import TestSupport
     @Test func spawnerCutsAnEndlessLineFromRunnerd() async throws {
         let fake = try FakeRunnerd()
         defer { fake.stop() }
-        let spawner = try await InProcessSpawner(backend: FakeRunnerdBackend(port: fake.port)) { _ in }
+        let spawner = try await InProcessSpawner(backend: FakeRunnerdBackend(fake: fake)) { _ in }
         do {
             let client = spawner.client
             _ = try await client.create("hostile")

@@ -101,6 +101,7 @@ enum SpawnerFuzzRoutes {
         SpawnerFuzzRoute("GET /metrics"),
         SpawnerFuzzRoute("POST /v1/sessions", body: { $0.createSessionRequest() }),
         SpawnerFuzzRoute("GET /v1/sessions", query: { $0.query("orgId", $0.chance(0.5) ? "org-a" : $0.text(maxPieces: 4)) }),
+        SpawnerFuzzRoute("GET /v1/foreign-sandboxes"),
         SpawnerFuzzRoute("GET /v1/sessions/{sid}"),
         SpawnerFuzzRoute("DELETE /v1/sessions/{sid}", fixture: false),
         SpawnerFuzzRoute("POST /v1/sessions/{sid}/exec", body: { $0.execRequest() }, liveStream: true),

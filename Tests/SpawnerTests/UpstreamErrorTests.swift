@@ -36,7 +36,7 @@ import Testing
     /// proxied call and on an exec stream.
     @Test func aGoneRunnerdIsABadGateway() async throws {
         let fake = try FakeRunnerd()
-        let spawner = try await InProcessSpawner(backend: FakeRunnerdBackend(port: fake.port)) { _ in }
+        let spawner = try await InProcessSpawner(backend: FakeRunnerdBackend(fake: fake)) { _ in }
         do {
             let client = spawner.client
             _ = try await client.create("gone")

@@ -112,10 +112,25 @@ import Testing
         #expect(SandboxLabels.belongs(encoded, to: "demo", scope: "s1"))
         #expect(!SandboxLabels.belongs(encoded, to: "demo", scope: "s2"))
         #expect(!SandboxLabels.belongs(encoded, to: "other", scope: "s1"))
-        // A volume's labels say whose it is, not the session's facts.
+        // A workspace volume's labels say whose session and whose owner and org it is (a kept
+        // one goes back only to them), not the session's facts; runnerd's state volume only whose session.
         let volume = SandboxLabels.encode(Self.labels, scope: "s1", role: .workspace)
-        #expect(volume == ["spawner.scope": "s1", "spawner.session": "demo", "spawner.role": "workspace"])
+        #expect(volume == [
+            "spawner.scope": "s1", "spawner.session": "demo", "spawner.role": "workspace",
+            "spawner.owner-kind": Self.labels.owner.kind, "spawner.owner-id": Self.labels.owner.id, "spawner.org": Self.labels.orgId,
+        ])
         #expect(SandboxLabels.decode(volume) == nil)
+        #expect(SandboxLabels.owner(ofWorkspace: volume)?.owner == Self.labels.owner)
+        #expect(SandboxLabels.owner(ofWorkspace: volume)?.orgId == Self.labels.orgId)
+        let state = SandboxLabels.encode(Self.labels, scope: "s1", role: .runnerdState)
+        #expect(state == ["spawner.scope": "s1", "spawner.session": "demo", "spawner.role": "runnerd-state"])
+        #expect(SandboxLabels.owner(ofWorkspace: state) == nil)
+        // The nonce travels as its own label and comes back.
+        var nonced = Self.labels
+        nonced.nonce = HMACSigner.makeNonce()
+        let withNonce = SandboxLabels.encode(nonced, scope: "s1", role: .sandbox)
+        #expect(withNonce["spawner.nonce"] == nonced.nonce)
+        #expect(SandboxLabels.decode(withNonce) == nonced)
         var broken = encoded
         broken["spawner.created-at-ms"] = "yesterday"
         #expect(SandboxLabels.decode(broken) == nil)

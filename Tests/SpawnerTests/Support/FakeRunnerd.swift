@@ -4,7 +4,8 @@ import ServiceLifecycle
 import SpawnerCore
 import Synchronization
 
-/// A runnerd that is not one, on a loopback port: it answers `/readyz` and `/healthz`, and
+/// A runnerd that is not one, on a loopback port: it answers `/readyz` (with the proof of the
+/// session token it was handed, as a compromised runnerd holding its token would) and `/healthz`, and
 /// every exec or attach with a `start` event followed by one line that never ends, written as
 /// fast as the reader takes it — what a compromised runnerd could send. It counts what it
 /// wrote and notices when the reader hangs up.
@@ -12,6 +13,10 @@ final class FakeRunnerd: @unchecked Sendable {
     let port: Int
     private let listener: Int32
     private let state = Mutex((endlessBytes: 0, hangUps: 0, connections: 0))
+    /// The session token its backend handed it at create (`FakeRunnerdBackend`).
+    private let token = Mutex<String?>(nil)
+
+    func hold(token value: String) { token.withLock { $0 = value } }
     /// The accepted connections still open (shut down by `stop`, as a runnerd that dies would).
     private let accepted = Mutex(Set<Int32>())
 
@@ -89,9 +94,15 @@ final class FakeRunnerd: @unchecked Sendable {
             if target.hasPrefix("/execs") && (head.hasPrefix("POST /execs ") || target.contains("/attach")) {
                 return endless(fd)
             }
-            let body = target.hasPrefix("/healthz")
-                ? #"{"ok":true,"bootedAtMs":1,"lastActivityAtMs":1,"liveExecs":0,"version":"fake"}"#
-                : #"{"ok":true}"#
+            let body: String
+            if target.hasPrefix("/healthz") {
+                body = #"{"ok":true,"bootedAtMs":1,"lastActivityAtMs":1,"liveExecs":0,"version":"fake"}"#
+            } else if target.hasPrefix("/readyz?challenge="), let held = token.withLock({ $0 }) {
+                let proof = ReadinessChallenge.proof(token: Array(held.utf8), challenge: String(target.dropFirst("/readyz?challenge=".count)))
+                body = #"{"ok":true,"proof":"\#(proof)"}"#
+            } else {
+                body = #"{"ok":true}"#
+            }
             guard send(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)") else { return }
         }
     }
@@ -118,12 +129,14 @@ final class FakeRunnerd: @unchecked Sendable {
 
 /// A backend whose every session is the fake runnerd.
 struct FakeRunnerdBackend: SessionBackend {
-    let port: Int
+    let fake: FakeRunnerd
+    var port: Int { fake.port }
     let name = "fake"
     var services: [any Service] { [] }
 
     func create(_ spec: SandboxSpec, deadline: ContinuousClock.Instant) async throws -> RunnerdEndpoint {
-        RunnerdEndpoint(host: "127.0.0.1", port: port)
+        fake.hold(token: spec.runnerdToken)
+        return RunnerdEndpoint(host: "127.0.0.1", port: port)
     }
 
     func destroy(sessionId: String) async throws {}

@@ -141,7 +141,12 @@ import Testing
         relay.handler.startRelay(to: relay.client, onBytes: { _ in })
         try relay.receive(.body(Self.lines[0]))
         try relay.client.close().wait()
-        #expect(throws: RelayError.clientGone) { try relay.finished.wait() }
+        relay.upstream.embeddedEventLoop.run()
+        // Read without blocking: an unfulfilled future on an embedded loop would wait forever.
+        nonisolated(unsafe) var outcome: Result<RelaySummary, any Error>?
+        relay.finished.whenComplete { outcome = $0 }
+        let result = try #require(outcome, "the relay did not end when its client went away")
+        #expect(throws: RelayError.clientGone) { try result.get() }
         #expect(!relay.upstream.isActive)
     }
 }

@@ -7,6 +7,8 @@
 #include <sys/inotify.h>
 #include <sys/types.h>
 
+#include "rd_capabilities.h"
+
 /// POSIX_SPAWN_SETSID, hidden behind __USE_GNU in glibc's headers.
 short rd_posix_spawn_setsid_flag(void);
 

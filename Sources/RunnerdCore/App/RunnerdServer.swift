@@ -22,6 +22,8 @@ public final class RunnerdServer: Sendable {
     /// Serves until a termination signal has been handled. Call `SignalLoop.blockHandledSignals()`
     /// before anything else in `main`.
     public func run() throws {
+        // First, while runnerd has one thread: the sandbox's network policy, then CAP_NET_ADMIN is gone.
+        let network = try NetworkConfinement.install(config.network, port: config.listenPort, logger: logger)
         let reaper = ProcessReaper()
         if getpid() != 1 {
             // Orphans come back to runnerd, as they would to PID 1: a server an exec left
@@ -108,7 +110,9 @@ public final class RunnerdServer: Sendable {
             let supervisor = ExecSupervisor(
                 loop: loop, workspace: workspace, settings: settings, envStore: seededEnv, reaper: reaper, journal: journal,
                 metrics: metrics, logger: logger)
-            let router = RunnerdRouter(supervisor: supervisor, version: version, metrics: metrics, files: files, threadPool: threadPool)
+            let router = RunnerdRouter(
+                supervisor: supervisor, version: version, metrics: metrics, files: files, threadPool: threadPool,
+                confinement: Confinement(network: network))
             let connections = ConnectionLimiter(settings: connectionSettings, loop: loop, metrics: metrics)
             connections.start()
             return NIOLoopBound((supervisor, router, connections), eventLoop: loop)

@@ -16,11 +16,14 @@ final class RunnerdRouter {
     private let processes: AgentProcesses
     private let threadPool: NIOThreadPool
     let watches: FsWatchHub
+    /// What `/healthz` reports as the sandbox's confinement.
+    private let confinement: Confinement
 
     init(
         supervisor: ExecSupervisor, version: String, metrics: RunnerdMetrics, files: WorkspaceFiles,
-        processes: AgentProcesses = AgentProcesses(), threadPool: NIOThreadPool
+        processes: AgentProcesses = AgentProcesses(), threadPool: NIOThreadPool, confinement: Confinement = Confinement()
     ) {
+        self.confinement = confinement
         self.processes = processes
         self.threadPool = threadPool
         self.watches = FsWatchHub(loop: supervisor.loop, workspace: supervisor.workspace, threadPool: threadPool, metrics: metrics)
@@ -86,7 +89,8 @@ final class RunnerdRouter {
     private func health() -> HealthResponse {
         HealthResponse(
             ok: true, bootedAtMs: supervisor.bootedAtMs, lastActivityAtMs: supervisor.lastActivityAtMs,
-            liveExecs: supervisor.liveCount, version: version, draining: supervisor.isDraining ? true : nil)
+            liveExecs: supervisor.liveCount, version: version, draining: supervisor.isDraining ? true : nil,
+            confinement: confinement)
     }
 
     /// Decodes a JSON body; answers 400 itself and returns nil when it cannot.

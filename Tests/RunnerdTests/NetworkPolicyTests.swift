@@ -81,16 +81,17 @@ struct NetworkPolicyTests {
 
         // An agent cannot read, flush or add to the rules, nor touch a link or a route.
         let script = """
-            nft list ruleset >/dev/null 2>&1; echo list=$?
-            nft flush ruleset 2>/dev/null; echo flush=$?
-            nft add table inet mine 2>/dev/null; echo add=$?
-            ip link set lo down 2>/dev/null; echo link=$?
-            ip route add 10.0.0.0/8 dev lo 2>/dev/null; echo route=$?
+            /usr/sbin/nft list ruleset >/dev/null 2>&1; echo list=$?
+            /usr/sbin/nft flush ruleset 2>/dev/null; echo flush=$?
+            /usr/sbin/nft add table inet mine 2>/dev/null; echo add=$?
+            /usr/sbin/ip link set lo down 2>/dev/null; echo link=$?
+            /usr/sbin/ip route add 10.0.0.0/8 dev lo 2>/dev/null; echo route=$?
             grep -E '^Cap(Eff|Bnd)' /proc/self/status
             """
         let output = try Self.exec(runnerd.pid, token: token, shell: script)
         for step in ["list", "flush", "add", "link", "route"] {
-            #expect(output.contains("\(step)=") && !output.contains("\(step)=0"), "\(step) as the agent: \(output)")
+            // Failed, and not for want of the tool (127).
+            #expect(output.contains("\(step)=") && !output.contains("\(step)=0\n") && !output.contains("\(step)=127"), "\(step) as the agent: \(output)")
         }
         #expect(output.contains("CapEff:\t0000000000000000") && output.contains("CapBnd:\t0000000000000000"), "\(output)")
         let after = try HostCommand.succeed(["nsenter", "--net=/proc/\(runnerd.pid)/ns/net", "nft", "list", "table", "inet", "runnerd"])

@@ -79,8 +79,10 @@ public enum NftRuleset {
             "type filter hook input priority filter; policy drop;",
             "type filter hook output priority filter; policy drop;",
             "tcp dport \(port) accept",
-            "ip daddr @refused4 meta l4proto tcp counter packets",
-            "ip6 daddr @refused6 meta l4proto tcp counter packets",
+            // (`tcp` lists as `6` where /etc/protocols is missing, as in a minimal image.)
+            "ip daddr @refused4 meta l4proto",
+            "ip6 daddr @refused6 meta l4proto",
+            "reject with tcp reset",
         ]
         return expected.first { !listing.contains($0) }
     }

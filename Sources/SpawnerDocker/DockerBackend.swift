@@ -29,8 +29,9 @@ public actor DockerBackend: SessionBackend {
     private let faults: CreateFaults
     private let logger: Logger
 
-    /// The engine at the negotiated API version with the networks in place; made once.
-    private var preparation: Task<DockerEngine, any Error>?
+    /// The engine at the negotiated API version with the networks in place, and the sandboxes'
+    /// firewall; made once.
+    private var preparation: Task<Prepared, any Error>?
     /// Sessions whose create is under way (their volumes are not leftovers).
     private var creating: Set<String> = []
     /// The last address seen per session, for when the engine cannot be asked.
@@ -64,12 +65,15 @@ public actor DockerBackend: SessionBackend {
 
         if settings.keepWorkspaces { try await checkKeptWorkspace(spec.labels, deadline: deadline) }
         let sandbox = try await CreateFailure.during(.allocate) { () async throws -> SandboxContainer in
-            let engine = try await prepared()
+            let prepared = try await preparedEngine()
+            let engine = prepared.engine
             guard let profile = profiles[spec.labels.profile] else { throw CreateFailure(.allocate, "unknown profile \(spec.labels.profile)") }
+            let network = profile.egress ? settings.egressNetwork : settings.network
             let sandbox = SandboxContainer(
                 labels: spec.labels, profile: profile, image: spec.labels.image ?? settings.image,
-                network: profile.egress ? settings.egressNetwork : settings.network, scope: settings.scope,
-                runnerdPort: settings.runnerdPort, killGraceMs: killGraceMs, logLevel: runnerdLogLevel)
+                network: network, scope: settings.scope,
+                runnerdPort: settings.runnerdPort, killGraceMs: killGraceMs, logLevel: runnerdLogLevel,
+                networkPolicy: prepared.firewall?.policy(for: profile, network: network))
             try await allocate(sandbox, token: spec.runnerdToken, engine: engine, deadline: deadline)
             return sandbox
         }
@@ -155,9 +159,20 @@ public actor DockerBackend: SessionBackend {
 
     // MARK: Steps
 
-    /// The engine at the negotiated version, with the sandbox networks made; retried after a
-    /// failure.
+    /// What the backend works out once, when it first talks to the engine.
+    private struct Prepared: Sendable {
+        var engine: DockerEngine
+        /// nil with `SPAWNER_DOCKER_NETWORK_POLICY=off`.
+        var firewall: SandboxFirewall?
+    }
+
+    /// The engine at the negotiated version, with the sandbox networks made.
     private func prepared() async throws -> DockerEngine {
+        try await preparedEngine().engine
+    }
+
+    /// The engine and the sandboxes' firewall; retried after a failure.
+    private func preparedEngine() async throws -> Prepared {
         if let preparation {
             do {
                 return try await preparation.value
@@ -168,15 +183,20 @@ public actor DockerBackend: SessionBackend {
         }
         let task = Task { [unversioned, settings, profiles, logger] in
             let (engine, version) = try await unversioned.negotiated()
-            try await SandboxNetworks(engine: engine, settings: settings, needsEgress: profiles.anyEgress, logger: logger).prepare()
+            let inboundFrom = try await SandboxNetworks(engine: engine, settings: settings, needsEgress: profiles.anyEgress, logger: logger).prepare()
+            let firewall = settings.networkPolicy ? SandboxFirewall(inboundFrom: inboundFrom, hostAddresses: SandboxFirewall.localAddresses()) : nil
             logger.info("docker engine ready", metadata: [
                 "engine": "\(version)", "api": "\(engine.api)", "socket": "\(settings.socketPath)", "network": "\(settings.network)",
-                "scope": "\(settings.scope)",
+                "scope": "\(settings.scope)", "networkPolicy": "\(firewall == nil ? "off" : "confined")",
+                "spawnerAddresses": "\(inboundFrom.values.flatMap { $0 }.map(\.description))",
             ])
-            return engine
+            if firewall == nil {
+                logger.warning("SPAWNER_DOCKER_NETWORK_POLICY=off: sandboxes get no firewall of their own and reach the host, its networks and each other")
+            }
+            return Prepared(engine: engine, firewall: firewall)
         }
         preparation = task
-        return try await prepared()
+        return try await preparedEngine()
     }
 
     /// The volumes, the container and the token file; everything made stays for `destroy`.

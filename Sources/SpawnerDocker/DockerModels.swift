@@ -242,6 +242,7 @@ enum DockerModels {
         var internalOnly: Bool?
         var options: [String: String]?
         var containers: [String: NetworkMember]?
+        var ipam: IPAM?
         enum CodingKeys: String, CodingKey {
             case id = "Id"
             case name = "Name"
@@ -249,7 +250,21 @@ enum DockerModels {
             case internalOnly = "Internal"
             case options = "Options"
             case containers = "Containers"
+            case ipam = "IPAM"
         }
+
+        /// The bridge's addresses on the host (`IPAM.Config[].Gateway`).
+        var gateways: [String] { (ipam?.config ?? []).compactMap(\.gateway).filter { !$0.isEmpty } }
+    }
+
+    struct IPAM: Decodable, Sendable {
+        var config: [IPAMConfig]?
+        enum CodingKeys: String, CodingKey { case config = "Config" }
+    }
+
+    struct IPAMConfig: Decodable, Sendable {
+        var gateway: String?
+        enum CodingKeys: String, CodingKey { case gateway = "Gateway" }
     }
 
     struct NetworkMember: Decodable, Sendable {

@@ -21,19 +21,27 @@ public struct DockerProfile: Codable, Equatable, Sendable {
     /// Size of the tmpfs on /tmp (it counts against the memory limit).
     public var tmpMiB: Int
     /// The sandbox has a route to the outside; without it, it reaches nothing but the spawner.
+    /// With it, its firewall lets connections to public addresses out, and only those
+    /// (docs/docker.md, "Network confinement").
     public var egress: Bool
+    /// Addresses or networks a sandbox with egress may connect to although they are not public
+    /// (an internal mirror): `["10.1.2.3/32"]`. Each must parse, or the spawner does not start.
+    public var egressAllow: [CIDR]
     /// The image's root filesystem is mounted read-only (the workspace, /tmp and runnerd's
     /// state stay writable). Off only for images whose agents must write elsewhere.
     public var readOnlyRootfs: Bool
 
     public static let builtIn = DockerProfile(memoryMiB: 2048, cpus: 1, pids: 1024, tmpMiB: 512, egress: false, readOnlyRootfs: true)
 
-    public init(memoryMiB: Int, cpus: Double, pids: Int, tmpMiB: Int, egress: Bool, readOnlyRootfs: Bool) {
+    public init(
+        memoryMiB: Int, cpus: Double, pids: Int, tmpMiB: Int, egress: Bool, egressAllow: [CIDR] = [], readOnlyRootfs: Bool
+    ) {
         self.memoryMiB = memoryMiB
         self.cpus = cpus
         self.pids = pids
         self.tmpMiB = tmpMiB
         self.egress = egress
+        self.egressAllow = egressAllow
         self.readOnlyRootfs = readOnlyRootfs
     }
 
@@ -45,6 +53,7 @@ public struct DockerProfile: Codable, Equatable, Sendable {
         pids = try container.decodeIfPresent(Int.self, forKey: .pids) ?? base.pids
         tmpMiB = try container.decodeIfPresent(Int.self, forKey: .tmpMiB) ?? base.tmpMiB
         egress = try container.decodeIfPresent(Bool.self, forKey: .egress) ?? base.egress
+        egressAllow = try container.decodeIfPresent([CIDR].self, forKey: .egressAllow) ?? base.egressAllow
         readOnlyRootfs = try container.decodeIfPresent(Bool.self, forKey: .readOnlyRootfs) ?? base.readOnlyRootfs
     }
 
@@ -54,6 +63,8 @@ public struct DockerProfile: Codable, Equatable, Sendable {
         if !(cpus >= 0.01 && cpus <= 1024) { return "cpus must be 0.01...1024" }
         if pids < 16 || pids > 1 << 22 { return "pids must be 16...4194304" }
         if tmpMiB < 1 || tmpMiB > memoryMiB { return "tmpMiB must be 1...memoryMiB" }
+        if !egressAllow.isEmpty && !egress { return "egressAllow needs egress: true (a sandbox without egress has no route out)" }
+        if egressAllow.count > 256 { return "egressAllow lists at most 256 entries" }
         return nil
     }
 }

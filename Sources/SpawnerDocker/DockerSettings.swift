@@ -27,6 +27,10 @@ public struct DockerSettings: Equatable, Sendable {
     /// The container this spawner runs in, if any (`SPAWNER_DOCKER_SELF`: an id or name, or
     /// `none`); found from `/proc/self/mountinfo` when not given. It joins the sandbox networks.
     public var selfContainer: SelfContainer = .detect
+    /// Whether every sandbox's runnerd installs the network policy in its namespace
+    /// (`SPAWNER_DOCKER_NETWORK_POLICY`: `confined`, the default, or `off`, which leaves
+    /// sandboxes with Docker's networks alone: for measuring, or an image without nft).
+    public var networkPolicy = true
     /// runnerd's port in the sandbox image.
     public var runnerdPort = 8200
     /// The profiles a session may name (`SPAWNER_DOCKER_PROFILES`, a JSON file; else only `default`).
@@ -71,6 +75,11 @@ public struct DockerSettings: Equatable, Sendable {
         }
         settings.interContainerTraffic = try flag(environment, "SPAWNER_DOCKER_ICC", default: false)
         settings.keepWorkspaces = try flag(environment, "SPAWNER_DOCKER_KEEP_WORKSPACES", default: false)
+        switch environment["SPAWNER_DOCKER_NETWORK_POLICY"] {
+        case nil, "", "confined": settings.networkPolicy = true
+        case "off": settings.networkPolicy = false
+        case let other?: throw SpawnerConfig.Invalid("SPAWNER_DOCKER_NETWORK_POLICY must be confined or off, got \(other)")
+        }
         switch environment["SPAWNER_DOCKER_SELF"] {
         case nil, "": settings.selfContainer = .detect
         case "none": settings.selfContainer = .none

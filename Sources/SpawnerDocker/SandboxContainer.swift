@@ -22,6 +22,10 @@ struct SandboxContainer {
     ///   with the agent's filesystem identity;
     /// - SETPCAP: emptying the agent's capability bounding set.
     static let capabilities = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETGID", "SETPCAP", "SETUID"]
+    /// Held by runnerd for its boot only: it installs the sandbox's network policy with it in
+    /// the container's own network namespace, then drops it from every set, the bounding set
+    /// included (`NetworkConfinement`). Not granted when no policy is asked for.
+    static let bootCapabilities = ["NET_ADMIN"]
 
     var labels: SessionLabels
     var profile: DockerProfile
@@ -31,6 +35,8 @@ struct SandboxContainer {
     var runnerdPort: Int
     var killGraceMs: Int64
     var logLevel: String
+    /// The network policy runnerd installs at boot; nil: none (`SPAWNER_DOCKER_NETWORK_POLICY=off`).
+    var networkPolicy: SandboxNetworkPolicy?
 
     var names: SandboxNames { SandboxNames(sessionId: labels.sessionId) }
 
@@ -52,7 +58,7 @@ struct SandboxContainer {
                 "RUNNERD_TOKEN_FILE=\(Self.tokenFile)",
                 "RUNNERD_KILL_GRACE_MS=\(killGraceMs)",
                 "RUNNERD_LOG_LEVEL=\(logLevel)",
-            ],
+            ] + (networkPolicy?.environment ?? []),
             labels: SandboxLabels.encode(labels, scope: scope, role: .sandbox, network: network),
             // The spawner probes runnerd itself; an image health check would be a process the
             // engine execs into the sandbox, outside runnerd's control.
@@ -67,7 +73,7 @@ struct SandboxContainer {
                 tmpfs: ["/tmp": "rw,nosuid,nodev,size=\(profile.tmpMiB)m,mode=1777"],
                 readonlyRootfs: profile.readOnlyRootfs,
                 capDrop: ["ALL"],
-                capAdd: Self.capabilities,
+                capAdd: Self.capabilities + (networkPolicy == nil ? [] : Self.bootCapabilities),
                 securityOpt: ["no-new-privileges"],
                 memory: memory,
                 memorySwap: memory,

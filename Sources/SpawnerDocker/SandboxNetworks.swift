@@ -1,4 +1,5 @@
 import Logging
+import RunnerProtocol
 import SpawnerCore
 import SystemSupport
 
@@ -27,13 +28,18 @@ struct SandboxNetworks {
     /// The network a session of `profile` joins.
     func network(egress: Bool) -> String { egress ? settings.egressNetwork : settings.network }
 
-    /// Makes or checks every network, then joins the spawner's own container to them.
-    func prepare() async throws {
-        for (name, egress) in wanted { try await ensure(name, egress: egress) }
-        try await joinSelf()
+    /// Makes or checks every network, then joins the spawner's own container to them. Returns,
+    /// per network, the spawner's address as a sandbox there sees it: the bridge's gateway for a
+    /// spawner on the host (or on the host's network), its container's address on the network
+    /// when it joined it.
+    func prepare() async throws -> [String: [CIDR]] {
+        var gateways: [String: [CIDR]] = [:]
+        for (name, egress) in wanted { gateways[name] = try await ensure(name, egress: egress) }
+        return try await joinSelf() ?? gateways
     }
 
-    private func ensure(_ name: String, egress: Bool) async throws {
+    /// Makes or checks a network; its gateways.
+    private func ensure(_ name: String, egress: Bool) async throws -> [CIDR] {
         let icc = settings.interContainerTraffic ? "true" : "false"
         if try await engine.inspectNetwork(name) == nil {
             do {
@@ -56,16 +62,22 @@ struct SandboxNetworks {
                     + "the docker backend needs a bridge with internal \(!egress) and inter-container traffic \(settings.interContainerTraffic) "
                     + "(remove the network, or set SPAWNER_DOCKER_NETWORK / SPAWNER_DOCKER_ICC)")
         }
+        let gateways = network.gateways.compactMap { CIDR($0) }
+        guard !gateways.isEmpty else {
+            throw DockerEngineError(status: 0, message: "network \(name) has no gateway address: the spawner could not be told apart from a sandbox")
+        }
+        return gateways
     }
 
-    /// Joins the container the spawner runs in (if any) to the sandbox networks.
-    private func joinSelf() async throws {
+    /// Joins the container the spawner runs in (if any) to the sandbox networks; its address on
+    /// each, or nil when it joined none (no container, or the host's network).
+    private func joinSelf() async throws -> [String: [CIDR]]? {
         let name: String
         switch settings.selfContainer {
-        case .none: return
+        case .none: return nil
         case .named(let given): name = given
         case .detect:
-            guard let detected = Self.ownContainerId() else { return }
+            guard let detected = Self.ownContainerId() else { return nil }
             name = detected
         }
         guard let me = try await engine.inspectSelf(name) else {
@@ -73,9 +85,9 @@ struct SandboxNetworks {
                 throw DockerEngineError(status: 404, message: "SPAWNER_DOCKER_SELF names \(name), which this engine does not know")
             }
             logger.warning("this process looks containerized, but the engine does not know its container; not joining networks", metadata: ["container": "\(name)"])
-            return
+            return nil
         }
-        if me.hostConfig.networkMode == "host" { return }
+        if me.hostConfig.networkMode == "host" { return nil }
         guard settings.interContainerTraffic else {
             throw DockerEngineError(
                 status: 0,
@@ -91,6 +103,17 @@ struct SandboxNetworks {
             }
             logger.info("joined the sandbox network", metadata: ["network": "\(network)", "container": "\(name)"])
         }
+        guard let joinedNow = try await engine.inspectSelf(me.id) else {
+            throw DockerEngineError(status: 404, message: "the spawner's container \(name) vanished while joining the sandbox networks")
+        }
+        var addresses: [String: [CIDR]] = [:]
+        for (network, _) in wanted {
+            guard let address = joinedNow.networkSettings.networks?[network]?.ipAddress.flatMap({ CIDR($0) }) else {
+                throw DockerEngineError(status: 0, message: "the spawner's container \(name) has no address on \(network)")
+            }
+            addresses[network] = [address]
+        }
+        return addresses
     }
 
     /// The id of the Docker container this process runs in, from the bind mounts the engine

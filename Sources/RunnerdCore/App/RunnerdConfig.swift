@@ -31,6 +31,9 @@ public struct RunnerdConfig: Sendable {
     /// (`RUNNERD_IDLE_TIMEOUT_MS`). Above the 60 s that HTTP clients' pools keep a connection
     /// (async-http-client's default), so that a pooled connection is closed by the client first.
     public var idleTimeoutMs: Int64 = 75_000
+    /// The network confinement the backend asks for (`RUNNERD_NET_*`, `SandboxNetworkPolicy`);
+    /// nil: none, runnerd leaves the network alone.
+    public var network: SandboxNetworkPolicy?
 
     /// The ranges of the connection settings.
     public static let maxConnectionsRange = 1...1_000_000
@@ -110,6 +113,10 @@ public struct RunnerdConfig: Sendable {
         config.readyFile = value(flags.readyFile, "RUNNERD_READY_FILE")
         if let level = value(flags.logLevel, "RUNNERD_LOG_LEVEL") { config.logLevel = level }
         try resolveHardening(&config, environment)
+        switch SandboxNetworkPolicy.parse(environment: environment) {
+        case .success(let policy): config.network = policy
+        case .failure(let invalid): throw Invalid(invalid.description)
+        }
 
         // The file form wins over the inline token. There is no --token flag: argv is public
         // (/proc/PID/cmdline), where the environment of a root runnerd is not.

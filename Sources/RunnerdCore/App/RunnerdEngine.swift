@@ -43,7 +43,10 @@ public final class RunnerdEngine: Sendable {
         self.logger = logger
     }
 
-    public static func make(host: RunnerdHost, config: RunnerdConfig, logger: Logger) throws -> RunnerdEngine {
+    /// `confinement`: what `/healthz` reports (the network policy installed at boot, if any).
+    public static func make(
+        host: RunnerdHost, config: RunnerdConfig, confinement: Confinement = Confinement(), logger: Logger
+    ) throws -> RunnerdEngine {
         let hardening = host.hardening
         let settings = ExecSupervisor.Settings(
             maxLiveExecs: config.maxLiveExecs, retainFinished: config.retainFinished,
@@ -93,7 +96,8 @@ public final class RunnerdEngine: Sendable {
                     launcher: ProcessLauncher(hardening: hardening, reaper: reaper, statusPool: launchPool), journal: journal,
                     metrics: metrics, logger: logger)
                 let router = RunnerdRouter(
-                    supervisor: supervisor, version: version, metrics: metrics, files: files, threadPool: threadPool, authenticator: authenticator)
+                    supervisor: supervisor, version: version, metrics: metrics, files: files, threadPool: threadPool, authenticator: authenticator,
+                    confinement: confinement)
                 let connections = ConnectionLimiter(settings: connectionSettings, loop: loop, metrics: metrics)
                 connections.start()
                 return NIOLoopBound(Confined(supervisor: supervisor, router: router, connections: connections), eventLoop: loop)

@@ -20,10 +20,12 @@ public final class RunnerdServer: Sendable {
     /// Serves until a termination signal has been handled. Call `SignalLoop.blockHandledSignals()`
     /// before anything else in `main`.
     public func run() throws {
+        // First, while runnerd has one thread: the sandbox's network policy, then CAP_NET_ADMIN is gone.
+        let network = try NetworkConfinement.install(config.network, port: config.listenPort, logger: logger)
         var host = try RunnerdHost.prepare(config, logger: logger)
         defer { host.close() }
         try host.adoptProcess(logger: logger)
-        let engine = try RunnerdEngine.make(host: host, config: config, logger: logger)
+        let engine = try RunnerdEngine.make(host: host, config: config, confinement: Confinement(network: network), logger: logger)
         do {
             try engine.startReaping()
             let server = try engine.bind(host: config.listenHost, port: config.listenPort)

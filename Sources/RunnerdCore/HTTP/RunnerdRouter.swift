@@ -17,12 +17,16 @@ final class RunnerdRouter {
     private let threadPool: NIOThreadPool
     private let authenticator: Authenticator
     let watches: FsWatchHub
+    /// What `/healthz` reports as the sandbox's confinement.
+    private let confinement: Confinement
 
     init(
         supervisor: ExecSupervisor, version: String, metrics: RunnerdMetrics, files: WorkspaceFiles,
-        processes: AgentProcesses = AgentProcesses(), threadPool: NIOThreadPool, authenticator: Authenticator = Authenticator(token: nil)
+        processes: AgentProcesses = AgentProcesses(), threadPool: NIOThreadPool, authenticator: Authenticator = Authenticator(token: nil),
+        confinement: Confinement = Confinement()
     ) {
         self.authenticator = authenticator
+        self.confinement = confinement
         self.processes = processes
         self.threadPool = threadPool
         self.watches = FsWatchHub(loop: supervisor.loop, workspace: supervisor.workspace, threadPool: threadPool, metrics: metrics)
@@ -100,7 +104,8 @@ final class RunnerdRouter {
     private func health() -> HealthResponse {
         HealthResponse(
             ok: true, bootedAtMs: supervisor.bootedAtMs, lastActivityAtMs: supervisor.lastActivityAtMs,
-            liveExecs: supervisor.liveCount, version: version, draining: supervisor.isDraining ? true : nil)
+            liveExecs: supervisor.liveCount, version: version, draining: supervisor.isDraining ? true : nil,
+            confinement: confinement)
     }
 
     /// Decodes a JSON body; answers 400 itself and returns nil when it cannot.

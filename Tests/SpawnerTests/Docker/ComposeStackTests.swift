@@ -1,12 +1,14 @@
 import Foundation
 import RunnerProtocol
 import Testing
+import SpawnerClient
 import TestSupport
 
 /// The dev stack of `compose.yml`, as a user runs it: `up` with every compose command this
 /// machine has (`docker compose`, Debian's `docker-compose` 1.29), then the host's `spawner`
 /// CLI creates a session and runs `id` in it: in a sandbox container of its own, reached by the
-/// containerized spawner over the sandbox network. A restart of the spawner's container keeps
+/// containerized spawner (on the host's network) over the sandbox bridge; sandboxes reach
+/// neither the spawner nor each other. A restart of the spawner's container keeps
 /// the session; `spawner rm` removes its container and volumes.
 extension DockerSuites {
     @Suite(.timeLimit(.minutes(15))) struct ComposeStackTests {
@@ -73,13 +75,31 @@ extension DockerSuites {
             let listed = try await cli.run(["ls", "--json"])
             #expect(listed.stdout.contains(#""backend":"docker""#))
 
-            // Its own container on the sandbox network, which the spawner's container joined.
+            // Its own container on the sandbox network; the spawner's container is on the host's
+            // network, listening on loopback, and the sandbox network passes no traffic between
+            // containers.
             let sandbox = "sandbox-\(session)"
             #expect(await DockerCLI.format(sandbox, "{{.State.Running}} {{.HostConfig.NetworkMode}}") == "true \(network)")
             let spawnerContainer = await run(["ps", "-q", "spawner"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             #expect(!spawnerContainer.isEmpty)
-            #expect(await DockerCLI.format(spawnerContainer, "{{range $name, $_ := .NetworkSettings.Networks}}{{$name}} {{end}}")?.contains(network) == true)
+            #expect(await DockerCLI.format(spawnerContainer, "{{.HostConfig.NetworkMode}}") == "host")
             #expect(await DockerCLI.format(spawnerContainer, "{{.HostConfig.ReadonlyRootfs}} {{.HostConfig.CapDrop}}") == "true [ALL]")
+            let icc = await DockerCLI.run(["network", "inspect", "-f", "{{index .Options \"com.docker.network.bridge.enable_icc\"}}", network])
+            #expect(icc.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "false")
+
+            // Confined with nothing but `up`: from the sandbox, as the agent, neither the spawner
+            // (its port on the host's bridge address) nor another sandbox (runnerd's port, an
+            // agent's server) can be reached; the refusal is the sandbox's own, at once.
+            let neighbour = session + "-n"
+            #expect(try await cli.run(["create", neighbour]).status == 0)
+            let client = SpawnerClient(baseURL: "http://127.0.0.1:\(port)", secret: Array(secret.utf8))
+            try await NetworkProbe.startAgentListener(client, neighbour, port: 9000)
+            let neighbourAddress = try await NetworkProbe.address("sandbox-\(neighbour)", on: network)
+            let gateway = try await NetworkProbe.gateway(network)
+            let targets = ["\(gateway):\(port)", "\(neighbourAddress):8200", "\(neighbourAddress):9000"]
+            let outcomes = try await NetworkProbe.connect(client, session, targets)
+            for target in targets { #expect(outcomes[target] == "ECONNREFUSED", "\(compose): \(target): \(outcomes[target] ?? "no answer")") }
+            #expect(try await cli.run(["rm", neighbour]).status == 0)
             // The spawner's image runs no agents: there is no runnerd in it.
             #expect(await DockerCLI.run(["run", "--rm", "--entrypoint", "/bin/sh", DockerTestEnvironment.spawnerImage, "-c", "command -v runnerd || echo none"]).stdout == "none\n")
 

@@ -109,7 +109,7 @@ extension DockerSuites {
                 let host = try #require(await DockerCLI.format(
                     "sandbox-hard",
                     "{{.HostConfig.CapDrop}} {{.HostConfig.CapAdd}} {{.HostConfig.ReadonlyRootfs}} {{.HostConfig.SecurityOpt}} {{.HostConfig.Privileged}} {{.HostConfig.NetworkMode}} {{.HostConfig.RestartPolicy.Name}}"))
-                #expect(host == "[ALL] [CHOWN DAC_OVERRIDE FOWNER KILL SETGID SETPCAP SETUID] true [no-new-privileges] false \(DockerTestEnvironment.network) no")
+                #expect(host == "[ALL] [CHOWN DAC_OVERRIDE FOWNER KILL SETGID SETPCAP SETUID NET_ADMIN] true [no-new-privileges] false \(DockerTestEnvironment.network) no")
                 let network = await DockerCLI.run(["network", "inspect", "-f", "{{.Internal}} {{index .Options \"com.docker.network.bridge.enable_icc\"}}", DockerTestEnvironment.network])
                 #expect(network.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "true false")
             }
@@ -389,31 +389,32 @@ extension DockerSuites {
                 // Another session's workspace is not mounted in this sandbox, and nothing of it shows.
                 let look = try await client.runShell("iso-a", "look", "ls -A /agent; grep -c sandbox-iso-b /proc/self/mountinfo; grep -rl secret-of-b /agent /tmp /var /run /mnt /srv /opt /home /root 2>/dev/null | wc -l")
                 #expect(look.stdoutText == "0\n0\n")
-                // Nor can it reach b's runnerd: inter-container traffic is off on the sandbox network.
-                let reach = try await client.runShell("iso-a", "reach", "curl -s -o /dev/null -m 3 http://\(addressB):8200/readyz; echo $?")
-                #expect(reach.stdoutText != "0\n")
+                // Nor can it reach b's runnerd: a's own firewall refuses it at once (curl 7), and
+                // inter-container traffic is off on the sandbox network besides.
+                let reach = try await client.runShell("iso-a", "reach", "curl -s -o /dev/null -m 20 http://\(addressB):8200/readyz; echo $?")
+                #expect(reach.stdoutText == "7\n")
                 // The spawner (on the host) still reaches both.
                 #expect(try await client.runShell("iso-b", "still", "cat mine.txt").stdoutText == "secret-of-b\n")
             }
         }
 
-        @Test func withTrafficBetweenSandboxesOnTheTokenStillKeepsThemApart() async throws {
-            // A network of its own: inter-container traffic on (as the compose stack has it).
+        @Test func withInterContainerTrafficOnSandboxesStillCannotReachEachOther() async throws {
+            // A network of its own with inter-container traffic on: Docker lets the packets
+            // through, each sandbox's own firewall does not.
             let network = "spawner-test-icc"
             defer { DockerCLI.runSync(["network", "rm", network]) }
             try await withDockerSpawner("icc", environment: ["SPAWNER_DOCKER_NETWORK": network, "SPAWNER_DOCKER_ICC": "true"]) { spawner, _ in
                 let client = spawner.client
                 _ = try await client.createSandbox("icc-a")
                 _ = try await client.createSandbox("icc-b")
-                let addressB = try #require(await DockerCLI.format("sandbox-icc-b", "{{(index .NetworkSettings.Networks \"\(network)\").IPAddress}}"))
-                let script = """
-                    curl -s -o /dev/null -w '%{http_code}\\n' -m 5 http://\(addressB):8200/readyz
-                    curl -s -o /dev/null -w '%{http_code}\\n' -m 5 http://\(addressB):8200/healthz
-                    curl -s -o /dev/null -w '%{http_code}\\n' -m 5 -H 'Authorization: Bearer guess' -d '{"execId":"x","command":["id"]}' http://\(addressB):8200/execs
-                    """
-                // b's runnerd answers the open probe, and refuses everything else without b's token,
-                // which a cannot read (nor even its own).
-                #expect(try await client.runShell("icc-a", "drive", script).stdoutText == "200\n401\n401\n")
+                let addressB = try await NetworkProbe.address("sandbox-icc-b", on: network)
+                try await NetworkProbe.startAgentListener(client, "icc-b", port: 9000)
+                // Refused in a (its output chain), at once.
+                let outcomes = try await NetworkProbe.connect(client, "icc-a", ["\(addressB):8200", "\(addressB):9000"])
+                #expect(outcomes == ["\(addressB):8200": "ECONNREFUSED", "\(addressB):9000": "ECONNREFUSED"])
+                // And b's input chain would refuse a as well: only the spawner's address (the
+                // gateway) may open a connection, to runnerd's port alone.
+                #expect(try await NetworkProbe.setElements("sandbox-icc-b", "inbound4") == [try await NetworkProbe.gateway(network)])
             }
         }
     }

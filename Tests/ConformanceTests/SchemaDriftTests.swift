@@ -76,7 +76,7 @@ struct SchemaDriftTests {
             (r("FsWatchEvent"), try e(FsWatchEvent(seq: 1, t: .watching, path: "")), "watching"),
             (r("FsWatchEvent"), try e(FsWatchEvent(seq: 2, t: .fs, path: "a/b", op: .rename, type: .file, from: "a/c")), "fs rename"),
             (r("FsWatchEvent"), try e(FsWatchEvent(seq: 3, t: .overflow, reason: "queue")), "overflow"),
-            (r("ErrorBody"), try e(ErrorBody.badRequest("x")), "runnerd error"),
+            (r("ErrorBody"), try e(ErrorBody(error: RunnerdErrorKind.badRequest, message: "x")), "runnerd error"),
             (s("ErrorBody"), try e(ErrorBody(error: SpawnerErrorKind.totalCapReached)), "spawner error"),
             (s("SessionInfo"), try e(info), "session"),
             (s("SessionList"), try e(SessionList(sessions: [info])), "session list"),

@@ -13,14 +13,20 @@ public struct HealthResponse: Codable, Equatable, Sendable {
     public var version: String
     /// Addition: true once a SIGTERM/SIGINT started the graceful shutdown.
     public var draining: Bool?
+    /// Addition (issue 15): what confines the agents (`Confinement`).
+    public var confinement: Confinement?
 
-    public init(ok: Bool, bootedAtMs: Int64, lastActivityAtMs: Int64, liveExecs: Int, version: String, draining: Bool? = nil) {
+    public init(
+        ok: Bool, bootedAtMs: Int64, lastActivityAtMs: Int64, liveExecs: Int, version: String, draining: Bool? = nil,
+        confinement: Confinement? = nil
+    ) {
         self.ok = ok
         self.bootedAtMs = bootedAtMs
         self.lastActivityAtMs = lastActivityAtMs
         self.liveExecs = liveExecs
         self.version = version
         self.draining = draining
+        self.confinement = confinement
     }
 }
 

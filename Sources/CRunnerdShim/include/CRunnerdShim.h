@@ -35,6 +35,10 @@ int rd_memfd_create(const char *name);
 int rd_setfsuid(unsigned int uid);
 int rd_setfsgid(unsigned int gid);
 
+/// landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION): the kernel's Landlock ABI
+/// version, or -1/errno (ENOSYS: not built in; EOPNOTSUPP: built in but off at boot).
+int rd_landlock_abi_version(void);
+
 /// O_PATH (a GNU flag Swift's Glibc module does not expose).
 int rd_o_path(void);
 

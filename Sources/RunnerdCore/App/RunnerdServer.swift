@@ -54,6 +54,8 @@ public final class RunnerdServer: Sendable {
             // supplementary groups would still count there, and runnerd needs none.
             try Syscall.clearSupplementaryGroups()
         }
+        try hardening.setUpAgentAccount(config: config, home: config.agentHome ?? workspace.realPath)
+        hardening.setUpLandlock(config: config, workspace: workspace.realPath, environment: baseEnvironment, logger: logger)
         if hardening.switchesUser {
             // runnerd's HOME (root's) is not the agent's: the agent's home is its workspace,
             // unless RUNNERD_AGENT_HOME names another.

@@ -86,7 +86,8 @@ final class RunnerdRouter {
     private func health() -> HealthResponse {
         HealthResponse(
             ok: true, bootedAtMs: supervisor.bootedAtMs, lastActivityAtMs: supervisor.lastActivityAtMs,
-            liveExecs: supervisor.liveCount, version: version, draining: supervisor.isDraining ? true : nil)
+            liveExecs: supervisor.liveCount, version: version, draining: supervisor.isDraining ? true : nil,
+            confinement: supervisor.confinement)
     }
 
     /// Decodes a JSON body; answers 400 itself and returns nil when it cannot.

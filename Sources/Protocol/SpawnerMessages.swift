@@ -37,10 +37,13 @@ public struct SessionInfo: Codable, Equatable, Sendable {
     /// Addition: idle time after which the sweep destroys a session with no running exec
     /// (`0`: never).
     public var idleTimeoutMs: Int64?
+    /// Addition (issue 15): what confines the session's agents, as its runnerd's `/healthz`
+    /// said when the session became ready or was adopted (nil when runnerd did not say).
+    public var confinement: Confinement?
 
     public init(
         sessionId: String, owner: SessionOwner, orgId: String, profile: String, backend: String, state: SessionState,
-        createdAtMs: Int64, lastActivityAtMs: Int64, expiresAtMs: Int64, idleTimeoutMs: Int64? = nil
+        createdAtMs: Int64, lastActivityAtMs: Int64, expiresAtMs: Int64, idleTimeoutMs: Int64? = nil, confinement: Confinement? = nil
     ) {
         self.sessionId = sessionId
         self.owner = owner
@@ -52,6 +55,7 @@ public struct SessionInfo: Codable, Equatable, Sendable {
         self.lastActivityAtMs = lastActivityAtMs
         self.expiresAtMs = expiresAtMs
         self.idleTimeoutMs = idleTimeoutMs
+        self.confinement = confinement
     }
 }
 

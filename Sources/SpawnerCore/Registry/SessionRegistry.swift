@@ -20,12 +20,14 @@ public actor SessionRegistry {
         var lastActivityAtMs: Int64
         var creation: Task<Void, any Error>?
         var destruction: Task<Void, Never>?
+        /// What runnerd's `/healthz` said confines the agents (issue 15).
+        var confinement: Confinement?
 
         var info: SessionInfo {
             SessionInfo(
                 sessionId: labels.sessionId, owner: labels.owner, orgId: labels.orgId, profile: labels.profile, backend: "",
                 state: state, createdAtMs: labels.createdAtMs, lastActivityAtMs: lastActivityAtMs, expiresAtMs: labels.expiresAtMs,
-                idleTimeoutMs: labels.idleTimeoutMs)
+                idleTimeoutMs: labels.idleTimeoutMs, confinement: confinement)
         }
     }
 
@@ -155,6 +157,8 @@ public actor SessionRegistry {
                 guard answer.denied.isEmpty else { throw CreateFailure(.seedEnv, "runnerd denied \(answer.denied.sorted())") }
             }
             try settings.faults.check(.seedEnv)
+            // For SessionInfo; a runnerd that does not say is no reason to fail the create.
+            sessions[sessionId]?.confinement = try? await withDeadline(deadline) { try await runnerd.health() }.confinement
         } catch {
             let failure = Self.failure(error, step: step)
             log.warning("create failed; removing what it made", metadata: ["step": "\(failure.step.rawValue)", "error": "\(failure.message)"])
@@ -269,7 +273,8 @@ public actor SessionRegistry {
         case .healthy(let health):
             // runnerd's clock, kept between the session's creation and now.
             let activity = max(session.labels.createdAtMs, min(health.lastActivityAtMs, now))
-            sessions[sessionId] = Entry(labels: session.labels, state: .ready, endpoint: session.endpoint, lastActivityAtMs: activity)
+            sessions[sessionId] = Entry(
+                labels: session.labels, state: .ready, endpoint: session.endpoint, lastActivityAtMs: activity, confinement: health.confinement)
             log.info("session adopted", metadata: ["endpoint": "\(session.endpoint.baseURL)"])
         case .refused(let status):
             log.warning("live sandbox refuses the session token; destroying it", metadata: ["status": "\(status)"])

@@ -45,7 +45,8 @@ let package = Package(
             path: "Sources/Protocol",
             swiftSettings: strict
         ),
-        // The handful of libc entry points Swift's Glibc module does not expose.
+        // The handful of libc entry points Swift's Glibc module does not expose (prefix `cshim_`;
+        // only SystemSupport imports it).
         .target(name: "CRunnerdShim", path: "Sources/CRunnerdShim"),
         // The vector base64 encoder RunnerProtocol.Base64 hands whole blocks to (SSSE3 on x86-64).
         .target(name: "CBase64", path: "Sources/CBase64"),
@@ -62,7 +63,6 @@ let package = Package(
             name: "RunnerdCore",
             dependencies: [
                 "RunnerProtocol",
-                "CRunnerdShim",
                 "SystemSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -120,13 +120,63 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                // The kubernetes backend: TLS to the API server (cluster CA, client certificates)
-                // and kubeconfig files.
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "Yams", package: "Yams"),
             ],
             // The web terminal page, built into the binary.
             resources: [.embedInCode("WebTerminal/terminal.html")],
+            swiftSettings: strict
+        ),
+        // The backends, one module each behind SpawnerCore's `SessionBackend` and `BackendSettings`.
+        // local: runnerd child processes of the spawner (the embedded default).
+        .target(
+            name: "SpawnerLocal",
+            dependencies: [
+                "SpawnerCore",
+                "RunnerProtocol",
+                "SystemSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // docker: a container per session through the Docker Engine API (a local Unix socket).
+        .target(
+            name: "SpawnerDocker",
+            dependencies: [
+                "SpawnerCore",
+                "RunnerProtocol",
+                "SystemSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // kubernetes: a Pod per session through the API server: TLS (cluster CA, client
+        // certificates) and kubeconfig files are this backend's alone.
+        .target(
+            name: "SpawnerKubernetes",
+            dependencies: [
+                "SpawnerCore",
+                "RunnerProtocol",
+                "RunnerdClient",
+                "SystemSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strict
+        ),
+        // The list of backends `SPAWNER_BACKEND` may name (the only module that sees them all).
+        .target(
+            name: "SpawnerBackends",
+            dependencies: ["SpawnerCore", "SpawnerLocal", "SpawnerDocker", "SpawnerKubernetes"],
             swiftSettings: strict
         ),
         // A client of the spawner API (signs requests; the terminal WebSocket), used by the CLI,
@@ -147,6 +197,8 @@ let package = Package(
             dependencies: [
                 "RunnerProtocol",
                 "SpawnerCore",
+                "SpawnerBackends",
+                "SpawnerLocal",
                 "SpawnerClient",
                 "SystemSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -192,6 +244,9 @@ let package = Package(
                 "RunnerProtocol",
                 "Runnerd",
                 "TestSupport",
+                // runnerd's stages run in process (`InProcessTests`).
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),
@@ -199,6 +254,10 @@ let package = Package(
             name: "SpawnerTests",
             dependencies: [
                 "SpawnerCore",
+                "SpawnerBackends",
+                "SpawnerLocal",
+                "SpawnerDocker",
+                "SpawnerKubernetes",
                 "SpawnerClient",
                 "TestSupport",
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
@@ -206,6 +265,11 @@ let package = Package(
                 "RunnerdClient",
                 "Spawner",
                 "Runnerd",
+                // NIO handlers on their own (`EmbeddedChannel`): the relay, the parse-error handler.
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 // The Kubernetes API double: a TLS server with a CA made in the test.
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

@@ -42,11 +42,24 @@ public struct ErrorBody: Codable, Equatable, Sendable {
         self.error = error
         self.message = message
     }
+}
 
-    public static let unauthorized = ErrorBody(error: "unauthorized")
-    public static let notFound = ErrorBody(error: "not_found")
-    public static func badRequest(_ message: String) -> ErrorBody { ErrorBody(error: "bad_request", message: message) }
-    public static let payloadTooLarge = ErrorBody(error: "payload_too_large", message: "request body exceeds 4 MiB")
-    public static let methodNotAllowed = ErrorBody(error: "method_not_allowed")
-    public static func unavailable(_ message: String) -> ErrorBody { ErrorBody(error: "unavailable", message: message) }
+/// The `error` values of runnerd's non-2xx answers (bodies are `ErrorBody`); runnerd's
+/// `RunnerdError.Code` maps each of its codes to one of them.
+public enum RunnerdErrorKind {
+    public static let badRequest = "bad_request"
+    public static let unauthorized = "unauthorized"
+    /// The agent's uid may not touch the path (the files API acts as the agent).
+    public static let forbidden = "forbidden"
+    public static let notFound = "not_found"
+    public static let methodNotAllowed = "method_not_allowed"
+    public static let conflict = "conflict"
+    public static let payloadTooLarge = "payload_too_large"
+    /// An earlier write to the exec's stdin is still pending (`409`); nothing was queued.
+    public static let stdinBusy = "stdin_busy"
+    /// A resize of an exec that has no terminal (`409`).
+    public static let notATerminal = "not_a_pty"
+    /// Too many watch streams are open (`429`).
+    public static let tooManyWatches = "too_many_watches"
+    public static let internalError = "internal"
 }

@@ -92,9 +92,26 @@ public struct HMACSigner: Sendable {
         return utf8.dropFirst(3).allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
     }
 
-    /// The runnerd token of a session: hex(HMAC(secret, "runnerd-token:" + sessionId)).
-    public func runnerdToken(sessionId: String) -> String {
-        Self.hex(HMAC<SHA256>.authenticationCode(for: Array("runnerd-token:\(sessionId)".utf8), using: key))
+    /// The runnerd token of a session (contract §4): hex(HMAC(secret, "runnerd-token:" +
+    /// sessionId + ":" + nonce)), so a re-created id never has an earlier session's token.
+    /// A session made before nonces (nil) keeps the §2 derivation, hex(HMAC(secret,
+    /// "runnerd-token:" + sessionId)).
+    public func runnerdToken(sessionId: String, nonce: String?) -> String {
+        let message = nonce.map { "runnerd-token:\(sessionId):\($0)" } ?? "runnerd-token:\(sessionId)"
+        return Self.hex(HMAC<SHA256>.authenticationCode(for: Array(message.utf8), using: key))
+    }
+
+    /// A session's nonce: 128 random bits as 32 hex digits.
+    public static func makeNonce() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return hex((0..<16).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+    }
+
+    /// Whether `nonce` has the shape `makeNonce` gives (32–128 lowercase hex digits): what a
+    /// backend reads back from labels is checked before it names a token.
+    public static func isWellFormedNonce(_ nonce: String) -> Bool {
+        (32...128).contains(nonce.utf8.count)
+            && nonce.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
     }
 
     static func hex(_ bytes: some Sequence<UInt8>) -> String {

@@ -1,7 +1,12 @@
-/// `GET /readyz`.
+/// `GET /readyz`; with `?challenge=C` (§4) also the proof of holding the session's token
+/// (`ReadinessChallenge`).
 public struct ReadyResponse: Codable, Equatable, Sendable {
     public var ok: Bool
-    public init(ok: Bool = true) { self.ok = ok }
+    public var proof: String?
+    public init(ok: Bool = true, proof: String? = nil) {
+        self.ok = ok
+        self.proof = proof
+    }
 }
 
 /// `GET /healthz`: liveness plus the activity clock the spawner's idle sweep reads.

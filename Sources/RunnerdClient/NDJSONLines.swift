@@ -64,59 +64,27 @@ public struct NDJSONLineSplitter: Sendable {
     public var unfinishedBytes: Int { pending.readableBytes }
 }
 
-/// The NDJSON lines of an HTTP body, as an async sequence with the body's backpressure.
-public struct NDJSONLineSequence<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable where Base.Element == ByteBuffer {
-    public typealias Element = ByteBuffer
-    let base: Base
+extension NDJSONLineSplitter: StreamFramer {
+    public var hasPartialFrame: Bool { unfinishedBytes > 0 }
+    public static var truncated: any Error { RunnerdClientError.truncatedStream }
+}
 
+/// The NDJSON lines of an HTTP body, as an async sequence with the body's backpressure.
+public typealias NDJSONLineSequence<Base: AsyncSequence & Sendable> = FramedSequence<Base, NDJSONLineSplitter> where Base.Element == ByteBuffer
+
+extension FramedSequence where Framer == NDJSONLineSplitter {
     /// The lines of an NDJSON body, pulled with the body's backpressure.
     public init(body: Base) {
-        self.base = body
-    }
-
-    init(base: Base) {
-        self.base = base
-    }
-
-    public struct AsyncIterator: AsyncIteratorProtocol {
-        var base: Base.AsyncIterator
-        var splitter = NDJSONLineSplitter()
-        var ready: [ByteBuffer] = []
-        var index = 0
-
-        public mutating func next() async throws -> ByteBuffer? {
-            while index == ready.count {
-                guard let chunk = try await base.next() else {
-                    if splitter.unfinishedBytes > 0 { throw RunnerdClientError.truncatedStream }
-                    return nil
-                }
-                ready = try splitter.append(chunk)
-                index = 0
-            }
-            defer { index += 1 }
-            return ready[index]
-        }
-    }
-
-    public func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(base: base.makeAsyncIterator())
+        self.init(base: body, framer: NDJSONLineSplitter())
     }
 }
 
 /// An exec's events as decoded `ExecEvent`s.
-public struct ExecEventSequence<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable where Base.Element == ByteBuffer {
-    public typealias Element = ExecEvent
-    public let lines: NDJSONLineSequence<Base>
+public typealias ExecEventSequence<Base: AsyncSequence & Sendable> = DecodedSequence<NDJSONLineSequence<Base>, ExecEvent> where Base.Element == ByteBuffer
 
-    public struct AsyncIterator: AsyncIteratorProtocol {
-        var lines: NDJSONLineSequence<Base>.AsyncIterator
-        public mutating func next() async throws -> ExecEvent? {
-            guard let line = try await lines.next() else { return nil }
-            return try EventReader.decode(line)
-        }
-    }
-
-    public func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(lines: lines.makeAsyncIterator())
+extension DecodedSequence where Element == ExecEvent {
+    /// Each line decoded by `EventReader`.
+    public init<Body>(lines: NDJSONLineSequence<Body>) where Base == NDJSONLineSequence<Body> {
+        self.init(base: lines) { try EventReader.decode($0) }
     }
 }

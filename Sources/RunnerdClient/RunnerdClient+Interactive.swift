@@ -42,27 +42,12 @@ extension RunnerdClient {
             let bytes = try await response.body.collect(upTo: 1 << 20)
             throw RunnerdClientError.status(Int(response.status.code), body: String(buffer: bytes))
         }
-        return FsWatchEventSequence(lines: NDJSONLineSequence(base: response.body))
+        return FsWatchEventSequence(base: NDJSONLineSequence(body: response.body)) { try WireJSON.decode(FsWatchEvent.self, from: $0.readableBytesView) }
     }
 }
 
 /// A watch's events, decoded.
-public struct FsWatchEventSequence<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable where Base.Element == ByteBuffer {
-    public typealias Element = FsWatchEvent
-    public let lines: NDJSONLineSequence<Base>
-
-    public struct AsyncIterator: AsyncIteratorProtocol {
-        var lines: NDJSONLineSequence<Base>.AsyncIterator
-        public mutating func next() async throws -> FsWatchEvent? {
-            guard let line = try await lines.next() else { return nil }
-            return try WireJSON.decode(FsWatchEvent.self, from: line.readableBytesView)
-        }
-    }
-
-    public func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(lines: lines.makeAsyncIterator())
-    }
-}
+public typealias FsWatchEventSequence<Base: AsyncSequence & Sendable> = DecodedSequence<NDJSONLineSequence<Base>, FsWatchEvent> where Base.Element == ByteBuffer
 
 /// Percent-encoding of a query value (RFC 3986 unreserved characters stay as they are).
 public enum QueryEncoding {

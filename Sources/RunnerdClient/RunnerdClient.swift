@@ -123,6 +123,6 @@ public struct RunnerdClient: Sendable {
             let bytes = try await response.body.collect(upTo: 1 << 20)
             throw RunnerdClientError.status(Int(response.status.code), body: String(buffer: bytes))
         }
-        return NDJSONLineSequence(base: response.body)
+        return NDJSONLineSequence(body: response.body)
     }
 }

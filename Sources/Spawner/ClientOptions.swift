@@ -1,9 +1,9 @@
 import ArgumentParser
 import AsyncHTTPClient
-import Glibc
 import NIOCore
 import RunnerProtocol
 import SpawnerClient
+import SystemSupport
 
 /// Where the spawner is and how to sign for it: SPAWNER_URL, SPAWNER_SECRET / SPAWNER_SECRET_FILE.
 struct ClientOptions: ParsableArguments {
@@ -58,7 +58,7 @@ extension ParsableCommand {
 /// reads "connection reset (error set): Connection refused) (errno: 111)" for a refused one.
 func describe(_ error: any Error) -> String {
     if let error = error as? IOError {
-        return "cannot reach the spawner: \(String(cString: strerror(error.errnoCode))) (errno \(error.errnoCode))"
+        return "cannot reach the spawner: \(SystemError.text(errno: error.errnoCode)) (errno \(error.errnoCode))"
     }
     return "\(error)"
 }

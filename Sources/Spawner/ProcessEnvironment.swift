@@ -1,7 +1,7 @@
 import Foundation
 
-/// The process environment, files and standard streams, for the CLI (through Foundation: the
-/// CLI makes no system call of its own).
+/// The process environment, files and standard streams, for the CLI, through Foundation (the
+/// few system calls the CLI makes itself, such as reading the terminal, go through SystemSupport).
 enum ProcessEnvironment {
     static var current: [String: String] { ProcessInfo.processInfo.environment }
 

@@ -2,7 +2,9 @@ import ArgumentParser
 import Hummingbird
 import Logging
 import ServiceLifecycle
+import SpawnerBackends
 import SpawnerCore
+import SpawnerLocal
 import SystemSupport
 
 /// `spawner serve`: the session service.
@@ -87,14 +89,14 @@ struct ServeCommand: AsyncParsableCommand {
         }
         StandardErrorLogging.bootstrap(level: config.logLevel)
         let logger = Logger(label: "spawner")
-        guard config.backend != .local || ProcessEnvironment.isExecutable(config.runnerdPath) else {
+        guard !(config.backend is LocalSettings) || ProcessEnvironment.isExecutable(config.runnerdPath) else {
             throw ValidationError("runnerd not found at \(config.runnerdPath) (build it, or set SPAWNER_RUNNERD_PATH)")
         }
         let components: SpawnerComponents
         do {
             components = try SpawnerComponents(config: config, logger: logger)
         } catch {
-            throw ValidationError("cannot start the \(config.backend.rawValue) backend (data directory \(config.dataDir)): \(error)")
+            throw ValidationError("cannot start the \(config.backendName) backend (data directory \(config.dataDir)): \(error)")
         }
         var group = ServiceGroupConfiguration(
             services: [buildApplication(components)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Glibc
 import Logging
 import NIOCore
 import RunnerProtocol
@@ -83,9 +82,7 @@ struct ShellCommand: AsyncParsableCommand {
             let thread = Thread {
                 var buffer = [UInt8](repeating: 0, count: 4096)
                 while true {
-                    let count = buffer.withUnsafeMutableBytes { Glibc.read(0, $0.baseAddress, $0.count) }
-                    if count < 0 && errno == EINTR { continue }
-                    if count <= 0 { break }
+                    guard let count = try? buffer.withUnsafeMutableBytes({ try Syscall.readSome(0, into: $0) }), count > 0 else { break }
                     continuation.yield(Array(buffer[0..<count]))
                 }
                 continuation.finish()

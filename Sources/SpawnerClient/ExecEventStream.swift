@@ -2,15 +2,11 @@ import AsyncHTTPClient
 import RunnerProtocol
 
 /// An exec's events from the spawner's SSE stream, each decoded from its `data:` line.
-public struct ExecEventStream: AsyncSequence, Sendable {
-    public typealias Element = ExecEvent
-    public let messages: SSEMessageSequence<HTTPClientResponse.Body>
+public typealias ExecEventStream = DecodedSequence<SSEMessageSequence<HTTPClientResponse.Body>, ExecEvent>
 
-    public struct AsyncIterator: AsyncIteratorProtocol {
-        var messages: SSEMessageSequence<HTTPClientResponse.Body>.AsyncIterator
-
-        public mutating func next() async throws -> ExecEvent? {
-            guard let message = try await messages.next() else { return nil }
+extension DecodedSequence where Base == SSEMessageSequence<HTTPClientResponse.Body>, Element == ExecEvent {
+    init(messages: Base) {
+        self.init(base: messages) { message in
             do {
                 return try EventReader.decode(message.data)
             } catch {
@@ -18,8 +14,6 @@ public struct ExecEventStream: AsyncSequence, Sendable {
             }
         }
     }
-
-    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(messages: messages.makeAsyncIterator()) }
 }
 
 extension SpawnerClient {

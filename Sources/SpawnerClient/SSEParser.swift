@@ -114,32 +114,16 @@ public struct SSEParser: Sendable {
     }
 }
 
-/// The messages of an SSE body, pulled with the body's backpressure.
-public struct SSEMessageSequence<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable where Base.Element == ByteBuffer {
-    public typealias Element = SSEMessage
-    let base: Base
+extension SSEParser: StreamFramer {
+    public var hasPartialFrame: Bool { hasPartialMessage }
+    public static var truncated: any Error { SpawnerClientError.truncatedStream }
+}
 
-    public init(_ base: Base) { self.base = base }
+/// The SSE messages of an HTTP body, pulled with the body's backpressure.
+public typealias SSEMessageSequence<Base: AsyncSequence & Sendable> = FramedSequence<Base, SSEParser> where Base.Element == ByteBuffer
 
-    public struct AsyncIterator: AsyncIteratorProtocol {
-        var base: Base.AsyncIterator
-        var parser = SSEParser()
-        var ready: [SSEMessage] = []
-        var index = 0
-
-        public mutating func next() async throws -> SSEMessage? {
-            while index == ready.count {
-                guard let chunk = try await base.next() else {
-                    if parser.hasPartialMessage { throw SpawnerClientError.truncatedStream }
-                    return nil
-                }
-                ready = try parser.append(chunk)
-                index = 0
-            }
-            defer { index += 1 }
-            return ready[index]
-        }
+extension FramedSequence where Framer == SSEParser {
+    public init(_ base: Base) {
+        self.init(base: base, framer: SSEParser())
     }
-
-    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: base.makeAsyncIterator()) }
 }

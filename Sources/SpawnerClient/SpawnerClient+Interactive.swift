@@ -34,7 +34,7 @@ extension SpawnerClient {
             let bytes = try await response.body.collect(upTo: 1 << 20)
             throw Self.statusError(Int(response.status.code), Array(bytes.readableBytesView))
         }
-        return FsWatchStream(messages: SSEMessageSequence(response.body))
+        return FsWatchStream(base: SSEMessageSequence(response.body)) { try WireJSON.decode(FsWatchEvent.self, from: $0.data) }
     }
 
     /// The URL of the web terminal page for a session, pre-signed now (it must be opened
@@ -61,17 +61,4 @@ extension SpawnerClient {
 }
 
 /// A watch's SSE messages as events.
-public struct FsWatchStream: AsyncSequence, Sendable {
-    public typealias Element = FsWatchEvent
-    public let messages: SSEMessageSequence<HTTPClientResponse.Body>
-
-    public struct AsyncIterator: AsyncIteratorProtocol {
-        var messages: SSEMessageSequence<HTTPClientResponse.Body>.AsyncIterator
-        public mutating func next() async throws -> FsWatchEvent? {
-            guard let message = try await messages.next() else { return nil }
-            return try WireJSON.decode(FsWatchEvent.self, from: message.data)
-        }
-    }
-
-    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(messages: messages.makeAsyncIterator()) }
-}
+public typealias FsWatchStream = DecodedSequence<SSEMessageSequence<HTTPClientResponse.Body>, FsWatchEvent>

@@ -35,7 +35,7 @@ extension Syscall {
 
     /// Flushes the filesystem holding the open file `fd` to disk.
     public static func syncFilesystem(_ fd: CInt) {
-        _ = rd_syncfs(fd)
+        _ = cshim_syncfs(fd)
     }
 
     public static func unlink(_ path: String) {
@@ -113,6 +113,19 @@ extension Syscall {
             result.append(contentsOf: chunk[0..<count])
         }
         return result
+    }
+
+    /// Reads `fd` to its end (or its first error), keeping the first `limit` bytes: the writer
+    /// (a child's stderr) is never left blocked on a full pipe.
+    public static func drain(_ fd: CInt, keeping limit: Int) -> [UInt8] {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1024)
+        while true {
+            let count = (try? retrying("read") { chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) } }) ?? 0
+            if count <= 0 { break }
+            if bytes.count < limit { bytes.append(contentsOf: chunk[0..<min(count, limit - bytes.count)]) }
+        }
+        return bytes
     }
 
     /// Gives the open file `fd` to `uid`/`gid` (best effort).

@@ -23,15 +23,15 @@ public struct FilesystemIdentity: Sendable, Equatable {
     /// Runs `body` with this identity on the calling thread and restores the thread's previous
     /// ids afterwards. `body` must not suspend (it runs on this thread from start to end).
     public func run<T>(_ body: () -> T) throws(Failure) -> T {
-        let previousGID = rd_setfsgid(gid)
-        let previousUID = rd_setfsuid(uid)
+        let previousGID = cshim_setfsgid(gid)
+        let previousUID = cshim_setfsuid(uid)
         defer {
-            _ = rd_setfsuid(UInt32(bitPattern: previousUID))
-            _ = rd_setfsgid(UInt32(bitPattern: previousGID))
+            _ = cshim_setfsuid(UInt32(bitPattern: previousUID))
+            _ = cshim_setfsgid(UInt32(bitPattern: previousGID))
         }
         // setfsuid reports no error: it returns the previous id whether or not it changed. A
         // second call answers the id now in force.
-        guard rd_setfsuid(uid) == Int32(bitPattern: uid), rd_setfsgid(gid) == Int32(bitPattern: gid) else {
+        guard cshim_setfsuid(uid) == Int32(bitPattern: uid), cshim_setfsgid(gid) == Int32(bitPattern: gid) else {
             throw Failure(description: "cannot take filesystem ids \(uid):\(gid) (needs CAP_SETUID and CAP_SETGID)")
         }
         return body()

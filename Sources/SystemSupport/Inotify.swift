@@ -5,7 +5,7 @@ import Glibc
 public enum Inotify {
     /// A new instance's descriptor (the caller owns it).
     public static func open() throws(SystemError) -> CInt {
-        try Syscall.retrying("inotify_init1") { rd_inotify_init() }
+        try Syscall.retrying("inotify_init1") { cshim_inotify_init() }
     }
 
     /// Watches the directory an open descriptor refers to (through `/proc/self/fd`, so no path

@@ -7,7 +7,7 @@ extension Syscall {
     /// (not built in), `EOPNOTSUPP` (built in, off at boot: not in `lsm=`), `EPERM`/`ENOSYS`
     /// from a container runtime's seccomp profile that predates it.
     public static func landlockABI() -> Result<Int, SystemError> {
-        let version = rd_landlock_abi_version()
+        let version = cshim_landlock_abi_version()
         if version < 0 { return .failure(SystemError("landlock_create_ruleset", errno: errno)) }
         return .success(Int(version))
     }

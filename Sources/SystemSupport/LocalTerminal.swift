@@ -8,7 +8,7 @@ public enum LocalTerminal {
     public static func windowSize(_ fd: CInt) -> (cols: Int, rows: Int)? {
         var cols: UInt16 = 0
         var rows: UInt16 = 0
-        guard rd_get_window_size(fd, &cols, &rows) == 0, cols > 0, rows > 0 else { return nil }
+        guard cshim_get_window_size(fd, &cols, &rows) == 0, cols > 0, rows > 0 else { return nil }
         return (Int(cols), Int(rows))
     }
 
@@ -33,7 +33,7 @@ public enum LocalTerminal {
     public static func onWindowChange(_ onChange: @escaping @Sendable () -> Void) throws(SystemError) {
         let pipe = try Syscall.pipe()
         _ = fcntl(pipe.write, F_SETFL, O_NONBLOCK)  // a full pipe drops a notification, never blocks the handler
-        try Syscall.retrying("sigaction(SIGWINCH)") { rd_notify_window_changes(pipe.write) }
+        try Syscall.retrying("sigaction(SIGWINCH)") { cshim_notify_window_changes(pipe.write) }
         let reader = Thread { () in
             var byte: UInt8 = 0
             while true {

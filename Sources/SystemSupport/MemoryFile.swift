@@ -7,7 +7,7 @@ public enum MemoryFile {
     /// A new memory file holding `contents`; the caller closes it. Readers should use `pread`
     /// from offset 0: the descriptor's offset is at the end.
     public static func create(_ name: String, contents: [UInt8]) throws(SystemError) -> CInt {
-        let fd = try Syscall.retrying("memfd_create") { rd_memfd_create(name) }
+        let fd = try Syscall.retrying("memfd_create") { cshim_memfd_create(name) }
         do {
             try Syscall.writeAll(fd, contents)
         } catch {

@@ -6,12 +6,12 @@ extension Syscall {
     /// A close-on-exec pipe.
     public static func pipe() throws(SystemError) -> (read: CInt, write: CInt) {
         var fds: [CInt] = [-1, -1]
-        try retrying("pipe2") { rd_pipe_cloexec(&fds) }
+        try retrying("pipe2") { cshim_pipe_cloexec(&fds) }
         return (fds[0], fds[1])
     }
 
     /// Best effort: a larger pipe buffer means fewer wake-ups for chatty processes.
     public static func setPipeSize(_ fd: CInt, _ size: Int) {
-        _ = rd_set_pipe_size(fd, CInt(size))
+        _ = cshim_set_pipe_size(fd, CInt(size))
     }
 }

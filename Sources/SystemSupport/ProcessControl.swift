@@ -5,7 +5,7 @@ import Glibc
 extension Syscall {
     /// A non-blocking signalfd for SIGCHLD, which must be blocked in every thread.
     public static func childSignalFD() throws(SystemError) -> CInt {
-        try retrying("signalfd") { rd_signalfd_sigchld() }
+        try retrying("signalfd") { cshim_signalfd_sigchld() }
     }
 
     /// `kill(-pgid, signal)`; `false` when the group no longer exists.
@@ -28,12 +28,14 @@ extension Syscall {
     /// Makes this process the reaper of its orphaned descendants (what PID 1 is anyway), so
     /// that a background process outliving its exec stays in runnerd's tree.
     public static func becomeChildSubreaper() throws(SystemError) {
-        try retrying("prctl(PR_SET_CHILD_SUBREAPER)") { rd_set_child_subreaper() }
+        try retrying("prctl(PR_SET_CHILD_SUBREAPER)") { cshim_set_child_subreaper() }
     }
 
-    /// `kill(pid, signal)`; false when the process no longer exists.
+    /// `kill(pid, signal)`; false when the process no longer exists. Never a group: a pid of
+    /// 0 or below (which `kill` reads as a process group, or every process) is refused.
     @discardableResult
     public static func signalProcess(_ pid: pid_t, _ signal: CInt) -> Bool {
-        kill(pid, signal) == 0
+        guard pid > 0 else { return false }
+        return kill(pid, signal) == 0
     }
 }

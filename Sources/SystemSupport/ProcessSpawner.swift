@@ -57,7 +57,7 @@ public enum ProcessSpawner {
             posix_spawn_file_actions_adddup2(&actions, fd, target)
         }
         if let cwd = spec.cwdFD {
-            rd_posix_spawn_file_actions_addfchdir(&actions, cwd)
+            cshim_posix_spawn_file_actions_addfchdir(&actions, cwd)
         }
         // After the fchdir: the open may take the cwd descriptor's number.
         let firstFree = (spec.extraFDs.map(\.1).max() ?? 2) + 1
@@ -67,11 +67,11 @@ public enum ProcessSpawner {
         }
         // Last: the cwd descriptor must still be open for the fchdir above.
         if spec.closeOtherDescriptors {
-            rd_posix_spawn_file_actions_addclosefrom(&actions, firstFree)
+            cshim_posix_spawn_file_actions_addclosefrom(&actions, firstFree)
         }
 
         var flags = Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
-        if spec.newSession { flags |= rd_posix_spawn_setsid_flag() }
+        if spec.newSession { flags |= cshim_posix_spawn_setsid_flag() }
         posix_spawnattr_setflags(&attributes, flags)
         var empty = sigset_t()
         sigemptyset(&empty)

@@ -12,7 +12,7 @@ public struct PseudoTerminal: Sendable {
     /// Opens a master, grants and unlocks its slave.
     public static func open() throws(SystemError) -> PseudoTerminal {
         var path = [CChar](repeating: 0, count: 128)
-        let master = try Syscall.retrying("posix_openpt") { rd_open_pty_master(&path, path.count) }
+        let master = try Syscall.retrying("posix_openpt") { cshim_open_pty_master(&path, path.count) }
         let slavePath = path.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         return PseudoTerminal(master: master, slavePath: slavePath)
     }
@@ -20,7 +20,7 @@ public struct PseudoTerminal: Sendable {
     /// Sets the window size of the terminal `fd` (either end); its foreground process group
     /// gets SIGWINCH when the size changes.
     public static func setWindowSize(_ fd: CInt, cols: Int, rows: Int) throws(SystemError) {
-        try Syscall.retrying("ioctl(TIOCSWINSZ)") { rd_set_window_size(fd, UInt16(clamping: cols), UInt16(clamping: rows)) }
+        try Syscall.retrying("ioctl(TIOCSWINSZ)") { cshim_set_window_size(fd, UInt16(clamping: cols), UInt16(clamping: rows)) }
     }
 
     /// Opens the slave (not as runnerd's controlling terminal) and gives it to `owner` (its

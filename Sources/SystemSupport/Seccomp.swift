@@ -9,6 +9,6 @@ extension Syscall {
         guard !program.isEmpty, program.count % 8 == 0, program.count / 8 <= Int(UInt16.max) else {
             throw SystemError("seccomp filter of \(program.count) bytes", errno: EINVAL)
         }
-        _ = try retrying("seccomp") { program.withUnsafeBytes { rd_install_seccomp_filter($0.baseAddress, UInt16(program.count / 8)) } }
+        _ = try retrying("seccomp") { program.withUnsafeBytes { cshim_install_seccomp_filter($0.baseAddress, UInt16(program.count / 8)) } }
     }
 }

@@ -2,7 +2,7 @@ import CRunnerdShim
 import Glibc
 
 /// `O_PATH`: a descriptor that names a file without opening it for I/O.
-public let O_PATH = rd_o_path()
+public let O_PATH = cshim_o_path()
 
 /// The thin wrapper every libc call of runnerd goes through: EINTR retry, errno → `SystemError`.
 public enum Syscall {

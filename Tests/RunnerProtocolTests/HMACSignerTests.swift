@@ -28,19 +28,52 @@ import Testing
     }
 
     @Test func knownAnswerRunnerdTokens() {
-        #expect(signer.runnerdToken(sessionId: "sess-1") == "fd6d55ae27e7c4d8105d52ed4df8588f4f99553a9b6724f580cae3047bb2e045")
-        #expect(signer.runnerdToken(sessionId: "sess-2") == "6ddf418d46d1d52b688cd680ec0fce373ca856244f9b9490243aee7738ef1e55")
-        #expect(HMACSigner(secret: Array("Jefe".utf8)).runnerdToken(sessionId: "x")
+        #expect(signer.runnerdToken(sessionId: "sess-1", nonce: nil) == "fd6d55ae27e7c4d8105d52ed4df8588f4f99553a9b6724f580cae3047bb2e045")
+        #expect(signer.runnerdToken(sessionId: "sess-2", nonce: nil) == "6ddf418d46d1d52b688cd680ec0fce373ca856244f9b9490243aee7738ef1e55")
+        #expect(HMACSigner(secret: Array("Jefe".utf8)).runnerdToken(sessionId: "x", nonce: nil)
             == "f27698b6c8f1179b89e22ceb4f3817ce7c54fdaaf9b188db9af27b816af1d763")
     }
 
+    /// Contract §4: hex(HMAC(secret, "runnerd-token:" + id + ":" + nonce)), computed independently
+    /// (Python's hmac); a re-created id with a new nonce never has the earlier token.
+    @Test func knownAnswerNoncedRunnerdTokens() {
+        let jefe = HMACSigner(secret: Array("Jefe".utf8))
+        #expect(jefe.runnerdToken(sessionId: "x", nonce: "00112233445566778899aabbccddeeff")
+            == "456354bf5fdd83ee0403773f95ddcd1f8ba5f9a0a5305c829386d927666347d9")
+        let first = HMACSigner.makeNonce()
+        let second = HMACSigner.makeNonce()
+        #expect(first != second)
+        #expect(HMACSigner.isWellFormedNonce(first) && first.utf8.count == 32)
+        #expect(jefe.runnerdToken(sessionId: "x", nonce: first) != jefe.runnerdToken(sessionId: "x", nonce: second))
+        #expect(jefe.runnerdToken(sessionId: "x", nonce: first) != jefe.runnerdToken(sessionId: "x", nonce: nil))
+        #expect(!HMACSigner.isWellFormedNonce("00112233"))
+        #expect(!HMACSigner.isWellFormedNonce("00112233445566778899AABBCCDDEEFF"))
+        #expect(!HMACSigner.isWellFormedNonce("0011223344556677889-aabbccddeeff"))
+    }
+
+    /// Contract §4: proof = hex(HMAC(token, challenge)), the token's and the challenge's text as
+    /// bytes, computed independently (Python's hmac).
+    @Test func knownAnswerReadinessProof() {
+        let token = Array("f27698b6c8f1179b89e22ceb4f3817ce7c54fdaaf9b188db9af27b816af1d763".utf8)
+        let proof = ReadinessChallenge.proof(token: token, challenge: "0123456789abcdef")
+        #expect(proof == "7e0f1939fc6d5f87b01a734bfbcd3ddeb3dfbcc9878ff2df9895a6a78a8a778c")
+        #expect(ReadinessChallenge.verify(proof: proof, token: token, challenge: "0123456789abcdef"))
+        #expect(!ReadinessChallenge.verify(proof: proof, token: Array("other".utf8), challenge: "0123456789abcdef"))
+        #expect(!ReadinessChallenge.verify(proof: proof, token: token, challenge: "0123456789abcdee"))
+        #expect(ReadinessChallenge.isValid(ReadinessChallenge.make()))
+        #expect(ReadinessChallenge.isValid(String(repeating: "a", count: 16)) && ReadinessChallenge.isValid(String(repeating: "F", count: 128)))
+        #expect(!ReadinessChallenge.isValid(String(repeating: "a", count: 15)))
+        #expect(!ReadinessChallenge.isValid(String(repeating: "a", count: 129)))
+        #expect(!ReadinessChallenge.isValid("0123456789abcdeg"))
+    }
+
     @Test func runnerdTokenIsDeterministicHexAndPerSession() {
-        let a = signer.runnerdToken(sessionId: "sess-a")
-        #expect(a == HMACSigner(secret: Self.secret).runnerdToken(sessionId: "sess-a"))
+        let a = signer.runnerdToken(sessionId: "sess-a", nonce: nil)
+        #expect(a == HMACSigner(secret: Self.secret).runnerdToken(sessionId: "sess-a", nonce: nil))
         #expect(a.utf8.count == 64)
         #expect(a.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) })
-        #expect(a != signer.runnerdToken(sessionId: "sess-b"))
-        #expect(a != HMACSigner(secret: Array("other".utf8)).runnerdToken(sessionId: "sess-a"))
+        #expect(a != signer.runnerdToken(sessionId: "sess-b", nonce: nil))
+        #expect(a != HMACSigner(secret: Array("other".utf8)).runnerdToken(sessionId: "sess-a", nonce: nil))
     }
 
     @Test func headersCarryTimestampAndSignature() throws {

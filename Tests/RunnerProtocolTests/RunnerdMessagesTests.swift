@@ -73,8 +73,10 @@ import Testing
         #expect(try Self.text(StdinResponse(ok: true)) == #"{"ok":true}"#)
         #expect(try Self.text(StdinResponse(ok: false, reason: .badLine)) == #"{"ok":false,"reason":"BAD_LINE"}"#)
         #expect(try Self.text(EnvResponse(denied: ["HOME"])) == #"{"denied":["HOME"],"ok":true}"#)
-        #expect(try Self.text(ErrorBody.unauthorized) == #"{"error":"unauthorized"}"#)
-        #expect(try Self.text(ErrorBody.badRequest("x")) == #"{"error":"bad_request","message":"x"}"#)
+        #expect(try Self.text(ErrorBody(error: RunnerdErrorKind.unauthorized)) == #"{"error":"unauthorized"}"#)
+        #expect(try Self.text(ErrorBody(error: RunnerdErrorKind.badRequest, message: "x")) == #"{"error":"bad_request","message":"x"}"#)
+        #expect(try Self.text(ErrorBody(error: RunnerdErrorKind.stdinBusy)) == #"{"error":"stdin_busy"}"#)
+        #expect(try Self.text(ErrorBody(error: RunnerdErrorKind.notATerminal)) == #"{"error":"not_a_pty"}"#)
     }
 
     @Test func stdinReasonsAndFailCodesMatchTheContract() {

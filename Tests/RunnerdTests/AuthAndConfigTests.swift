@@ -2,6 +2,7 @@ import Foundation
 import RunnerProtocol
 import RunnerdClient
 import Testing
+import TestSupport
 
 @Suite("authentication and configuration", .timeLimit(.minutes(10)))
 struct AuthAndConfigTests {
@@ -14,7 +15,7 @@ struct AuthAndConfigTests {
             for (method, path) in [("GET", "/healthz"), ("POST", "/execs"), ("GET", "/execs/x"), ("POST", "/env"), ("GET", "/execs/x/attach")] {
                 let (code, body) = try await client.call(.init(rawValue: method), path, body: method == "POST" ? Array("{}".utf8) : nil)
                 #expect(code == 401, "\(method) \(path)")
-                #expect(try WireJSON.decode(ErrorBody.self, from: body) == .unauthorized)
+                #expect(try WireJSON.decode(ErrorBody.self, from: body) == ErrorBody(error: "unauthorized"))
             }
         }
         let (headerCode, _) = try await anonymous.call(.GET, "/healthz", headers: [("X-Runnerd-Token", runnerd.token!)])
@@ -25,6 +26,39 @@ struct AuthAndConfigTests {
         #expect(prefix == 401, "a prefix of the token is not the token")
         #expect(try await runnerd.client.health().ok)
         await runnerd.stop()
+    }
+
+    /// Contract §4: `GET /readyz?challenge=C` proves the token without it ever being sent:
+    /// proof = hex(HMAC-SHA256(token, C)), checked here independently of runnerd's code path
+    /// (`ReadinessChallenge.verify`), against another token, and for malformed challenges.
+    @Test func readyzChallengeProvesTheTokenWithoutSendingIt() async throws {
+        let runnerd = try await RunnerdProcess.start()
+        let anonymous = RunnerdClient(baseURL: runnerd.baseURL, token: nil)
+        let token = Array(runnerd.token!.utf8)
+        for challenge in [ReadinessChallenge.make(), String(repeating: "0", count: 16), String(repeating: "Ab", count: 64)] {
+            let (status, body) = try await anonymous.call(.GET, "/readyz?challenge=\(challenge)")
+            #expect(status == 200)
+            let ready = try WireJSON.decode(ReadyResponse.self, from: body)
+            let proof = try #require(ready.proof)
+            #expect(ready.ok)
+            #expect(ReadinessChallenge.verify(proof: proof, token: token, challenge: challenge))
+            #expect(!ReadinessChallenge.verify(proof: proof, token: token + [UInt8(ascii: "x")], challenge: challenge))
+            #expect(!proof.contains(runnerd.token!))
+        }
+        // Without a challenge: readiness alone, no proof.
+        let plain = try WireJSON.decode(ReadyResponse.self, from: try await anonymous.call(.GET, "/readyz").body)
+        #expect(plain.proof == nil)
+        for bad in ["", "abc", String(repeating: "a", count: 15), String(repeating: "a", count: 129), "0123456789abcdeg"] {
+            let (status, body) = try await anonymous.call(.GET, "/readyz?challenge=\(bad)")
+            #expect(status == 400, "challenge '\(bad)'")
+            #expect(try WireJSON.decode(ErrorBody.self, from: body).error == "bad_request")
+        }
+        await runnerd.stop()
+
+        // A runnerd without a token has nothing to prove.
+        let insecure = try await RunnerdProcess.start(token: nil, arguments: ["--insecure-no-auth"])
+        #expect(try await RunnerdClient(baseURL: insecure.baseURL, token: nil).call(.GET, "/readyz?challenge=\(ReadinessChallenge.make())").status == 400)
+        await insecure.stop()
     }
 
     @Test func refusesToStartWithoutATokenUnlessInsecure() async throws {

@@ -2,6 +2,7 @@ import Foundation
 import RunnerProtocol
 import RunnerdClient
 import Testing
+import TestSupport
 
 @Suite("byte caps, timeouts and cancel", .timeLimit(.minutes(10)))
 struct CapsAndTimeoutTests {

@@ -76,10 +76,13 @@ struct ExecLifecycleTests {
 
     @Test func execOutlivesTheConnectionThatStartedIt() async throws {
         let runnerd = try await RunnerdProcess.start()
+        // The command waits at a gate the test opens once the connection is gone.
+        let gate = Gate(in: runnerd.workspace, "orphan.fifo")
         let raw = try RawConnection(port: runnerd.port)
-        raw.post("/execs", token: runnerd.token, json: #"{"execId":"orphan","shell":"sleep 0.5; echo done","timeoutMs":0,"stdoutMaxBytes":0,"stderrMaxBytes":0}"#)
-        _ = raw.readSome(timeout: 1)  // the head and the start event
+        raw.post("/execs", token: runnerd.token, json: #"{"execId":"orphan","shell":"read line < orphan.fifo; echo done","timeoutMs":0,"stdoutMaxBytes":0,"stderrMaxBytes":0}"#)
+        #expect(try await eventually { try await runnerd.client.status("orphan").state == .running })
         raw.hangUp()
+        try await gate.open()
         let status = try await runnerd.client.waitUntilExited("orphan")
         #expect(status.exitCode == 0)
         let replay = try await runnerd.client.attachAll("orphan")
@@ -96,17 +99,22 @@ struct ExecLifecycleTests {
         #expect(before.liveExecs == 0)
         #expect(before.version.isEmpty == false)
         #expect(before.bootedAtMs <= before.lastActivityAtMs)
-        try await Task.sleep(for: .milliseconds(30))
+        try await clockPassed(before.lastActivityAtMs)
         _ = try await client.run("touch", ["true"])
         let after = try await client.health()
         #expect(after.lastActivityAtMs > before.lastActivityAtMs)
-        // Output alone (no requests) moves the clock too.
-        let task = Task { try await client.run("chatty", ["sh", "-c", "sleep 0.3; echo x; sleep 0.3"]) }
-        try await Task.sleep(for: .milliseconds(150))
-        let mid = try await client.health().lastActivityAtMs
-        _ = try await task.value
-        let exitedStatus = try await client.status("chatty")
-        #expect(try #require(exitedStatus.endedAtMs) > mid)
+        // Output alone (no request: `/healthz` leaves the clock alone) moves the clock too. The
+        // exec prints only once the test opens its gate, outside runnerd's API.
+        let gate = Gate(in: runnerd.workspace, "chatty.fifo")
+        let chatty = LiveExec(client, ExecRequest(execId: "chatty", shell: "read line < chatty.fifo; echo x; read line < chatty.fifo", timeoutMs: 60_000))
+        #expect(try await eventually { chatty.eventsSoFar.contains { $0.kind == .start } })
+        let quiet = try await client.health().lastActivityAtMs
+        let opened = try await clockPassed(quiet)
+        try await gate.open()
+        #expect(try await chatty.waitForOutput("x"))
+        #expect(try await client.health().lastActivityAtMs >= opened, "output at \(opened) or later left the clock at \(quiet)")
+        try await gate.open()
+        #expect(try await chatty.result().exit?.exitCode == 0)
         await runnerd.stop()
     }
 
@@ -116,7 +124,7 @@ struct ExecLifecycleTests {
         let runnerd = try await RunnerdProcess.start()
         let client = runnerd.client
         let first = try await client.health().lastActivityAtMs
-        try await Task.sleep(for: .milliseconds(30))
+        try await clockPassed(first)
         #expect(try await client.ready())
         #expect(try await client.call(.GET, "/metrics").status == 200)
         #expect(try await client.health().lastActivityAtMs == first)

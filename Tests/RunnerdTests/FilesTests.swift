@@ -3,6 +3,7 @@ import RunnerProtocol
 import RunnerdClient
 import Synchronization
 import Testing
+import TestSupport
 
 // MARK: - Helpers
 

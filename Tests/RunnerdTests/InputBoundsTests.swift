@@ -2,6 +2,7 @@ import Foundation
 import RunnerProtocol
 import RunnerdClient
 import Testing
+import TestSupport
 
 /// Contract §3 "Bounds" against the real binary: every number a client sends is checked where it
 /// is decoded; out of range is a 400 with a message, never a crash.

@@ -2,6 +2,7 @@ import Foundation
 import RunnerProtocol
 import RunnerdClient
 import Testing
+import TestSupport
 
 @Suite("durable exec journal", .timeLimit(.minutes(10)))
 struct JournalTests {

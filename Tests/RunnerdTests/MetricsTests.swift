@@ -160,7 +160,7 @@ struct MetricsTests {
         let anonymous = RunnerdClient(baseURL: runnerd.baseURL, token: nil)
         let (status, body) = try await anonymous.call(.GET, "/metrics")
         #expect(status == 401)
-        #expect(try WireJSON.decode(ErrorBody.self, from: body) == ErrorBody.unauthorized)
+        #expect(try WireJSON.decode(ErrorBody.self, from: body) == ErrorBody(error: "unauthorized"))
         let wrong = RunnerdClient(baseURL: runnerd.baseURL, token: "not-the-token")
         #expect(try await wrong.call(.GET, "/metrics").status == 401)
         let viaHeader = try await anonymous.send(.GET, "/metrics", headers: [("X-Runnerd-Token", runnerd.token!)])

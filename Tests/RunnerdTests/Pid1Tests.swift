@@ -2,6 +2,7 @@ import Foundation
 import RunnerProtocol
 import RunnerdClient
 import Testing
+import TestSupport
 
 /// runnerd as PID 1 of a new PID namespace (`unshare --pid --fork --mount-proc`), as in a
 /// container. Needs root: skipped without it on a developer's machine, run — and failing — in

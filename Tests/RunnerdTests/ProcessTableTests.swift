@@ -2,6 +2,7 @@ import Foundation
 import RunnerProtocol
 import RunnerdClient
 import Testing
+import TestSupport
 
 @Suite("process table", .timeLimit(.minutes(3)))
 struct ProcessTableTests {

@@ -11,8 +11,15 @@ struct ResourceTests {
         // The journal keeps its slot files open once used: 64 kept execs plus the slot the
         // last prune freed. Past that warm-up, no exec may leave a descriptor behind.
         for index in 0..<70 { _ = try await runnerd.client.run("warmup-\(index)", ["true"]) }
-        try await Task.sleep(for: .milliseconds(200))
-        let fdsBefore = runnerd.openFDCount
+        // Settled once a request round trip on runnerd's loop (where the last exec's descriptors
+        // are closed) leaves the count where it was.
+        var fdsBefore = runnerd.openFDCount
+        #expect(try await eventually {
+            _ = try await runnerd.client.health()
+            let now = runnerd.openFDCount
+            defer { fdsBefore = now }
+            return now == fdsBefore
+        })
         #expect(fdsBefore > 65)
         for index in 0..<200 {
             let result = try await runnerd.client.run("short-\(index)", index % 2 == 0 ? ["true"] : ["sh", "-c", "echo \(index); exit \(index % 3)"])

@@ -2,6 +2,7 @@ import Foundation
 import RunnerProtocol
 import RunnerdClient
 import Testing
+import TestSupport
 
 @Suite("signals to execs", .timeLimit(.minutes(3)))
 struct SignalTests {

@@ -2,6 +2,7 @@ import Foundation
 import RunnerProtocol
 import RunnerdClient
 import Testing
+import TestSupport
 
 @Suite("stdin modes", .timeLimit(.minutes(5)))
 struct StdinTests {
@@ -73,51 +74,56 @@ struct StdinTests {
         await runnerd.stop()
     }
 
-    /// A child that never reads its stdin: one write waits for the pipe, every other write at
-    /// the same time is refused with 409 (nothing queues in runnerd), and cancelling the exec
-    /// answers the waiting one WRITE_FAILED.
+    /// A child that never reads its stdin: writes fill the pipe until one waits for it; every
+    /// other write meanwhile is refused with 409 (nothing queues in runnerd), and cancelling the
+    /// exec answers the waiting one WRITE_FAILED.
     @Test func writesToAStdinNobodyReadsAreBoundedNotQueued() async throws {
         let runnerd = try await RunnerdProcess.start()
         let client = runnerd.client
         let exec = Task { try await client.run("deaf", ["sleep", "600"]) { $0.stdinMode = .hold } }
         #expect(try await eventually { try await client.status("deaf").state == .running })
-        // 40 writes of 60 KB, 2.4 MB in all: far more than a pipe holds.
+        // Writes of 60 KB, one at a time: each is taken by the pipe, until one waits. An empty
+        // write probes without writing: it is refused (409) exactly while a write waits.
         let line = Array(("\"" + String(repeating: "a", count: 60_000) + "\"\n").utf8)
         let body = try WireJSON.encode(StdinRequest(b64: Base64.encode(line)))
-        let writes = 40
-        let (accepted, busy) = try await withThrowingTaskGroup(of: (Int, [UInt8]).self) { group in
-            for _ in 0..<writes {
-                group.addTask { try await client.call(.POST, "/execs/deaf/stdin", body: body) }
+        let probe = try WireJSON.encode(StdinRequest(b64: ""))
+        var accepted = 0
+        var waiting: Task<(status: Int, body: [UInt8]), any Error>?
+        while waiting == nil {
+            let write = Task { try await client.call(.POST, "/execs/deaf/stdin", body: body) }
+            let answered = Locked(false)
+            let watcher = Task {
+                _ = try? await write.value
+                answered.update { $0 = true }
             }
-            // All but (at most) one are answered while the child still does not read.
-            var accepted = 0
-            var busy = 0
-            for _ in 0..<(writes - 1) {
-                guard let (status, answer) = try await group.next() else { break }
-                if status == 200 {
-                    #expect(try WireJSON.decode(StdinResponse.self, from: answer) == StdinResponse(ok: true))
-                    accepted += 1
-                } else {
-                    #expect(status == 409, "\(String(decoding: answer, as: UTF8.self))")
-                    #expect(try WireJSON.decode(ErrorBody.self, from: answer).error == "stdin_busy")
-                    busy += 1
-                }
+            var isWaiting = false
+            #expect(try await eventually {
+                if answered.value { return true }
+                isWaiting = try await client.call(.POST, "/execs/deaf/stdin", body: probe).status == 409
+                return isWaiting
+            })
+            if isWaiting {
+                waiting = write
+            } else {
+                _ = await watcher.value
+                let (status, answer) = try await write.value
+                #expect(status == 200 && (try? WireJSON.decode(StdinResponse.self, from: answer)) == StdinResponse(ok: true))
+                accepted += 1
+                // The pipe holds 1 MiB at the very most: a write must have waited by then.
+                #expect(accepted * line.count <= (1 << 20) + line.count, "\(accepted) writes of \(line.count) bytes accepted")
+                if accepted * line.count > (1 << 20) + line.count { break }
             }
-            // Cancelling the exec closes the pipe: a write still waiting fails.
-            #expect(try await client.cancel("deaf").killed)
-            if let (status, answer) = try await group.next() {
-                #expect(status == 200 || status == 409)
-                if status == 200 {
-                    let response = try WireJSON.decode(StdinResponse.self, from: answer)
-                    #expect(response == StdinResponse(ok: false, reason: .writeFailed) || response == StdinResponse(ok: true))
-                    if response.ok { accepted += 1 }
-                }
-            }
-            return (accepted, busy)
         }
-        #expect(busy >= 1, "concurrent writes were refused, not queued")
-        // What the pipe took: at most its capacity (1 MiB at the very most) and one write.
-        #expect(accepted * line.count <= (1 << 20) + line.count, "\(accepted) writes of \(line.count) bytes accepted")
+        let pending = try #require(waiting)
+        // While it waits, a write is refused, not queued.
+        let (busyStatus, busyAnswer) = try await client.call(.POST, "/execs/deaf/stdin", body: body)
+        #expect(busyStatus == 409)
+        #expect(try WireJSON.decode(ErrorBody.self, from: busyAnswer).error == "stdin_busy")
+        // Cancelling the exec closes the pipe: the waiting write fails.
+        #expect(try await client.cancel("deaf").killed)
+        let (status, answer) = try await pending.value
+        #expect(status == 200)
+        #expect(try WireJSON.decode(StdinResponse.self, from: answer) == StdinResponse(ok: false, reason: .writeFailed))
         let result = try await exec.value
         #expect(result.exit?.cancelled == true)
         #expect(try await client.ready())

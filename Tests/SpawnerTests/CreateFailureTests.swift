@@ -3,6 +3,7 @@ import RunnerProtocol
 import SpawnerClient
 import SpawnerCore
 import Testing
+import TestSupport
 
 /// A create that fails at any step removes everything it made: the runnerd process, the
 /// session directory (workspace, record, token, log), the registry entry and its place

@@ -5,6 +5,7 @@ import NIOHTTP1
 import RunnerProtocol
 import SpawnerClient
 import Testing
+import TestSupport
 
 /// The SSE exec proxy: framing, resume after a drop, the proxied exec calls, backpressure.
 @Suite(.timeLimit(.minutes(10))) struct ExecStreamTests {

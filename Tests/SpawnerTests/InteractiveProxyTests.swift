@@ -3,20 +3,11 @@ import RunnerProtocol
 import SpawnerClient
 import Synchronization
 import Testing
+import TestSupport
 
 /// runnerd's terminals, signals, process table and file watch through the spawner (contract
 /// §3): proxied as they are, the watch as Server-Sent Events; and the CLI commands for them.
 @Suite(.timeLimit(.minutes(10))) struct InteractiveProxyTests {
-    /// Polls until `condition` holds (or `timeout`).
-    static func eventually(timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if try await condition() { return true }
-            try await Task.sleep(for: .milliseconds(25))
-        }
-        return try await condition()
-    }
-
     @Test func resizeSignalsAndTheProcessTableAreProxied() async throws {
         try await withSpawner { (spawner: SpawnerProcess) async throws in
             let client = spawner.client
@@ -32,11 +23,11 @@ import Testing
                 }
                 return nil
             }
-            #expect(try await Self.eventually { output.withLock { $0.contains("ready") } })
+            #expect(try await eventually { output.withLock { $0.contains("ready") } })
             #expect(try await client.resize("inter", "term", TerminalSize(cols: 120, rows: 40)).ok)
-            #expect(try await Self.eventually { output.withLock { $0.contains("winch 40 120") } })
+            #expect(try await eventually { output.withLock { $0.contains("winch 40 120") } })
             #expect(try await client.signal("inter", "term", "SIGUSR1").signaled)
-            #expect(try await Self.eventually { output.withLock { $0.contains("got-usr1") } })
+            #expect(try await eventually { output.withLock { $0.contains("got-usr1") } })
             // runnerd's answers come through as they are.
             #expect(try await client.status(.POST, "/v1/sessions/inter/execs/term/resize", body: Array(#"{"cols":0,"rows":5}"#.utf8)).0 == 400)
             #expect(try await client.status(.POST, "/v1/sessions/inter/execs/nobody/signal", body: Array(#"{"signal":"INT"}"#.utf8)).0 == 404)
@@ -66,12 +57,12 @@ import Testing
             let reader = Task {
                 for try await message in SSEMessageSequence(response.body) { messages.withLock { $0.append(message) } }
             }
-            #expect(try await Self.eventually { messages.withLock { !$0.isEmpty } })
+            #expect(try await eventually { messages.withLock { !$0.isEmpty } })
             // A new directory's watch is added when its creation is read: wait for it.
             #expect(try await client.runShell("watched", "mk", "mkdir d").exit?.exitCode == 0)
-            #expect(try await Self.eventually { messages.withLock { $0.contains { String(decoding: $0.data, as: UTF8.self).contains(#""path":"d""#) } } })
+            #expect(try await eventually { messages.withLock { $0.contains { String(decoding: $0.data, as: UTF8.self).contains(#""path":"d""#) } } })
             #expect(try await client.runShell("watched", "w", "printf x > d/f && mv d/f d/g").exit?.exitCode == 0)
-            #expect(try await Self.eventually { messages.withLock { $0.contains { String(decoding: $0.data, as: UTF8.self).contains(#""op":"rename""#) } } })
+            #expect(try await eventually { messages.withLock { $0.contains { String(decoding: $0.data, as: UTF8.self).contains(#""op":"rename""#) } } })
             reader.cancel()
             let all = messages.withLock { $0 }
             let events = try all.map { try WireJSON.decode(FsWatchEvent.self, from: $0.data) }
@@ -98,7 +89,7 @@ import Testing
             #expect(line.hasSuffix("sleep 300"))
             #expect(line.contains(" - "), "no exec: it ended")
             #expect(try await CLITests.cli(spawner, ["kill", "cli-ps", "\(pid)", "-s", "KILL"]).status == 0)
-            #expect(try await Self.eventually { !(try await client.processes("cli-ps").processes.contains { $0.pid == pid }) })
+            #expect(try await eventually { !(try await client.processes("cli-ps").processes.contains { $0.pid == pid }) })
             #expect(try await CLITests.cli(spawner, ["kill", "cli-ps", "1"]).status == 125, "PID 1 is refused (404)")
             #expect(try await CLITests.cli(spawner, ["kill", "cli-ps", "--exec", "srv"]).status == 1, "the exec has ended")
             #expect(try await CLITests.cli(spawner, ["kill", "cli-ps", "-s", "BOGUS", "5"]).status != 0)
@@ -121,12 +112,12 @@ import Testing
             defer { if watcher.isRunning { watcher.terminate() } }
             func printed() -> String { (try? String(contentsOfFile: out, encoding: .utf8)) ?? "" }
             // Until the watch is armed, changes are not seen: touch until one is.
-            #expect(try await Self.eventually {
+            #expect(try await eventually {
                 _ = try await client.runShell("cli-ps", "t-\(UInt32.random(in: 0...UInt32.max))", "rm -f probe; touch probe")
                 return printed().contains("create file probe")
             })
             _ = try await client.runShell("cli-ps", "mv", "mv probe moved")
-            #expect(try await Self.eventually { printed().contains("rename file moved (from probe)") }, "\(printed())")
+            #expect(try await eventually { printed().contains("rename file moved (from probe)") }, "\(printed())")
             watcher.terminate()
         }
     }

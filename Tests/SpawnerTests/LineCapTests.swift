@@ -5,6 +5,7 @@ import RunnerProtocol
 import RunnerdClient
 import SpawnerClient
 import Testing
+import TestSupport
 
 /// A runnerd that sends a line that never ends (a compromised sandbox) cannot run the host
 /// out of memory: the spawner cuts the stream at `Limits.eventLineCapBytes` and closes the

@@ -1,5 +1,6 @@
 import Foundation
 @testable import SpawnerCore
+@testable import SpawnerLocal
 import SystemSupport
 import TestSupport
 import Testing

@@ -2,6 +2,7 @@ import Foundation
 import RunnerProtocol
 import SpawnerClient
 import Testing
+import TestSupport
 
 /// Sessions outlive the spawner: kill -9 it, start another on the same data directory, and
 /// the sessions are listed and usable again; leftovers of dead ones are removed.
@@ -153,10 +154,11 @@ import Testing
             #expect(try await first.client.runShell("quiet", "last", "true").exit?.exitCode == 0)
             #expect(await first.stop() == 0)
             let stoppedAt = SignatureProbe.nowMs
-            try await Task.sleep(for: .milliseconds(300))
+            // Whatever the new spawner stamps is later than the stop.
+            #expect(try await eventually { SignatureProbe.nowMs > stoppedAt })
 
             current = try await first.restart()
-            try await Task.sleep(for: .milliseconds(500))  // several sweeps
+            try await current.sweepsComplete()
             let adopted = try await current.client.session("quiet")
             #expect(adopted.lastActivityAtMs <= stoppedAt, "activity \(adopted.lastActivityAtMs) is after the stop at \(stoppedAt)")
             #expect(adopted.lastActivityAtMs >= adopted.createdAtMs)

@@ -3,6 +3,7 @@ import NIOHTTP1
 import RunnerProtocol
 import SpawnerClient
 import Testing
+import TestSupport
 
 /// `PROTOCOL.md` §3 bounds on the spawner's session values, against the real binary: a
 /// duration out of range is a `400` (never a crash, never a stored record), and a record that
@@ -35,7 +36,7 @@ import Testing
             // The bounds themselves are accepted, and swept without trouble.
             let longest = try await client.create("longest", ttlMs: Bounds.ttlMs.upperBound, idleTimeoutMs: Bounds.idleTimeoutMs.upperBound)
             #expect(longest.expiresAtMs == longest.createdAtMs + Bounds.ttlMs.upperBound)
-            try await Task.sleep(for: .milliseconds(500))  // a few sweeps
+            try await spawner.sweepsComplete()
             #expect(try await client.session("longest").state == .ready)
             #expect(try await spawner.openGET("/healthz").status == 200)
         }
@@ -69,7 +70,7 @@ import Testing
             // Twice: a spawner that starts once and dies at its first sweep is not "started".
             for round in 0..<2 {
                 current = try await first.restart()
-                try await Task.sleep(for: .milliseconds(500))
+                try await current.sweepsComplete()
                 #expect(try await current.client.listSessions().map(\.sessionId) == ["keeper"])
                 #expect(await current.stop() == 0)
                 if round == 0 {

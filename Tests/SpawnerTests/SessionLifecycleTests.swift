@@ -21,7 +21,7 @@ import Testing
             let pids = spawner.runnerdProcesses
             #expect(pids.count == 1)
             let argv = try #require(ProcessScan.commandLine(pids[0]))
-            let token = HMACSigner(secret: Array(spawner.secret.utf8)).runnerdToken(sessionId: "life-1")
+            let token = HMACSigner(secret: Array(spawner.secret.utf8)).runnerdToken(sessionId: "life-1", nonce: try #require(created.nonce))
             #expect(!argv.joined(separator: " ").contains(token))
             #expect(!argv.joined(separator: " ").contains(spawner.secret))
             // Nor does it hold any of the spawner's descriptors (its listening socket above all).

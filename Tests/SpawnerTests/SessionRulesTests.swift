@@ -2,6 +2,7 @@ import NIOCore
 import RunnerProtocol
 import SpawnerClient
 @testable import SpawnerCore
+@testable import SpawnerLocal
 import Testing
 
 /// Caps, request validation, SessionInfo's wire shape, generated ids, the sandbox environment.

@@ -3,6 +3,7 @@ import NIOCore
 import RunnerProtocol
 import SpawnerClient
 @testable import SpawnerCore
+import SpawnerBackends
 import Testing
 
 /// Configuration: secret sources, environment and flags, listen addresses.

@@ -2,6 +2,7 @@ import Foundation
 import RunnerProtocol
 import SpawnerClient
 import Testing
+import TestSupport
 
 /// The sweep: TTL, idle with no running exec, and dead sandboxes. Short timeouts; every
 /// wait is generous (the machine is shared), and no assertion depends on being fast.
@@ -31,8 +32,10 @@ import Testing
             _ = try await client.create("idle", idleTimeoutMs: 1_500)
 
             #expect(try await eventually(timeout: .seconds(30)) { try await client.status(.GET, "/v1/sessions/idle").0 == 404 })
-            // Well past its idle timeout, the busy session is still there: its exec runs.
-            try await Task.sleep(until: running + .seconds(5), clock: .continuous)
+            // Past its idle timeout, and a whole sweep later, the busy session is still there:
+            // its exec runs.
+            #expect(await eventually { ContinuousClock.now >= running + .seconds(3) })
+            try await spawner.sweepsComplete()
             #expect(try await client.session("busy").state == .ready)
             #expect(try await client.execStatus("busy", "long").state == .running)
 

@@ -7,6 +7,7 @@ import SpawnerClient
 import Synchronization
 import SystemSupport
 import Testing
+import TestSupport
 
 /// What a terminal socket received, collected for assertions.
 final class TerminalTranscript: Sendable {
@@ -30,8 +31,17 @@ final class TerminalTranscript: Sendable {
     var attached: TerminalFrame.Attached? { frames.lazy.compactMap(\.exec).first }
 
     func waitFor(_ text: String, timeout: Duration = .seconds(20)) async throws -> Bool {
-        try await InteractiveProxyTests.eventually(timeout: timeout) { output.contains(text) }
+        try await eventually(timeout: timeout) { output.contains(text) }
     }
+}
+
+/// A foreground job for a terminal: it says when it runs, and when SIGINT reached it (then
+/// exits 130). Both lines are computed by the shell, so neither is in the command line a
+/// terminal echoes.
+enum TerminalJob {
+    static let command = #"sh -c 'trap "echo caught-\$((6*7)); exit 130" INT; echo job-$((2*3)); while :; do sleep 1; done'"#
+    static let ready = "job-6"
+    static let interrupted = "caught-42"
 }
 
 @Suite(.timeLimit(.minutes(10))) struct TerminalWebSocketTests {
@@ -51,10 +61,13 @@ final class TerminalTranscript: Sendable {
                 try await socket.resize(TerminalSize(cols: 132, rows: 43))
                 try await socket.send(Array("stty size\r".utf8))
                 #expect(try await transcript.waitFor("43 132\r\n"), "\(transcript.output)")
-                // Ctrl-C as a byte reaches the foreground job; the shell lives on.
-                try await socket.send(Array("sleep 100\r".utf8))
-                try await Task.sleep(for: .milliseconds(300))
+                // Ctrl-C as a byte reaches the foreground job (its trap says so); the shell lives
+                // on. What the job prints is computed, so the terminal's echo of the command
+                // line never contains it.
+                try await socket.send(Array((TerminalJob.command + "\r").utf8))
+                #expect(try await transcript.waitFor(TerminalJob.ready), "\(transcript.output)")
                 try await socket.send([0x03])
+                #expect(try await transcript.waitFor(TerminalJob.interrupted), "\(transcript.output)")
                 try await socket.send(Array("echo \"status=$?\"\r".utf8))
                 #expect(try await transcript.waitFor("status=130"), "\(transcript.output)")
                 // A signal frame goes to the shell's group: the trap reports it.
@@ -149,21 +162,22 @@ final class TerminalTranscript: Sendable {
             defer { tmux.kill() }
             let command = "SPAWNER_URL=\(spawner.baseURL) SPAWNER_SECRET=\(spawner.secret) \(TestPaths.spawner) shell tty; echo \"EXIT=$?\"; sleep 600"
             try await tmux.start(command, cols: 100, rows: 30)
-            #expect(try await InteractiveProxyTests.eventually { try await tmux.capture().contains("$") })
+            #expect(try await eventually { try await tmux.capture().contains("$") })
             try await tmux.type("stty size; tty")
-            #expect(try await InteractiveProxyTests.eventually { try await tmux.capture().contains("30 100") })
+            #expect(try await eventually { try await tmux.capture().contains("30 100") })
             // `tty` answers after `stty size`, maybe in a later frame: waited for too.
-            #expect(try await InteractiveProxyTests.eventually { try await tmux.capture().range(of: #"/dev/pts/[0-9]+"#, options: .regularExpression) != nil })
+            #expect(try await eventually { try await tmux.capture().range(of: #"/dev/pts/[0-9]+"#, options: .regularExpression) != nil })
             // The local window changes: the remote terminal follows (SIGWINCH).
             try await tmux.resize(cols: 120, rows: 40)
             try await tmux.type("clear; stty size")
-            #expect(try await InteractiveProxyTests.eventually { try await tmux.capture().contains("40 120") })
+            #expect(try await eventually { try await tmux.capture().contains("40 120") })
             // Raw mode: Ctrl-C goes to the remote foreground job, not to the CLI.
-            try await tmux.type("sleep 100")
-            try await Task.sleep(for: .milliseconds(300))
+            try await tmux.type(TerminalJob.command)
+            #expect(try await eventually { try await tmux.capture().contains(TerminalJob.ready) })
             try await tmux.keys("C-c")
+            #expect(try await eventually { try await tmux.capture().contains(TerminalJob.interrupted) })
             try await tmux.type("echo \"st=$?\"; exit 3")
-            #expect(try await InteractiveProxyTests.eventually { try await tmux.capture().contains("EXIT=3") })
+            #expect(try await eventually { try await tmux.capture().contains("EXIT=3") })
             #expect(try await tmux.capture().contains("st=130"))
             try await tmux.run(["kill-server"])
         }

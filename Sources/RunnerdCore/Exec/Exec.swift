@@ -4,12 +4,14 @@ import NIOPosix
 import RunnerProtocol
 import SystemSupport
 
-/// One exec: its process group, pipes, caps, deadline and event log.
+/// One running exec: its process group, pipes (or terminal), stdin, caps, deadline, termination
+/// and event log. `ExecLauncher` starts its process; once it ended, runnerd keeps a
+/// `FinishedExec` of it.
 ///
-/// Confined to runnerd's event loop; the only cross-thread entry is the reaper's exit status,
-/// which hops onto the loop. The exec ends (`exit` event) once the process has been reaped and
-/// both output pipes are at EOF — or, when a background process keeps a pipe open, a short
-/// drain grace after the reap.
+/// Confined to runnerd's event loop; the only cross-thread entries are the reaper's exit status
+/// and the shim's report, which hop onto the loop. The exec ends (`exit` event) once the
+/// process has been reaped and both output pipes are at EOF — or, when a background process
+/// keeps a pipe open, a short drain grace after the reap.
 public final class Exec {
     public enum State: Equatable { case running, exited }
 
@@ -39,6 +41,12 @@ public final class Exec {
     private var terminalFD: CInt?
     private var stdin: EventLoopFuture<any Channel>?
     private var stdinOpen = false
+    /// A PTY exec's terminal channel, until it is attached (stdin writes wait for it).
+    private var terminalReady: EventLoopPromise<any Channel>?
+    /// The command was exec'd (the shim reported) and the `start` event logged.
+    private var launched = false
+    /// An exit reaped before the launch was confirmed.
+    private var pendingExit: WaitStatus?
     private var waitStatus: WaitStatus?
     private var deadline: Scheduled<Void>?
     private var killTimer: Scheduled<Void>?
@@ -69,134 +77,92 @@ public final class Exec {
         log.onConsumersChanged = { [unowned self] in self.recheckPacing() }
     }
 
-    /// An exec read back from the journal after a restart: finished, its ring restored.
-    init(restored: ExecJournal.Recovered, loop: any EventLoop) {
-        let record = restored.record
-        self.id = record.execId
-        self.request = ExecRequest(execId: record.execId)
-        self.loop = loop
-        self.startedAtMs = record.startedAtMs
-        self.log = EventLog()
-        self.killGrace = .zero
-        self.drainGrace = .zero
-        self.stdoutCap = OutputCap(limit: 0)
-        self.stderrCap = OutputCap(limit: 0)
-        self.outputCount = 0
-        self.openOutputs = 0
-        self.pid = record.pid ?? 0
-        self.state = .exited
-        self.endedAtMs = record.endedAtMs
-        self.exitEvent = record.exit
-        self.failure = record.fail
-        self.timedOut = record.exit?.timedOut ?? false
-        self.cancelled = record.exit?.cancelled ?? false
-        log.restore(lines: restored.lines, finished: true)
-    }
-
     // MARK: Launch
 
-    /// Creates the pipes (or the terminal), starts the process (through the hardening shim) and
-    /// wires them to the loop.
-    func launch(command: [String], environment: [String], cwdFD: CInt?, launcher: ProcessLauncher) throws(ProcessLauncher.Failure) {
+    /// Starts the process (`ExecLauncher`) and wires runnerd's ends to the loop. The future
+    /// completes once the command was exec'd (the `start` event is logged, output flows) or
+    /// failed (nothing left open; the caller ends the exec with `failToStart`). Stdin is taken
+    /// from the spawn on: a pipe holds it, a terminal's writes wait for the terminal.
+    func launch(command: [String], environment: [String], cwdFD: CInt?, launcher: ExecLauncher) -> EventLoopFuture<Void> {
         loop.preconditionInEventLoop()
-        if let size = request.pty {
-            return try launchOnTerminal(size, command: command, environment: environment, cwdFD: cwdFD, launcher: launcher)
-        }
-        var opened: [CInt] = []
-        func pipe() throws(ProcessLauncher.Failure) -> (read: CInt, write: CInt) {
-            do {
-                let fds = try Syscall.pipe()
-                opened += [fds.read, fds.write]
-                return fds
-            } catch {
-                throw .system(error)
-            }
-        }
-        do throws(ProcessLauncher.Failure) {
-            let input = try pipe()
-            let output = try pipe()
-            let error = try pipe()
-            Syscall.setPipeSize(output.read, 1 << 20)
-            let spec = SpawnSpec(
-                argv: command, environment: environment, cwdFD: cwdFD,
-                stdin: input.read, stdout: output.write, stderr: error.write)
-            try spawn(spec, launcher: launcher)
-            for fd in [input.read, output.write, error.write] { Syscall.close(fd) }
-            opened = []
-            log.append(.start(.init(execId: id, startedAtMs: startedAtMs, pid: pid)))
-            log.flush()
-            attachStdin(input.write)
-            attachOutput(output.read, stderr: false)
-            attachOutput(error.read, stderr: true)
-            armDeadline()
-        } catch {
-            for fd in opened { Syscall.close(fd) }
-            throw error
-        }
-    }
-
-    /// Starts the process through the launcher, its exit handled on this loop.
-    private func spawn(_ spec: SpawnSpec, launcher: ProcessLauncher) throws(ProcessLauncher.Failure) {
         let bound = NIOLoopBound(self, eventLoop: loop)
         let loop = self.loop
         let before = Syscall.bootTimeNs()
-        pid = try launcher.launch(spec) { status in
-            // Reaped on this loop (`ChildExitWatcher`): handled in the same wakeup.
-            if loop.inEventLoop {
-                bound.value.processExited(status)
-            } else {
-                loop.execute { bound.value.processExited(status) }
+        let launched: ExecLauncher.Launched
+        do {
+            launched = try launcher.launch(request, command: command, environment: environment, cwdFD: cwdFD, on: loop) { status in
+                // Reaped on this loop (`ChildExitWatcher`): handled in the same wakeup.
+                if loop.inEventLoop {
+                    bound.value.processExited(status)
+                } else {
+                    loop.execute { bound.value.processExited(status) }
+                }
+            }
+        } catch {
+            return loop.makeFailedFuture(error)
+        }
+        pid = launched.pid
+        log.journal?.spawned(pid: pid, between: before...Syscall.bootTimeNs())
+        let descriptors = launched.descriptors
+        switch descriptors {
+        case .pipes(let stdin, _, _): attachStdin(stdin)
+        case .terminal: awaitTerminal()
+        }
+        let promise = loop.makePromise(of: Void.self)
+        launched.exec.assumeIsolated().whenComplete { [self] result in
+            switch result {
+            case .success:
+                started(descriptors)
+                promise.succeed()
+            case .failure(let error):
+                abandon(descriptors)
+                promise.fail(error)
             }
         }
-        log.journal?.spawned(pid: pid, between: before...Syscall.bootTimeNs())
+        return promise.futureResult
     }
 
-    /// A PTY exec: a new terminal of `size`, its slave the process's stdio and controlling
-    /// terminal, its master one channel on the loop for output and stdin.
-    private func launchOnTerminal(
-        _ size: TerminalSize, command: [String], environment: [String], cwdFD: CInt?, launcher: ProcessLauncher
-    ) throws(ProcessLauncher.Failure) {
-        let hardening = launcher.hardening
-        var opened: [CInt] = []
-        func failing(_ failure: ProcessLauncher.Failure) -> ProcessLauncher.Failure {
-            for fd in opened { Syscall.close(fd) }
-            return failure
-        }
-        let terminal: PseudoTerminal
-        let slave: CInt
-        let writer: CInt
-        do throws(SystemError) {
-            terminal = try PseudoTerminal.open()
-            opened.append(terminal.master)
-            try PseudoTerminal.setWindowSize(terminal.master, cols: size.cols, rows: size.rows)
-            slave = try terminal.openSlave(owner: hardening.switchesUser ? hardening.agentUID : nil)
-            opened.append(slave)
-            // NIO's own dup for a two-way descriptor traps on failure: dup it here instead.
-            writer = try Syscall.duplicate(terminal.master)
-            opened.append(writer)
-        } catch {
-            throw failing(.system(error))
-        }
-        var spec = SpawnSpec(argv: command, environment: environment, cwdFD: cwdFD, stdin: slave, stdout: slave, stderr: slave)
-        spec.controllingTerminal = terminal.slavePath
-        do throws(ProcessLauncher.Failure) {
-            try spawn(spec, launcher: launcher)
-        } catch {
-            throw failing(error)
-        }
-        // runnerd keeps no slave descriptor: the master reads EIO once the agent's side closes.
-        Syscall.close(slave)
+    /// The command was exec'd: the `start` event, output on the loop, the deadline.
+    private func started(_ descriptors: ExecLauncher.Descriptors) {
+        launched = true
         log.append(.start(.init(execId: id, startedAtMs: startedAtMs, pid: pid)))
         log.flush()
-        attachTerminal(read: terminal.master, write: writer)
+        switch descriptors {
+        case .pipes(_, let stdout, let stderr):
+            attachOutput(stdout, stderr: false)
+            attachOutput(stderr, stderr: true)
+        case .terminal(let master, let writer):
+            attachTerminal(read: master, write: writer)
+        }
         armDeadline()
+        if let status = pendingExit {
+            pendingExit = nil
+            processExited(status)
+        }
+    }
+
+    /// The command was not exec'd: runnerd's ends are closed (stdin with them).
+    private func abandon(_ descriptors: ExecLauncher.Descriptors) {
+        switch descriptors {
+        case .pipes(_, let stdout, let stderr):
+            Syscall.close(stdout)
+            Syscall.close(stderr)
+            closeStdin()
+        case .terminal(let master, let writer):
+            Syscall.close(master)
+            Syscall.close(writer)
+            stdinOpen = false
+            terminalReady?.fail(ChannelError.ioOnClosedChannel)
+            terminalReady = nil
+        }
     }
 
     /// Ends an exec that could not be started with a `fail` event.
     func failToStart(_ code: ExecFailCode, _ message: String) {
         failure = .init(code: code, message: message)
-        state = .exited
-        endedAtMs = Syscall.nowMs()
+        deadline?.cancel()
+        killTimer?.cancel()
+        ended()
         log.append(.fail(failure!), endedAtMs: endedAtMs!)
         onFinished?(self)
     }
@@ -237,8 +203,9 @@ public final class Exec {
     private func attachTerminal(read: CInt, write: CInt) {
         terminalFD = read
         let future = outputBootstrap(stderr: false).takingOwnershipOfDescriptors(input: read, output: write)
+        terminalReady?.completeWith(future)
+        terminalReady = nil
         stdin = future
-        stdinOpen = true
         future.assumeIsolated().whenComplete { [self] result in
             let exec = self
             switch result {
@@ -254,6 +221,15 @@ public final class Exec {
                 exec.outputClosed(stderr: false)
             }
         }
+    }
+
+    /// A terminal's input is open from the spawn on: writes (the request's initial bytes
+    /// first) wait until the terminal is attached.
+    private func awaitTerminal() {
+        let ready = loop.makePromise(of: (any Channel).self)
+        terminalReady = ready
+        stdin = ready.futureResult
+        stdinOpen = true
         if let initial = request.stdinBase64.flatMap({ Base64.decode($0) }), !initial.isEmpty {
             _ = writeStdin(initial)
         }
@@ -396,6 +372,11 @@ public final class Exec {
     private func processExited(_ status: WaitStatus) {
         // A shim that failed before exec'ing the command exits too: the exec already failed.
         guard state == .running else { return }
+        guard launched else {
+            // Before the shim's report: `started` takes it up (a failed launch drops it).
+            pendingExit = status
+            return
+        }
         waitStatus = status
         deadline?.cancel()
         deadline = nil
@@ -422,8 +403,7 @@ public final class Exec {
     @discardableResult
     private func finishIfDone() -> Bool {
         guard state == .running, let status = waitStatus, openOutputs == 0 else { return false }
-        state = .exited
-        endedAtMs = Syscall.nowMs()
+        ended()
         drainTimer?.cancel()
         pacer.stop()
         if !timedOut && !cancelled { killTimer?.cancel() }
@@ -440,25 +420,20 @@ public final class Exec {
         return true
     }
 
+    /// The exec has ended (`exit` or `fail` logged next): nothing is read any more.
+    private func ended() {
+        state = .exited
+        endedAtMs = Syscall.nowMs()
+        log.onConsumersChanged = nil
+    }
+
     /// The wire status of this exec.
     public var status: ExecStatus {
-        var status = ExecStatus(execId: id, state: state == .running ? .running : .exited)
+        guard state == .running else { return FinishedExec(self).status }
+        var status = ExecStatus(execId: id, state: .running)
         status.startedAtMs = startedAtMs
         status.pid = pid == 0 ? nil : pid
         status.lastSeq = log.lastSeq
-        if state == .exited {
-            status.endedAtMs = endedAtMs
-            if let exitEvent {
-                status.exitCode = exitEvent.exitCode
-                status.timedOut = exitEvent.timedOut
-                status.cancelled = exitEvent.cancelled
-                status.signal = exitEvent.signal
-                status.lost = exitEvent.lost
-            } else if let failure {
-                status.exitCode = -1
-                status.failCode = failure.code
-            }
-        }
         return status
     }
 }

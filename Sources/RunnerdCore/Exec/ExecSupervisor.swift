@@ -46,17 +46,17 @@ public final class ExecSupervisor {
     private let settings: Settings
     /// What confines the agents this supervisor starts (`/healthz`).
     var confinement: Confinement { settings.hardening.confinement }
-    private let launcher: ProcessLauncher
+    private let launcher: ExecLauncher
     private let logger: Logger
     private let journal: ExecJournal?
     private let metrics: RunnerdMetrics
     private var live: [String: Exec] = [:]
-    private var finished: [String: Exec] = [:]
+    private var finished: [String: FinishedExec] = [:]
     private var finishedOrder: CircularBuffer<String> = CircularBuffer()
     private var drainWaiters: [EventLoopPromise<Void>] = []
 
     public init(
-        loop: any EventLoop, workspace: Workspace, settings: Settings, envStore: EnvStore, reaper: ProcessReaper,
+        loop: any EventLoop, workspace: Workspace, settings: Settings, envStore: EnvStore, launcher: ProcessLauncher,
         journal: ExecJournal?, metrics: RunnerdMetrics, logger: Logger
     ) {
         self.journal = journal
@@ -65,7 +65,7 @@ public final class ExecSupervisor {
         self.workspace = workspace
         self.settings = settings
         self.envStore = envStore
-        self.launcher = ProcessLauncher(hardening: settings.hardening, reaper: reaper)
+        self.launcher = ExecLauncher(launcher: launcher)
         self.logger = logger
     }
 
@@ -75,13 +75,43 @@ public final class ExecSupervisor {
         lastActivityAtMs = Syscall.nowMs()
     }
 
-    /// A live or finished exec: in memory, or read back from the journal (and then kept).
-    public func exec(_ id: String) -> Exec? {
-        if let exec = live[id] ?? finished[id] { return exec }
+    /// An exec by id: live, or finished (in memory, or read back from the journal and then kept).
+    enum Entry {
+        case live(Exec)
+        case finished(FinishedExec)
+
+        var log: EventLog {
+            switch self {
+            case .live(let exec): exec.log
+            case .finished(let exec): exec.log
+            }
+        }
+
+        var status: ExecStatus {
+            switch self {
+            case .live(let exec): exec.status
+            case .finished(let exec): exec.status
+            }
+        }
+    }
+
+    func entry(_ id: String) -> Entry? {
+        if let exec = live[id] { return .live(exec) }
+        if let exec = finished[id] { return .finished(exec) }
         guard let recovered = journal?.load(id) else { return nil }
-        let exec = Exec(restored: recovered, loop: loop)
+        let exec = FinishedExec(restored: recovered)
         retain(exec)
-        return exec
+        return .finished(exec)
+    }
+
+    /// The wire status of an exec; nil for an unknown id.
+    public func status(_ id: String) -> ExecStatus? {
+        entry(id)?.status
+    }
+
+    /// The event log of an exec; nil for an unknown id.
+    public func eventLog(_ id: String) -> EventLog? {
+        entry(id)?.log
     }
 
     // MARK: Start
@@ -98,7 +128,7 @@ public final class ExecSupervisor {
             return reject(consumer, .shuttingDown, "runnerd is shutting down")
         }
         // An id on disk stays taken even when its file cannot be read back.
-        if exec(request.execId) != nil || journal?.contains(request.execId) == true {
+        if entry(request.execId) != nil || journal?.contains(request.execId) == true {
             return reject(consumer, .duplicateExec, "exec \(request.execId) already exists")
         }
         if live.count >= settings.maxLiveExecs {
@@ -124,16 +154,19 @@ public final class ExecSupervisor {
         let template = envTemplate ?? envStore.template(base: settings.baseEnvironment)
         envTemplate = template
         let environment = template.overlay(Self.requestEnvironment(request, store: envStore))
-        do {
-            try exec.launch(command: argv, environment: environment, cwdFD: cwdFD, launcher: launcher)
-            metrics.execStarted()
-            metrics.live(live.count)
-            logger.debug("exec started", metadata: ["execId": "\(exec.id)", "pid": "\(exec.pid)"])
-        } catch {
-            let message = error.message(command: argv[0])
-            logger.info("exec failed to start", metadata: ["execId": "\(exec.id)", "error": "\(message)"])
-            metrics.execFailed(.spawnFailed)
-            exec.failToStart(.spawnFailed, message)
+        exec.launch(command: argv, environment: environment, cwdFD: cwdFD, launcher: launcher).assumeIsolated().whenComplete { [self] result in
+            switch result {
+            case .success:
+                metrics.execStarted()
+                metrics.live(live.count)
+                logger.debug("exec started", metadata: ["execId": "\(exec.id)", "pid": "\(exec.pid)"])
+            case .failure(let error):
+                let failure = error as? ProcessLauncher.Failure ?? .system(SystemError("launch: \(error)", errno: EIO))
+                let message = failure.message(command: argv[0])
+                logger.info("exec failed to start", metadata: ["execId": "\(exec.id)", "error": "\(message)"])
+                metrics.execFailed(.spawnFailed)
+                exec.failToStart(.spawnFailed, message)
+            }
         }
     }
 
@@ -160,7 +193,7 @@ public final class ExecSupervisor {
 
     private func finished(_ exec: Exec) {
         live.removeValue(forKey: exec.id)
-        retain(exec)
+        retain(FinishedExec(exec))
         if let exit = exec.exitEvent { metrics.execExited(exit) }
         metrics.live(live.count)
         logger.debug("exec finished", metadata: ["execId": "\(exec.id)", "exitCode": "\(exec.status.exitCode ?? -1)"])
@@ -170,7 +203,7 @@ public final class ExecSupervisor {
         }
     }
 
-    private func retain(_ exec: Exec) {
+    private func retain(_ exec: FinishedExec) {
         finished[exec.id] = exec
         finishedOrder.append(exec.id)
         while finishedOrder.count > settings.retainFinished {
@@ -183,17 +216,20 @@ public final class ExecSupervisor {
     /// Replays after `seq` then streams live; re-arms the deadline. False for an unknown id.
     public func attach(_ id: String, after seq: UInt64, consumer: any EventConsumer) -> Bool {
         touch()
-        guard let exec = exec(id) else { return false }
-        exec.armDeadline()
-        exec.log.subscribe(consumer, after: seq)
+        guard let entry = entry(id) else { return false }
+        if case .live(let exec) = entry { exec.armDeadline() }
+        entry.log.subscribe(consumer, after: seq)
         return true
     }
 
     /// nil for an unknown id.
     public func cancel(_ id: String) -> Bool? {
         touch()
-        guard let exec = exec(id) else { return nil }
-        return exec.terminate(.cancel)
+        switch entry(id) {
+        case .live(let exec): return exec.terminate(.cancel)
+        case .finished: return false
+        case nil: return nil
+        }
     }
 
     /// What became of a `/stdin` request.
@@ -250,8 +286,11 @@ public final class ExecSupervisor {
     /// Sends `signal` to an exec's process group: nil for an unknown id, false once it ended.
     public func signal(_ id: String, _ signal: CInt) -> Bool? {
         touch()
-        guard let exec = exec(id) else { return nil }
-        return exec.signal(signal)
+        switch entry(id) {
+        case .live(let exec): return exec.signal(signal)
+        case .finished: return false
+        case nil: return nil
+        }
     }
 
     /// The process group (= session) of every live exec, by pgid.

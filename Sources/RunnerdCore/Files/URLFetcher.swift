@@ -93,7 +93,7 @@ public struct URLFetcher: Sendable {
             return "fetch failed: \(error.message(command: "curl"))"
         }
         Syscall.close(errors.write)
-        let stderr = Self.readAll(errors.read, limit: 4096)
+        let stderr = String(decoding: Syscall.drain(errors.read, keeping: 4096), as: UTF8.self)
         Syscall.close(errors.read)
         let status = done.wait()
         if status.terminatingSignal == SIGXFSZ { return SkipReason.fetchTooLarge }
@@ -106,18 +106,6 @@ public struct URLFetcher: Sendable {
             let detail = stderr.split(separator: "\n").first.map { ": \($0)" } ?? ""
             return "fetch failed (curl exit \(status.exitCode))\(detail)"
         }
-    }
-
-    private static func readAll(_ fd: CInt, limit: Int) -> String {
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1024)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            if count <= 0 { break }
-            if bytes.count < limit { bytes.append(contentsOf: chunk[0..<min(count, limit - bytes.count)]) }
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }
 

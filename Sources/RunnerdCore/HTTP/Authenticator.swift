@@ -25,4 +25,10 @@ public struct Authenticator: Sendable {
         guard let presented else { return false }
         return ConstantTime.equals(presented, token)
     }
+
+    /// The answer to an adoption challenge (`GET /readyz?challenge=C`, contract §4): proof of
+    /// holding the token without sending it. Nil when runnerd has no token.
+    public func proof(for challenge: String) -> String? {
+        token.map { ReadinessChallenge.proof(token: $0, challenge: challenge) }
+    }
 }

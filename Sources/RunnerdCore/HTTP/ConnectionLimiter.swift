@@ -1,4 +1,5 @@
 import NIOCore
+import SystemSupport
 
 /// The open HTTP connections: at most `maxConnections`, and none left sitting idle.
 ///
@@ -6,9 +7,10 @@ import NIOCore
 /// that takes minutes) and *idle* otherwise: between requests, or while a request's head or
 /// body trickles in. An idle connection on which nothing arrived for `idleTimeout` is closed.
 /// When a new connection finds every slot taken, the idle connection that was quiet the
-/// longest makes room for it; only when every connection is busy is the new one refused. So a
-/// flood of connections that send nothing (or send slowly) can hold no slot that a real
-/// client needs, and never stops an exec stream.
+/// longest makes room for it; only when every connection is busy is the new one refused
+/// (`ConnectionAdmission`, the spawner's rule too). So a flood of connections that send
+/// nothing (or send slowly) can hold no slot that a real client needs, and never stops an
+/// exec stream.
 ///
 /// Loop-confined: runnerd's connections all live on its one event loop.
 final class ConnectionLimiter {
@@ -52,14 +54,17 @@ final class ConnectionLimiter {
     /// when every connection is busy.
     func admit(_ connection: RunnerdHTTPHandler) -> Bool {
         loop.preconditionInEventLoop()
-        if open.count >= settings.maxConnections {
-            guard let quietest = open.values.filter({ !$0.isBusy }).min(by: { $0.lastActivity < $1.lastActivity }) else {
-                metrics.connectionRefused()
-                return false
-            }
+        let candidates = open.values.map { ConnectionAdmission.Candidate(id: $0, isBusy: $0.isBusy, idleSince: $0.lastActivity) }
+        switch ConnectionAdmission(limit: settings.maxConnections).decide(open: candidates) {
+        case .admit:
+            break
+        case .admitClosing(let quietest):
             metrics.connectionEvicted()
             forget(quietest)
             quietest.close()
+        case .refuse:
+            metrics.connectionRefused()
+            return false
         }
         open[ObjectIdentifier(connection)] = connection
         metrics.connections(open.count)

@@ -10,20 +10,20 @@ public struct RunnerdError: Error, Equatable, Sendable, CustomStringConvertible 
         case badRequest, unauthorized, forbidden, notFound, methodNotAllowed, conflict, payloadTooLarge
         case stdinBusy, notATerminal, tooManyWatches, internalError
 
-        /// The table: each code's status and the `error` field of its body.
+        /// The table: each code's status and the `error` field of its body (`RunnerdErrorKind`).
         public var wire: (status: HTTPResponseStatus, error: String) {
             switch self {
-            case .badRequest: (.badRequest, "bad_request")
-            case .unauthorized: (.unauthorized, "unauthorized")
-            case .forbidden: (.forbidden, "forbidden")
-            case .notFound: (.notFound, "not_found")
-            case .methodNotAllowed: (.methodNotAllowed, "method_not_allowed")
-            case .conflict: (.conflict, "conflict")
-            case .payloadTooLarge: (.payloadTooLarge, "payload_too_large")
-            case .stdinBusy: (.conflict, "stdin_busy")
-            case .notATerminal: (.conflict, "not_a_pty")
-            case .tooManyWatches: (.tooManyRequests, "too_many_watches")
-            case .internalError: (.internalServerError, "internal")
+            case .badRequest: (.badRequest, RunnerdErrorKind.badRequest)
+            case .unauthorized: (.unauthorized, RunnerdErrorKind.unauthorized)
+            case .forbidden: (.forbidden, RunnerdErrorKind.forbidden)
+            case .notFound: (.notFound, RunnerdErrorKind.notFound)
+            case .methodNotAllowed: (.methodNotAllowed, RunnerdErrorKind.methodNotAllowed)
+            case .conflict: (.conflict, RunnerdErrorKind.conflict)
+            case .payloadTooLarge: (.payloadTooLarge, RunnerdErrorKind.payloadTooLarge)
+            case .stdinBusy: (.conflict, RunnerdErrorKind.stdinBusy)
+            case .notATerminal: (.conflict, RunnerdErrorKind.notATerminal)
+            case .tooManyWatches: (.tooManyRequests, RunnerdErrorKind.tooManyWatches)
+            case .internalError: (.internalServerError, RunnerdErrorKind.internalError)
             }
         }
     }

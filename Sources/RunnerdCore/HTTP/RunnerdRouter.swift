@@ -15,12 +15,14 @@ final class RunnerdRouter {
     private let workspaceFiles: WorkspaceFiles
     private let processes: AgentProcesses
     private let threadPool: NIOThreadPool
+    private let authenticator: Authenticator
     let watches: FsWatchHub
 
     init(
         supervisor: ExecSupervisor, version: String, metrics: RunnerdMetrics, files: WorkspaceFiles,
-        processes: AgentProcesses = AgentProcesses(), threadPool: NIOThreadPool
+        processes: AgentProcesses = AgentProcesses(), threadPool: NIOThreadPool, authenticator: Authenticator = Authenticator(token: nil)
     ) {
+        self.authenticator = authenticator
         self.processes = processes
         self.threadPool = threadPool
         self.watches = FsWatchHub(loop: supervisor.loop, workspace: supervisor.workspace, threadPool: threadPool, metrics: metrics)
@@ -35,7 +37,7 @@ final class RunnerdRouter {
         if route.touchesActivity { supervisor.touch() }
         switch route {
         case .readyz:
-            responder.respond(.ok, json: ReadyResponse())
+            readyz(request, responder)
         case .healthz:
             responder.respond(.ok, json: health())
         case .startExec:
@@ -50,10 +52,10 @@ final class RunnerdRouter {
         case .stdin(let id):
             stdin(id, request, responder)
         case .status(let id):
-            guard let exec = supervisor.exec(id) else {
+            guard let status = supervisor.status(id) else {
                 return responder.respond(.notFound, json: ExecStatus(execId: id, state: .gone))
             }
-            responder.respond(.ok, json: exec.status)
+            responder.respond(.ok, json: status)
         case .env:
             env(request, responder)
         case .metrics:
@@ -81,6 +83,18 @@ final class RunnerdRouter {
         case .notFound:
             responder.respond(RunnerdError.notFound)
         }
+    }
+
+    /// `/readyz`, and with `?challenge=C` the proof of holding the token (contract §4).
+    private func readyz(_ request: HTTPRequest, _ responder: RunnerdHTTPHandler) {
+        guard let challenge = request.query["challenge"] else { return responder.respond(.ok, json: ReadyResponse()) }
+        guard ReadinessChallenge.isValid(challenge) else {
+            return responder.respond(RunnerdError.badRequest("challenge must be \(ReadinessChallenge.digits) hex digits"))
+        }
+        guard let proof = authenticator.proof(for: challenge) else {
+            return responder.respond(RunnerdError.badRequest("runnerd has no token to prove (--insecure-no-auth)"))
+        }
+        responder.respond(.ok, json: ReadyResponse(proof: proof))
     }
 
     private func health() -> HealthResponse {
@@ -119,7 +133,7 @@ final class RunnerdRouter {
         }
         guard let stream = responder.beginEventStream() else { return }
         supervisor.start(exec, consumer: stream)
-        stream.source = supervisor.exec(exec.execId)?.log
+        stream.source = supervisor.eventLog(exec.execId)
     }
 
     private func attach(_ id: String, _ request: HTTPRequest, _ responder: RunnerdHTTPHandler) {
@@ -130,11 +144,11 @@ final class RunnerdRouter {
             }
             since = value
         }
-        guard let exec = supervisor.exec(id) else {
+        guard let log = supervisor.eventLog(id) else {
             return responder.respond(RunnerdError.noExec(id))
         }
         guard let stream = responder.beginEventStream() else { return }
-        stream.source = exec.log
+        stream.source = log
         _ = supervisor.attach(id, after: since, consumer: stream)
     }
 

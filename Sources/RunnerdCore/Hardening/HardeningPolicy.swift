@@ -51,7 +51,7 @@ public struct HardeningPolicy: Sendable, Equatable {
     public static let shimEnvironment: [String] = []
 
     public init(
-        enabled: Bool, isRoot: Bool = geteuid() == 0, agentUID: UInt32 = 10001, agentGID: UInt32 = 10001,
+        enabled: Bool, isRoot: Bool = Syscall.isRoot, agentUID: UInt32 = 10001, agentGID: UInt32 = 10001,
         nofile: Limit = Limit(4096), nproc: Limit = Limit(4096), fsize: Limit = Limit(nil), shimPath: String
     ) {
         self.enabled = enabled
@@ -95,20 +95,5 @@ public struct HardeningPolicy: Sendable, Equatable {
 
     private static func format(_ limit: Limit) -> String {
         "\(limit.soft.map(String.init) ?? "inf"):\(limit.hard.map(String.init) ?? "inf")"
-    }
-
-    /// Reads the shim's report after a spawn: nil when the agent command was exec'd, else the
-    /// failed stage and errno. Waits at most `timeoutMs` for the shim to finish its work.
-    public static func readShimStatus(_ fd: CInt, timeoutMs: Int32 = 5_000) -> (stage: String, errno: Int32)? {
-        let report: [UInt8]
-        switch StatusPipe.awaitClose(fd, timeoutMs: timeoutMs) {
-        case .timedOut: return ("timeout", ETIMEDOUT)
-        case .failed(let error): return ("poll", error.errno)
-        case .closed(let bytes): report = bytes
-        }
-        guard !report.isEmpty else { return nil }
-        let text = String(decoding: report, as: UTF8.self).split(separator: "\n").first ?? ""
-        let parts = text.split(separator: " ")
-        return (String(parts.first ?? "unknown"), parts.count > 1 ? Int32(parts[1]) ?? EIO : EIO)
     }
 }

@@ -25,7 +25,7 @@ public enum StateDirectory {
                 continue
             }
             let info = try Syscall.fstat(fd)
-            if info.st_uid == geteuid() {
+            if info.st_uid == Syscall.effectiveUID {
                 Syscall.setMode(fd, 0o700)
                 return fd
             }
@@ -50,7 +50,7 @@ public enum StateDirectory {
                 continue
             }
             let info = try Syscall.fstat(fd)
-            if info.st_uid == geteuid() { return fd }
+            if info.st_uid == Syscall.effectiveUID { return fd }
             Syscall.close(fd)
             try moveAside(name, in: parent, logger: logger, why: "it belongs to uid \(info.st_uid)")
         }

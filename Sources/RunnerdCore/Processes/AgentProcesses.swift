@@ -12,7 +12,7 @@ import SystemSupport
 public struct AgentProcesses: Sendable {
     public let runnerdPID: pid_t
 
-    public init(runnerdPID: pid_t = getpid()) {
+    public init(runnerdPID: pid_t = Syscall.processID) {
         self.runnerdPID = runnerdPID
     }
 

@@ -69,7 +69,7 @@ public func buildApplication(_ components: SpawnerComponents) -> some Applicatio
             ])
             guard let readyFile = config.readyFile else { return }
             do {
-                let announcement = ListenAnnouncement(host: config.listenHost, port: port, pid: getpid())
+                let announcement = ListenAnnouncement(host: config.listenHost, port: port, pid: Syscall.currentPID)
                 try Syscall.writeFileAtomically(readyFile, try WireJSON.encode(announcement))
             } catch {
                 logger.error("cannot write the ready file", metadata: ["path": "\(readyFile)", "error": "\(error)"])

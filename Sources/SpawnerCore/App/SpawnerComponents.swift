@@ -21,14 +21,14 @@ public struct SpawnerComponents: Sendable {
     let logger: Logger
 
     /// Takes the data directory's lock (throws if another spawner holds it) and builds the
-    /// backend `config.backend` names. Call `shutdown()` unless the app's services do
+    /// backend `config.backend` describes. Call `shutdown()` unless the app's services do
     /// (`buildApplication`).
     public init(config: SpawnerConfig, logger: Logger) throws {
         // The lock first: a backend made and then dropped would leak its HTTP client.
         let lock = try DataDirLock(dataDir: config.dataDir)
         let httpClient = Self.makeHTTPClient()
         do {
-            let backend = try BackendFactory.make(config, httpClient: httpClient, logger: logger)
+            let backend = try config.backend.makeBackend(config: config, httpClient: httpClient, logger: logger)
             self.init(config: config, backend: backend, lock: lock, httpClient: httpClient, logger: logger)
         } catch {
             try? httpClient.syncShutdown()
@@ -50,11 +50,13 @@ public struct SpawnerComponents: Sendable {
         self.metrics = SpawnerMetrics(backend: backend.name)
         self.connections = ConnectionGovernor(limit: config.connections.maxConnections, metrics: metrics)
         self.httpClient = httpClient
+        var settings = SessionRegistry.Settings(
+            caps: config.caps, readyTimeout: .milliseconds(config.readyTimeoutMs), defaultTTLMs: config.defaultTTLMs,
+            defaultIdleTimeoutMs: config.defaultIdleTimeoutMs, faults: config.faults)
+        settings.adoptionProbe.adoptUnprovenLegacy = config.adoptUnprovenLegacy
         self.registry = SessionRegistry(
             backend: backend,
-            settings: .init(
-                caps: config.caps, readyTimeout: .milliseconds(config.readyTimeoutMs), defaultTTLMs: config.defaultTTLMs,
-                defaultIdleTimeoutMs: config.defaultIdleTimeoutMs, faults: config.faults),
+            settings: settings,
             signer: signer, httpClient: httpClient, metrics: metrics, logger: logger)
     }
 

@@ -14,6 +14,14 @@ public struct SessionLabels: Codable, Equatable, Sendable {
     public var ttlMs: Int64
     /// `0`: never idle.
     public var idleTimeoutMs: Int64
+    /// Drawn at create (contract §4, `spawner.nonce`): with the id it derives the session's
+    /// runnerd token. Nil for a session made before nonces, whose token is the §2 one.
+    public var nonce: String?
+
+    /// The session's runnerd token.
+    public func runnerdToken(_ signer: HMACSigner) -> String {
+        signer.runnerdToken(sessionId: sessionId, nonce: nonce)
+    }
 
     /// `createdAtMs + ttlMs`, saturated: labels read back from a backend are not trusted to be in range.
     public var expiresAtMs: Int64 { createdAtMs.addingSaturated(ttlMs) }
@@ -25,13 +33,15 @@ public struct SessionLabels: Codable, Equatable, Sendable {
         if createdAtMs < 0 { return "createdAtMs \(createdAtMs) is negative" }
         if !Bounds.ttlMs.contains(ttlMs) { return "ttlMs \(ttlMs) is out of range" }
         if !Bounds.idleTimeoutMs.contains(idleTimeoutMs) { return "idleTimeoutMs \(idleTimeoutMs) is out of range" }
+        if let nonce, !HMACSigner.isWellFormedNonce(nonce) { return "nonce \(nonce) is not a nonce" }
         return nil
     }
 
     public init(
         sessionId: String, owner: SessionOwner, orgId: String, profile: String, image: String?, createdAtMs: Int64, ttlMs: Int64,
-        idleTimeoutMs: Int64
+        idleTimeoutMs: Int64, nonce: String? = nil
     ) {
+        self.nonce = nonce
         self.sessionId = sessionId
         self.owner = owner
         self.orgId = orgId
@@ -120,6 +130,20 @@ extension SessionBackend {
     public var profileNames: Set<String>? { nil }
     public func sessionIdProblem(_ sessionId: String) -> String? { nil }
     public func imageProblem(_ image: String) -> String? { nil }
+}
+
+/// A create whose id names a kept workspace (volume or claim) made by another owner or org
+/// (contract §4): `409`, and nothing is made. A kept workspace with no record of its owner
+/// (made before owners were recorded) belongs to nobody who can prove it, and is refused too.
+public struct WorkspaceOwnedElsewhere: Error, CustomStringConvertible, Sendable {
+    public var workspace: String
+    public init(workspace: String) { self.workspace = workspace }
+    public var description: String { "the kept workspace \(workspace) belongs to another owner or org" }
+
+    /// Whether a kept workspace recorded for `recorded` may go to a session of `labels`.
+    public static func check(_ recorded: (owner: SessionOwner, orgId: String)?, for labels: SessionLabels, workspace: String) throws(WorkspaceOwnedElsewhere) {
+        guard let recorded, recorded.owner == labels.owner, recorded.orgId == labels.orgId else { throw WorkspaceOwnedElsewhere(workspace: workspace) }
+    }
 }
 
 /// The steps of a create, in order: the first two run in the backend, the others in the registry.

@@ -1,16 +1,6 @@
 import RunnerProtocol
 import SystemSupport
 
-/// The backends `SPAWNER_BACKEND` selects.
-public enum SpawnerBackendKind: String, Sendable, CaseIterable {
-    /// runnerd child processes of the spawner (the embedded default).
-    case local
-    /// A container per session through the Docker Engine API.
-    case docker
-    /// A Pod per session through the Kubernetes API server.
-    case kubernetes
-}
-
 /// The spawner's resolved configuration: environment first, flags override, then validated.
 public struct SpawnerConfig: Sendable {
     public var listenHost = "0.0.0.0"
@@ -35,21 +25,23 @@ public struct SpawnerConfig: Sendable {
     public var runnerdKillGraceMs: Int64 = 2_000
     public var runnerdLogLevel = "info"
     public var logLevel = "info"
-    /// Which backend runs the sandboxes (`SPAWNER_BACKEND`): the one whose settings are set.
-    public var backend: SpawnerBackendKind { docker != nil ? .docker : kubernetes != nil ? .kubernetes : .local }
-    /// The kubernetes backend's settings when `SPAWNER_BACKEND=kubernetes`; nil otherwise.
-    public var kubernetes: KubernetesSettings?
-    /// The docker backend's settings when `SPAWNER_BACKEND=docker`; nil otherwise.
-    public var docker: DockerSettings?
+    /// The backend that runs the sandboxes (`SPAWNER_BACKEND`), with its settings.
+    public var backend: any BackendSettings
+    /// Its name (`SPAWNER_BACKEND`'s value).
+    public var backendName: String { type(of: backend).name }
     /// Client connections: cap, idle timeout, body timeout and budget.
     public var connections = ConnectionLimits()
     /// Debian's node-xterm package, bundled into the web terminal's script (`SPAWNER_XTERM_DIR`).
     public var xtermDirectory = "/usr/share/nodejs/xterm"
+    /// Adopt sessions made before nonces whose runnerd predates the adoption challenge by
+    /// sending them the token (`SPAWNER_ADOPT_UNPROVEN_LEGACY=true`; see `AdoptionProbe`).
+    public var adoptUnprovenLegacy = false
     /// Test-only: make a create fail at a chosen step. Only settable in code (the tests build
     /// the app in-process); no flag, variable or request reaches it.
     public var faults = CreateFaults()
 
-    public init(secret: [UInt8], dataDir: String, runnerdPath: String) {
+    public init(secret: [UInt8], dataDir: String, runnerdPath: String, backend: any BackendSettings) {
+        self.backend = backend
         self.secret = secret
         self.dataDir = dataDir
         self.runnerdPath = runnerdPath
@@ -78,7 +70,7 @@ public struct SpawnerConfig: Sendable {
     /// A configuration the spawner refuses to start with.
     public struct Invalid: Error, CustomStringConvertible, Sendable {
         public let description: String
-        init(_ description: String) { self.description = description }
+        public init(_ description: String) { self.description = description }
     }
 
     /// Where things are when nothing says otherwise.
@@ -93,9 +85,11 @@ public struct SpawnerConfig: Sendable {
         }
     }
 
-    /// Resolves the configuration; `readFile` reads the secret file.
+    /// Resolves the configuration; `backends` are those `SPAWNER_BACKEND` may name (the first
+    /// is the default), `readFile` reads the secret file and the backend's files.
     public static func resolve(
-        environment: [String: String], flags: Flags, defaults: Defaults, readFile: (String) throws -> [UInt8]
+        environment: [String: String], flags: Flags, defaults: Defaults, backends: [any BackendSettings.Type],
+        readFile: (String) throws -> [UInt8]
     ) throws -> SpawnerConfig {
         func value(_ flag: String?, _ name: String) -> String? { flag ?? environment[name] }
         func number(_ flag: Int64?, _ name: String, minimum: Int64, maximum: Int64 = Int64(Int32.max)) throws -> Int64? {
@@ -114,9 +108,16 @@ public struct SpawnerConfig: Sendable {
             throw Invalid(error.description)
         }
 
+        let name = environment["SPAWNER_BACKEND"].flatMap { $0.isEmpty ? nil : $0 }
+        guard let settings = name == nil ? backends.first : backends.first(where: { $0.name == name }) else {
+            let names = backends.map { $0.name }
+            let choices = names.count > 1 ? names.dropLast().joined(separator: ", ") + " or " + names.last! : names.joined()
+            throw Invalid("SPAWNER_BACKEND must be \(choices), got \(name ?? "")")
+        }
+        let backend = try settings.resolved(environment: environment, secret: secret, readFile: readFile)
         var config = SpawnerConfig(
             secret: secret, dataDir: value(flags.dataDir, "SPAWNER_DATA_DIR") ?? defaults.dataDir,
-            runnerdPath: value(flags.runnerdPath, "SPAWNER_RUNNERD_PATH") ?? defaults.runnerdPath)
+            runnerdPath: value(flags.runnerdPath, "SPAWNER_RUNNERD_PATH") ?? defaults.runnerdPath, backend: backend)
         if let listen = value(flags.listen, "SPAWNER_LISTEN") {
             guard let address = ListenAddress(listen) else { throw Invalid("SPAWNER_LISTEN must be host:port, got \(listen)") }
             (config.listenHost, config.listenPort) = (address.host, address.port)
@@ -134,20 +135,12 @@ public struct SpawnerConfig: Sendable {
         config.connections = try ConnectionLimits.resolve(environment: environment) { try number(nil, $0, minimum: $1, maximum: $2) }
         if let level = value(flags.logLevel, "SPAWNER_LOG_LEVEL") { config.logLevel = level }
         if let level = environment["SPAWNER_RUNNERD_LOG_LEVEL"] { config.runnerdLogLevel = level }
-        let backend = environment["SPAWNER_BACKEND"] ?? ""
-        switch SpawnerBackendKind(rawValue: backend.isEmpty ? "local" : backend) {
-        case .local?: break
-        case .docker?:
-            config.docker = try DockerSettings.resolve(environment: environment, secret: secret, readFile: readFile)
-        case .kubernetes?:
-            do {
-                config.kubernetes = try KubernetesSettings.resolve(environment: environment, readFile: readFile)
-            } catch {
-                throw Invalid("kubernetes backend: \(error)")
-            }
-        case nil: throw Invalid("SPAWNER_BACKEND must be local, docker or kubernetes, got \(backend)")
-        }
         if let directory = environment["SPAWNER_XTERM_DIR"] { config.xtermDirectory = directory }
+        switch environment["SPAWNER_ADOPT_UNPROVEN_LEGACY"] {
+        case nil, "", "false": config.adoptUnprovenLegacy = false
+        case "true": config.adoptUnprovenLegacy = true
+        case let other?: throw Invalid("SPAWNER_ADOPT_UNPROVEN_LEGACY must be true or false, got \(other)")
+        }
         return config
     }
 }
@@ -157,7 +150,7 @@ extension SpawnerConfig.Defaults {
     /// `~/.local/state/spawner`; `/var/lib/spawner` as root) and the `runnerd` next to this executable.
     public static func current(environment: [String: String]) -> SpawnerConfig.Defaults {
         let dataDir: String
-        if HostProcess.isRoot {
+        if Syscall.isRoot {
             dataDir = "/var/lib/spawner"
         } else if let state = environment["XDG_STATE_HOME"], state.hasPrefix("/") {
             dataDir = state + "/spawner"

@@ -1,15 +1,17 @@
 import NIOCore
 import Synchronization
+import SystemSupport
 
 /// At most `limit` open client connections. A connection past the limit makes room by closing
 /// the connection that has been idle longest — one with no request in progress: a client that
 /// connected and sent nothing, or half a head — and is itself closed when every connection is
-/// busy. A flood of idle connections thus holds no slot for long, a new client is served at
+/// busy (`ConnectionAdmission`, runnerd's rule too). A flood of idle connections thus holds no slot for long, a new client is served at
 /// once instead of queueing behind the flood in the kernel's backlog, and requests in progress
 /// (exec streams included) are never cut for a newcomer. (The idle timeout closes idle
 /// connections too, flood or not: `ConnectionLimits.idleTimeoutMs`.)
 final class ConnectionGovernor: Sendable {
-    let limit: Int
+    let admission: ConnectionAdmission
+    var limit: Int { admission.limit }
     private let metrics: SpawnerMetrics?
 
     private struct Slot {
@@ -28,7 +30,7 @@ final class ConnectionGovernor: Sendable {
     private let state = Mutex(State())
 
     init(limit: Int, metrics: SpawnerMetrics? = nil) {
-        self.limit = max(1, limit)
+        self.admission = ConnectionAdmission(limit: limit)
         self.metrics = metrics
     }
 
@@ -37,12 +39,14 @@ final class ConnectionGovernor: Sendable {
     func admit(_ channel: any Channel) -> Bool {
         let (admitted, evicted, open) = state.withLock { state -> (Bool, (any Channel)?, Int) in
             var evicted: (any Channel)?
-            if state.slots.count >= limit {
-                guard let victim = state.slots.filter({ $0.value.busy == 0 }).min(by: { $0.value.idleSince < $1.value.idleSince }) else {
-                    return (false, nil, state.slots.count)
-                }
-                state.slots[victim.key] = nil
-                evicted = victim.value.channel
+            let candidates = state.slots.map { ConnectionAdmission.Candidate(id: $0.key, isBusy: $0.value.busy > 0, idleSince: $0.value.idleSince) }
+            switch admission.decide(open: candidates) {
+            case .admit:
+                break
+            case .admitClosing(let victim):
+                evicted = state.slots.removeValue(forKey: victim)?.channel
+            case .refuse:
+                return (false, nil, state.slots.count)
             }
             state.clock += 1
             state.slots[ObjectIdentifier(channel)] = Slot(channel: channel, idleSince: state.clock)

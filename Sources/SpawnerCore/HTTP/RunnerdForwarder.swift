@@ -21,7 +21,9 @@ struct RunnerdForwarder: Sendable {
     func forward(_ sessionId: String, _ method: HTTPMethod, _ path: String, body: [UInt8], timeout: ProxyTimeout) async throws -> Response {
         let runnerd = try await registry.runnerd(sessionId)
         metrics.proxied(toRunnerd: body.count)
-        let upstream = try await runnerd.send(method, path, body: method == .GET && body.isEmpty ? nil : body, timeout: timeout.amount)
+        let upstream = try await UpstreamFailure.during {
+            try await runnerd.send(method, path, body: method == .GET && body.isEmpty ? nil : body, timeout: timeout.amount)
+        }
         return relay(upstream)
     }
 
@@ -51,9 +53,11 @@ struct RunnerdForwarder: Sendable {
         let target = try await registry.target(sessionId)
         metrics.proxied(toRunnerd: body?.readableBytes ?? 0)
         let downstream = context.channel
-        let (upstream, head) = try await EventStreamUpstream.open(
-            target, method: method, path: path, body: body, on: downstream.eventLoop, headTimeout: ProxyTimeout.streamHead.amount,
-            eventName: eventName)
+        let (upstream, head) = try await UpstreamFailure.during {
+            try await EventStreamUpstream.open(
+                target, method: method, path: path, body: body, on: downstream.eventLoop, headTimeout: ProxyTimeout.streamHead.amount,
+                eventName: eventName)
+        }
         switch head {
         case .answer(let status, let contentType, let answer):
             var headers = HTTPFields()

@@ -1,7 +1,8 @@
 import Hummingbird
 import RunnerProtocol
 
-/// Sessions CRUD: `POST/GET /v1/sessions`, `GET/DELETE /v1/sessions/{sid}`.
+/// Sessions CRUD: `POST/GET /v1/sessions`, `GET/DELETE /v1/sessions/{sid}`; and
+/// `GET /v1/foreign-sandboxes`, the sandboxes found at boot that did not prove their token.
 struct SessionRoutes {
     let registry: SessionRegistry
 
@@ -17,6 +18,9 @@ struct SessionRoutes {
         group.get("/sessions") { request, _ in
             let orgId = request.uri.queryParameters["orgId"].map(String.init)
             return WireResponse(value: SessionList(sessions: await registry.list(orgId: orgId)))
+        }
+        group.get("/foreign-sandboxes") { _, _ in
+            WireResponse(value: ForeignSandboxList(sandboxes: await registry.foreignSandboxes))
         }
         group.get("/sessions/:sid") { _, context in
             WireResponse(value: try await registry.info(try context.sessionId()))

@@ -72,6 +72,9 @@ public struct SpawnerError: Error, HTTPResponseError, CustomStringConvertible, S
     static func sessionNotFound(_ id: String) -> SpawnerError { .init(.notFound, "no session \(id)") }
     static func sessionTaken(_ id: String) -> SpawnerError { .init(.conflict, "session id \(id) is taken") }
     static func sessionNotReady(_ id: String, _ state: SessionState) -> SpawnerError { .init(.sessionNotReady, "session \(id) is \(state.rawValue)") }
+    static func sessionUnproven(_ id: String) -> SpawnerError {
+        .init(.sessionNotReady, "session \(id)'s runnerd has not proven its token since the spawner restarted; retry later")
+    }
     static func createFailed(_ failure: CreateFailure) -> SpawnerError { .init(failure.timedOut ? .createTimedOut : .createFailed, failure.description) }
     static func badGateway(_ message: String) -> SpawnerError { .init(.badGateway, message) }
     static let payloadTooLarge = SpawnerError(.payloadTooLarge, "request body exceeds \(Limits.maxRequestBodyBytes) bytes")
@@ -80,7 +83,9 @@ public struct SpawnerError: Error, HTTPResponseError, CustomStringConvertible, S
         JSONResponse.make(status, body)
     }
 
-    /// Any error thrown while answering, as the answer the client gets.
+    /// Any error thrown while answering, as the answer the client gets. Transport errors
+    /// (`IOError`, `ChannelError`, …) mean runnerd only when wrapped where runnerd was called
+    /// (`UpstreamFailure`); anywhere else they are internal errors.
     static func from(_ error: any Error) -> SpawnerError {
         switch error {
         case let error as SpawnerError:
@@ -96,24 +101,15 @@ public struct SpawnerError: Error, HTTPResponseError, CustomStringConvertible, S
             }
         case is NIOTooManyBytesError:
             return .payloadTooLarge
+        case let error as UpstreamFailure:
+            return error.answer
         case let error as RelayError:
-            return error == .headTimeout ? .init(.gatewayTimeout, "runnerd: \(error)") : .badGateway("runnerd: \(error)")
+            return UpstreamFailure(cause: error).answer
         case let error as RunnerdClientError:
-            return .badGateway("runnerd: \(error)")
-        case let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout:
-            return .init(.gatewayTimeout, "runnerd did not answer in time")
-        case let error as HTTPClientError:
-            return .badGateway("runnerd unreachable: \(error)")
-        case let error as ChannelError:
-            return .badGateway("runnerd unreachable: \(error)")
-        case let error as HTTPParserError:
-            // Inside a handler only runnerd's answers are parsed (the request was, before).
-            return .badGateway("runnerd's answer does not parse: \(error)")
-        case let error as NIOConnectionError:
-            return .badGateway("runnerd unreachable: \(error)")
-        case let error as IOError:
-            return .badGateway("runnerd unreachable: \(error)")
+            return UpstreamFailure(cause: error).answer
         default:
+            // Not runnerd's (its failures arrive as `UpstreamFailure`): the spawner's own,
+            // logged by `ErrorMiddleware` with the path.
             return .init(.internalError, "\(error)")
         }
     }

@@ -5,7 +5,7 @@ import Synchronization
 
 /// The spawner's metrics, in a Prometheus registry of its own (no global bootstrap, so any
 /// number of apps can live in one process): sessions by state and backend, creates, destroys
-/// and create failures, proxied bytes, and HTTP latency.
+/// and create failures, proxied bytes, sweeps, and HTTP latency.
 public final class SpawnerMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     private let factory: PrometheusMetricsFactory
@@ -17,7 +17,9 @@ public final class SpawnerMetrics: Sendable {
     private let proxyToRunnerd: CoreMetrics.Counter
     private let timers = Mutex<[String: CoreMetrics.Timer]>([:])
     private let openConnections: CoreMetrics.Gauge
+    private let foreignSandboxes: CoreMetrics.Gauge
     private let shedConnections: [ShedReason: CoreMetrics.Counter]
+    private let sweeps: CoreMetrics.Counter
 
     public init(backend: String, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -38,11 +40,13 @@ public final class SpawnerMetrics: Sendable {
         proxyToClient = CoreMetrics.Counter(label: "spawner_proxy_bytes_total", dimensions: [("direction", "to_client")], factory: factory)
         proxyToRunnerd = CoreMetrics.Counter(label: "spawner_proxy_bytes_total", dimensions: [("direction", "to_runnerd")], factory: factory)
         openConnections = CoreMetrics.Gauge(label: "spawner_open_connections", factory: factory)
+        foreignSandboxes = CoreMetrics.Gauge(label: "spawner_foreign_sandboxes", dimensions: [("backend", backend)], factory: factory)
         var shed: [ShedReason: CoreMetrics.Counter] = [:]
         for reason in [ShedReason.evicted, .refused] {
             shed[reason] = CoreMetrics.Counter(label: "spawner_connections_shed_total", dimensions: [("reason", reason.rawValue)], factory: factory)
         }
         shedConnections = shed
+        sweeps = CoreMetrics.Counter(label: "spawner_sweeps_total", factory: factory)
     }
 
     /// Why the connection cap closed a connection.
@@ -54,6 +58,9 @@ public final class SpawnerMetrics: Sendable {
     }
 
     func setOpenConnections(_ count: Int) { openConnections.record(count) }
+
+    /// Sandboxes with the spawner's labels that did not prove their session's token.
+    func setForeignSandboxes(_ count: Int) { foreignSandboxes.record(count) }
 
     func connectionShed(_ reason: ShedReason) { shedConnections[reason]?.increment() }
 
@@ -75,6 +82,9 @@ public final class SpawnerMetrics: Sendable {
         CoreMetrics.Counter(label: "spawner_session_destroys_total", dimensions: [("backend", backend), ("reason", reason.rawValue)], factory: factory)
             .increment()
     }
+
+    /// A pass of the sweeper has checked every session.
+    func sweepCompleted() { sweeps.increment() }
 
     func proxied(toClient bytes: Int) { proxyToClient.increment(by: bytes) }
 
@@ -112,16 +122,4 @@ public enum DestroyReason: String, Sendable {
     case unreachable
     /// A create failed half-way.
     case createFailed = "create_failed"
-}
-
-extension Duration {
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-    }
-
-    var milliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
 }

@@ -11,9 +11,10 @@ final class DataDirLock: Sendable {
     init(dataDir: String) throws {
         try Syscall.makeDirectories(dataDir, mode: 0o711)
         let path = dataDir + "/spawner.lock"
-        fd = try Syscall.openat(AT_FDCWD, path, O_RDWR | O_CREAT, 0o600)
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            let error = SystemError("flock(\(path))")
+        fd = try Syscall.open(path, O_RDWR | O_CREAT, 0o600)
+        do {
+            try Syscall.lockExclusively(fd, path: path)
+        } catch {
             Syscall.close(fd)
             throw error
         }

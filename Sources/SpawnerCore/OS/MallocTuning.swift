@@ -1,4 +1,4 @@
-import Glibc
+import SystemSupport
 
 /// glibc malloc settings for a process that moves tens of MB per second through buffers of
 /// 64–192 KB (runnerd output lines framed as SSE messages). By default glibc serves blocks of
@@ -10,18 +10,10 @@ public enum MallocTuning {
     public static let mmapThreshold: CInt = 4 << 20
     public static let trimThreshold: CInt = 64 << 20
 
-    // `<malloc.h>` is not part of Swift's Glibc module: `mallopt` is looked up at run time
-    // and its parameters are the header's values.
-    private static let mTrimThreshold: CInt = -1
-    private static let mMmapThreshold: CInt = -3
-    private typealias Mallopt = @convention(c) (CInt, CInt) -> CInt
-
     /// Applies the settings (glibc only; a no-op where `mallopt` does not exist). Returns
     /// whether both were accepted. Call first thing in `main`.
     @discardableResult
     public static func apply() -> Bool {
-        guard let symbol = dlsym(nil, "mallopt") else { return false }
-        let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
-        return mallopt(mMmapThreshold, mmapThreshold) == 1 && mallopt(mTrimThreshold, trimThreshold) == 1
+        Syscall.setMallocOption(.mmapThreshold, mmapThreshold) && Syscall.setMallocOption(.trimThreshold, trimThreshold)
     }
 }

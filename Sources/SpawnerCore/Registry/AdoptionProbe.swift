@@ -1,8 +1,11 @@
 import RunnerProtocol
 import RunnerdClient
 
-/// How the spawner asks a runnerd found at boot whether it serves its session: `/healthz`
-/// with the session's token, retried, each attempt under its own deadline.
+/// How the spawner asks a runnerd found at boot whether it serves its session, without
+/// handing its token to whoever answers (contract §4): `GET /readyz?challenge=C` with no
+/// token; only a runnerd whose `proof` is HMAC(token, C) for the session's token is then sent
+/// the token (`/healthz`, for its activity clock). Each attempt has its own deadline; attempts
+/// are retried while nothing usable answers.
 public struct AdoptionProbe: Sendable {
     /// Sessions probed at once.
     static let concurrency = 16
@@ -11,40 +14,75 @@ public struct AdoptionProbe: Sendable {
     public var attemptTimeout: Duration = .seconds(3)
     /// Pause before attempt n+1: `pause * n`.
     public var pause: Duration = .milliseconds(250)
+    /// Sessions made before nonces (no `spawner.nonce`) whose runnerd predates the challenge
+    /// (answers `/readyz` without a proof) are adopted the old way, by sending the token, only
+    /// when the operator allows it (`SPAWNER_ADOPT_UNPROVEN_LEGACY=true`): anyone able to
+    /// create a container or Pod with copied labels would otherwise be handed that token.
+    public var adoptUnprovenLegacy = false
 
     public init() {}
 
     /// What the probe learned.
     enum Verdict: Sendable {
-        /// It answered with its health.
+        /// It proved the session's token and answered with its health.
         case healthy(HealthResponse)
-        /// It answered but refused the session's token: not this session's runnerd.
-        case refused(Int)
+        /// It proved the session's token but gave no usable health (the last reason).
+        case provenSilent(String)
+        /// It answered without proving the session's token: not this session's runnerd.
+        case foreign(String)
         /// No usable answer after every attempt (the last reason).
         case silent(String)
     }
 
-    func verdict(_ runnerd: RunnerdClient) async -> Verdict {
+    /// Probes the runnerd of `labels` through `runnerd` (a client holding the session's token,
+    /// which is only sent after the proof checked).
+    func verdict(_ runnerd: RunnerdClient, labels: SessionLabels) async -> Verdict {
+        guard let token = runnerd.token else { return .foreign("no token to check a proof against") }
+        let anonymous = RunnerdClient(baseURL: runnerd.baseURL, token: nil, httpClient: runnerd.httpClient)
         var reason = "no attempt"
         for attempt in 1...max(1, attempts) {
             do {
+                let challenge = ReadinessChallenge.make()
                 let (status, body) = try await withDeadline(ContinuousClock.now + attemptTimeout) {
-                    try await runnerd.call(.GET, "/healthz", limit: 64 << 10)
+                    try await anonymous.call(.GET, "/readyz?challenge=\(challenge)", limit: 64 << 10)
                 }
-                switch status {
-                case 200:
-                    if let health = try? WireJSON.decode(HealthResponse.self, from: body) { return .healthy(health) }
-                    reason = "/healthz answered something else than its health"
-                case 401, 403:
-                    return .refused(status)
-                default:
-                    reason = "/healthz answered HTTP \(status)"
+                if status == 200 {
+                    guard let ready = try? WireJSON.decode(ReadyResponse.self, from: body) else {
+                        return .foreign("/readyz answered something else than readiness")
+                    }
+                    guard let proof = ready.proof else {
+                        if labels.nonce == nil && adoptUnprovenLegacy { return await health(runnerd) }
+                        return .foreign("/readyz gave no proof of the session's token")
+                    }
+                    guard ReadinessChallenge.verify(proof: proof, token: Array(token.utf8), challenge: challenge) else {
+                        return .foreign("/readyz proved another token")
+                    }
+                    return await health(runnerd)
                 }
+                reason = "/readyz answered HTTP \(status)"
             } catch {
                 reason = "\(error)"
             }
             if attempt < attempts { try? await Task.sleep(for: pause * attempt) }
         }
         return .silent(reason)
+    }
+
+    /// `/healthz` with the token, once the runnerd is known to hold it.
+    private func health(_ runnerd: RunnerdClient) async -> Verdict {
+        do {
+            let (status, body) = try await withDeadline(ContinuousClock.now + attemptTimeout) {
+                try await runnerd.call(.GET, "/healthz", limit: 64 << 10)
+            }
+            // Only reachable without a proof for an unproven legacy session: refusing its token means it is not the session's.
+            if status == 401 || status == 403 { return .foreign("/healthz refused the session's token (HTTP \(status))") }
+            guard status == 200 else { return .provenSilent("/healthz answered HTTP \(status)") }
+            guard let health = try? WireJSON.decode(HealthResponse.self, from: body) else {
+                return .provenSilent("/healthz answered something else than its health")
+            }
+            return .healthy(health)
+        } catch {
+            return .provenSilent("\(error)")
+        }
     }
 }

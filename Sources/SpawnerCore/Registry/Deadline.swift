@@ -1,10 +1,10 @@
 /// The shared deadline passed while waiting.
-struct DeadlineExceeded: Error, CustomStringConvertible {
-    var description: String { "deadline exceeded" }
+public struct DeadlineExceeded: Error, CustomStringConvertible {
+    public var description: String { "deadline exceeded" }
 }
 
 /// Runs `operation`, cancelling it and throwing `DeadlineExceeded` if `deadline` passes first.
-func withDeadline<T: Sendable>(
+public func withDeadline<T: Sendable>(
     _ deadline: ContinuousClock.Instant, _ operation: @escaping @Sendable () async throws -> T
 ) async throws -> T {
     try await withThrowingTaskGroup(of: T?.self) { group in

@@ -22,12 +22,15 @@ public actor SessionRegistry {
         var destruction: Task<Void, Never>?
         /// What runnerd's `/healthz` said confines the agents (issue 15).
         var confinement: Confinement?
+        /// The runnerd at `endpoint` proved it holds the session's token (it made it, or it
+        /// answered the adoption challenge). Until then it is sent nothing with the token.
+        var proven = true
 
         var info: SessionInfo {
             SessionInfo(
                 sessionId: labels.sessionId, owner: labels.owner, orgId: labels.orgId, profile: labels.profile, backend: "",
                 state: state, createdAtMs: labels.createdAtMs, lastActivityAtMs: lastActivityAtMs, expiresAtMs: labels.expiresAtMs,
-                idleTimeoutMs: labels.idleTimeoutMs, confinement: confinement)
+                idleTimeoutMs: labels.idleTimeoutMs, nonce: labels.nonce, confinement: confinement)
         }
     }
 
@@ -55,9 +58,11 @@ public actor SessionRegistry {
     private let settings: Settings
     private let signer: HMACSigner
     private let httpClient: HTTPClient
-    private let metrics: SpawnerMetrics
+    let metrics: SpawnerMetrics
     private let logger: Logger
     private var sessions: [String: Entry] = [:]
+    /// Sandboxes with our labels that did not prove their session's token at boot.
+    private var foreign: [String: ForeignSandbox] = [:]
 
     public init(
         backend: any SessionBackend, settings: Settings, signer: HMACSigner, httpClient: HTTPClient, metrics: SpawnerMetrics,
@@ -88,18 +93,24 @@ public actor SessionRegistry {
     public var count: Int { sessions.count }
 
     /// A client of a ready session's runnerd; counts as activity.
-    func runnerd(_ sessionId: String) throws(SpawnerError) -> RunnerdClient {
-        let target = try target(sessionId)
-        return client(sessionId, target.endpoint)
+    func runnerd(_ sessionId: String) async throws(SpawnerError) -> RunnerdClient {
+        let target = try await target(sessionId)
+        return RunnerdClient(baseURL: target.endpoint.baseURL, token: target.token, httpClient: httpClient)
     }
 
-    /// Where a ready session's runnerd answers, with its token; counts as activity.
-    func target(_ sessionId: String) throws(SpawnerError) -> RunnerdTarget {
+    /// Where a ready session's runnerd answers, with its token; counts as activity. A session
+    /// adopted while its runnerd was silent is challenged first (`prove`): the token goes only
+    /// to a runnerd that has proven it holds it.
+    func target(_ sessionId: String) async throws(SpawnerError) -> RunnerdTarget {
+        if let entry = sessions[sessionId], entry.state == .ready, !entry.proven, let endpoint = entry.endpoint {
+            _ = await prove(SweepCandidate(labels: entry.labels, lastActivityAtMs: entry.lastActivityAtMs, runnerd: client(entry.labels, endpoint), proven: false))
+        }
         guard var entry = sessions[sessionId] else { throw .sessionNotFound(sessionId) }
         guard entry.state == .ready, let endpoint = entry.endpoint else { throw .sessionNotReady(sessionId, entry.state) }
+        guard entry.proven else { throw .sessionUnproven(sessionId) }
         entry.lastActivityAtMs = max(entry.lastActivityAtMs, Syscall.nowMs())
         sessions[sessionId] = entry
-        return RunnerdTarget(endpoint: endpoint, token: signer.runnerdToken(sessionId: sessionId))
+        return RunnerdTarget(endpoint: endpoint, token: entry.labels.runnerdToken(signer))
     }
 
     // MARK: Create
@@ -123,7 +134,7 @@ public actor SessionRegistry {
         let labels = SessionLabels(
             sessionId: sessionId, owner: request.owner, orgId: request.orgId, profile: profile,
             image: request.image, createdAtMs: now, ttlMs: request.ttlMs ?? settings.defaultTTLMs,
-            idleTimeoutMs: request.idleTimeoutMs ?? settings.defaultIdleTimeoutMs)
+            idleTimeoutMs: request.idleTimeoutMs ?? settings.defaultIdleTimeoutMs, nonce: HMACSigner.makeNonce())
         sessions[sessionId] = Entry(labels: labels, state: .creating, lastActivityAtMs: now)
         publishGauges()
 
@@ -143,9 +154,9 @@ public actor SessionRegistry {
         let started = ContinuousClock.now
         var step = CreateStep.allocate
         do {
-            let endpoint = try await backend.create(SandboxSpec(labels: labels, runnerdToken: signer.runnerdToken(sessionId: sessionId)), deadline: deadline)
+            let endpoint = try await backend.create(SandboxSpec(labels: labels, runnerdToken: labels.runnerdToken(signer)), deadline: deadline)
             sessions[sessionId]?.endpoint = endpoint
-            let runnerd = client(sessionId, endpoint)
+            let runnerd = client(labels, endpoint)
 
             step = .ready
             try await waitUntilReady(runnerd, deadline: deadline)
@@ -159,6 +170,12 @@ public actor SessionRegistry {
             try settings.faults.check(.seedEnv)
             // For SessionInfo; a runnerd that does not say is no reason to fail the create.
             sessions[sessionId]?.confinement = try? await withDeadline(deadline) { try await runnerd.health() }.confinement
+        } catch let owned as WorkspaceOwnedElsewhere {
+            // Refused before the backend made anything: nothing to remove.
+            log.warning("create refused", metadata: ["error": "\(owned)"])
+            sessions[sessionId] = nil
+            publishGauges()
+            throw SpawnerError(.conflict, owned.description)
         } catch {
             let failure = Self.failure(error, step: step)
             log.warning("create failed; removing what it made", metadata: ["step": "\(failure.step.rawValue)", "error": "\(failure.message)"])
@@ -179,10 +196,23 @@ public actor SessionRegistry {
         ])
     }
 
+    /// Polls `/readyz?challenge=C` without the token until runnerd proves it holds the
+    /// session's token (contract §4): whatever answers at the endpoint without the proof is not
+    /// this session's runnerd and the create fails.
     private func waitUntilReady(_ runnerd: RunnerdClient, deadline: ContinuousClock.Instant) async throws {
+        let anonymous = RunnerdClient(baseURL: runnerd.baseURL, token: nil, httpClient: runnerd.httpClient)
+        let token = Array((runnerd.token ?? "").utf8)
         var pause = Duration.milliseconds(1)
         while true {
-            if (try? await withDeadline(deadline, { try await runnerd.ready() })) == true { return }
+            let challenge = ReadinessChallenge.make()
+            if let (status, body) = try? await withDeadline(deadline, { try await anonymous.call(.GET, "/readyz?challenge=\(challenge)", limit: 64 << 10) }),
+                status == 200
+            {
+                guard let proof = (try? WireJSON.decode(ReadyResponse.self, from: body))?.proof,
+                    ReadinessChallenge.verify(proof: proof, token: token, challenge: challenge)
+                else { throw CreateFailure(.ready, "the runnerd at \(runnerd.baseURL) does not prove the session's token") }
+                return
+            }
             guard ContinuousClock.now < deadline else { throw CreateFailure(.ready, "runnerd /readyz did not answer before the deadline", timedOut: true) }
             try await Task.sleep(for: pause)
             pause = min(pause * 2, .milliseconds(50))
@@ -234,23 +264,25 @@ public actor SessionRegistry {
 
     // MARK: Boot and sweep
 
-    /// Re-adopts every live session of the backend. Each runnerd is probed (`/healthz`, all
-    /// at once, each retried: `AdoptionProbe`); its activity clock becomes the session's. A
-    /// runnerd that answers without accepting the session's token is not this session's and
-    /// its sandbox is destroyed; one that does not answer at all is adopted as long as the
-    /// backend says its sandbox lives — a slow or stopped runnerd is never a reason to delete
-    /// a workspace; the sweep keeps checking it. Call once, before serving.
+    /// Re-adopts every live session of the backend. Each runnerd is challenged first
+    /// (`AdoptionProbe`: all at once, each retried): only one that proves it holds the
+    /// session's token is sent that token and adopted, its activity clock becoming the
+    /// session's. One that answers without the proof is foreign — a sandbox with copied labels,
+    /// or not this session's — and is left alone: never adopted, never sent the token, never
+    /// destroyed (`foreignSandboxes`). One that does not answer at all is adopted as long as
+    /// the backend says its sandbox lives — a slow or stopped runnerd is never a reason to
+    /// delete a workspace; the sweep keeps checking it. Call once, before serving.
     public func adopt() async throws {
         let live = try await backend.listLive()
-        let probes = live.map { (session: $0, runnerd: client($0.labels.sessionId, $0.endpoint)) }
+        let probes = live.map { (session: $0, runnerd: client($0.labels, $0.endpoint)) }
         let probe = settings.adoptionProbe
         let verdicts = await withTaskGroup(of: (Int, AdoptionProbe.Verdict).self) { group in
             var verdicts: [AdoptionProbe.Verdict?] = Array(repeating: nil, count: probes.count)
             var next = probes.indices.makeIterator()
             func addNext() {
                 guard let index = next.next() else { return }
-                let runnerd = probes[index].runnerd
-                group.addTask { (index, await probe.verdict(runnerd)) }
+                let (session, runnerd) = probes[index]
+                group.addTask { (index, await probe.verdict(runnerd, labels: session.labels)) }
             }
             for _ in 0..<AdoptionProbe.concurrency { addNext() }
             while let (index, verdict) = await group.next() {
@@ -262,7 +294,13 @@ public actor SessionRegistry {
         for ((session, _), verdict) in zip(probes, verdicts) {
             await settle(session, verdict ?? .silent("not probed"))
         }
+        metrics.setForeignSandboxes(foreign.count)
         publishGauges()
+    }
+
+    /// Sandboxes found at boot that did not prove their session's token (`adopt`), by session id.
+    public var foreignSandboxes: [ForeignSandbox] {
+        foreign.values.sorted { $0.sessionId < $1.sessionId }
     }
 
     private func settle(_ session: BackendSession, _ verdict: AdoptionProbe.Verdict) async {
@@ -276,10 +314,14 @@ public actor SessionRegistry {
             sessions[sessionId] = Entry(
                 labels: session.labels, state: .ready, endpoint: session.endpoint, lastActivityAtMs: activity, confinement: health.confinement)
             log.info("session adopted", metadata: ["endpoint": "\(session.endpoint.baseURL)"])
-        case .refused(let status):
-            log.warning("live sandbox refuses the session token; destroying it", metadata: ["status": "\(status)"])
-            await removeFromBackend(sessionId, log: log)
-            metrics.sessionDestroyed(.unreachable)
+        case .provenSilent(let reason):
+            sessions[sessionId] = Entry(labels: session.labels, state: .ready, endpoint: session.endpoint, lastActivityAtMs: now)
+            log.warning("runnerd proved its token but gave no health; adopted, the sweep keeps checking it", metadata: ["error": "\(reason)"])
+        case .foreign(let reason):
+            foreign[sessionId] = ForeignSandbox(sessionId: sessionId, endpoint: session.endpoint.baseURL, reason: reason)
+            log.warning("sandbox does not prove the session's token; left alone as foreign", metadata: [
+                "endpoint": "\(session.endpoint.baseURL)", "reason": "\(reason)",
+            ])
         case .silent(let reason):
             guard await backend.endpoint(of: sessionId) != nil else {
                 log.warning("sandbox died while it was probed; removing it", metadata: ["error": "\(reason)"])
@@ -287,8 +329,11 @@ public actor SessionRegistry {
                 metrics.sessionDestroyed(.dead)
                 return
             }
-            // Alive but silent (stopped, overloaded): adopted; idle time counts from now.
-            sessions[sessionId] = Entry(labels: session.labels, state: .ready, endpoint: session.endpoint, lastActivityAtMs: now)
+            // Alive but silent (stopped, overloaded): adopted, unproven: idle time counts from
+            // now, and nothing is sent to it with the token until it answers a challenge (a
+            // sweep's, or the one a request to the session makes first: `prove`).
+            sessions[sessionId] = Entry(
+                labels: session.labels, state: .ready, endpoint: session.endpoint, lastActivityAtMs: now, proven: false)
             log.warning("runnerd did not answer; adopted, the sweep keeps checking it", metadata: [
                 "endpoint": "\(session.endpoint.baseURL)", "error": "\(reason)",
             ])
@@ -313,12 +358,41 @@ public actor SessionRegistry {
         var labels: SessionLabels
         var lastActivityAtMs: Int64
         var runnerd: RunnerdClient
+        /// Its runnerd has proven the token (else the sweep challenges it first: `prove`).
+        var proven: Bool
     }
 
     func sweepCandidates() -> [SweepCandidate] {
         sessions.values.compactMap { entry in
             guard entry.state == .ready, let endpoint = entry.endpoint else { return nil }
-            return SweepCandidate(labels: entry.labels, lastActivityAtMs: entry.lastActivityAtMs, runnerd: client(entry.labels.sessionId, endpoint))
+            return SweepCandidate(
+                labels: entry.labels, lastActivityAtMs: entry.lastActivityAtMs, runnerd: client(entry.labels, endpoint), proven: entry.proven)
+        }
+    }
+
+    /// Challenges the runnerd of a session adopted while silent (one attempt): true once it
+    /// has proven the session's token (the session is then served); one that answers without
+    /// the proof is dropped from the registry as foreign, its sandbox left alone.
+    func prove(_ candidate: SweepCandidate) async -> Bool {
+        var probe = settings.adoptionProbe
+        probe.attempts = 1
+        let verdict = await probe.verdict(candidate.runnerd, labels: candidate.labels)
+        let sessionId = candidate.labels.sessionId
+        guard sessions[sessionId]?.state == .ready, sessions[sessionId]?.endpoint?.baseURL == candidate.runnerd.baseURL else { return false }
+        switch verdict {
+        case .healthy, .provenSilent:
+            sessions[sessionId]?.proven = true
+            logger.with(session: sessionId).info("runnerd proved the session's token; serving it")
+            return true
+        case .foreign(let reason):
+            sessions[sessionId] = nil
+            foreign[sessionId] = ForeignSandbox(sessionId: sessionId, endpoint: candidate.runnerd.baseURL, reason: reason)
+            metrics.setForeignSandboxes(foreign.count)
+            publishGauges()
+            logger.with(session: sessionId).warning("sandbox does not prove the session's token; left alone as foreign", metadata: ["reason": "\(reason)"])
+            return false
+        case .silent:
+            return false
         }
     }
 
@@ -332,8 +406,8 @@ public actor SessionRegistry {
 
     // MARK: Helpers
 
-    private func client(_ sessionId: String, _ endpoint: RunnerdEndpoint) -> RunnerdClient {
-        RunnerdClient(baseURL: endpoint.baseURL, token: signer.runnerdToken(sessionId: sessionId), httpClient: httpClient)
+    private func client(_ labels: SessionLabels, _ endpoint: RunnerdEndpoint) -> RunnerdClient {
+        RunnerdClient(baseURL: endpoint.baseURL, token: labels.runnerdToken(signer), httpClient: httpClient)
     }
 
     private nonisolated func withBackend(_ info: SessionInfo) -> SessionInfo {

@@ -54,6 +54,7 @@ public struct SessionSweeper: Service {
                 group.addTask { await self.check(candidate) }
             }
         }
+        registry.metrics.sweepCompleted()
     }
 
     func check(_ candidate: SessionRegistry.SweepCandidate) async {
@@ -64,6 +65,8 @@ public struct SessionSweeper: Service {
             await registry.destroy(labels.sessionId, reason: .ttl)
             return
         }
+        // A runnerd adopted while silent is sent the token only once it proves it holds it.
+        if !candidate.proven, await !registry.prove(candidate) { return }
         let health: HealthResponse
         do {
             health = try await withDeadline(ContinuousClock.now + .seconds(5)) { try await candidate.runnerd.health() }

@@ -46,7 +46,7 @@ struct TerminalEndpoint: Sendable {
                 guard let value = Bounds.sequenceNumber(raw) else { throw SpawnerError.badRequest("sinceSeq must be a non-negative integer") }
                 sinceSeq = value
             }
-            let status = try await runnerd.status(execId)
+            let status = try await UpstreamFailure.during { try await runnerd.status(execId) }
             guard status.state == .running else { throw SpawnerError(.notFound, "no running exec \(execId)") }
             return Plan(runnerd: runnerd, target: .attach(execId: execId, sinceSeq: sinceSeq))
         }

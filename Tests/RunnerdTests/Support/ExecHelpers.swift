@@ -1,7 +1,9 @@
 import Foundation
+import Glibc
 import RunnerProtocol
 import RunnerdClient
 import Testing
+import TestSupport
 
 /// What a finished event stream said, split out for assertions.
 struct ExecResult {
@@ -81,12 +83,41 @@ struct WaitTimeout: Error {
     let what: String
 }
 
-/// Polls `condition` until it holds or `timeout` passes.
-func eventually(timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async throws -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try await Task.sleep(for: .milliseconds(20))
+/// Wall-clock epoch milliseconds, the clock of runnerd's `lastActivityAtMs`.
+func wallClockMs() -> Int64 {
+    Int64(Date().timeIntervalSince1970 * 1000)
+}
+
+/// Waits until the wall clock has passed `ms`, so that whatever runnerd stamps from now on is
+/// later than `ms`; returns the reading that passed it.
+@discardableResult
+func clockPassed(_ ms: Int64) async throws -> Int64 {
+    #expect(try await eventually { wallClockMs() > ms })
+    return wallClockMs()
+}
+
+/// A FIFO in a workspace that an exec's command waits on (`read line < NAME`) until the test
+/// opens it: the test decides when the command goes on, with no sleep on either side.
+struct Gate {
+    let path: String
+
+    init(in workspace: String, _ name: String) {
+        path = workspace + "/" + name
+        #expect(mkfifo(path, 0o666) == 0, "mkfifo \(path): errno \(errno)")
+        // The agent's uid opens it.
+        chmod(path, 0o666)
     }
-    return try await condition()
+
+    /// Lets the command through: opens the FIFO (once the command has opened it to read) and
+    /// writes a line.
+    func open() async throws {
+        let path = self.path
+        let opened = try await blocking { () -> Bool in
+            let fd = Glibc.open(path, O_WRONLY)
+            guard fd >= 0 else { return false }
+            defer { close(fd) }
+            return write(fd, "go\n", 3) == 3
+        }
+        #expect(opened, "the gate \(path) could not be opened")
+    }
 }

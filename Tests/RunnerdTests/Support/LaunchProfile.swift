@@ -2,7 +2,8 @@ import Foundation
 
 /// How the runnerd under test is started: as full root on the host (the default), or with
 /// exactly the privileges it has where it really runs. `RUNNERD_TEST_PROFILE` chooses;
-/// `scripts/test` runs the end-to-end suite under each.
+/// `scripts/test` runs the end-to-end suite as `root` and as `container` (`WhereItRunsTests`
+/// starts runnerd under `container` and `user` in every run).
 ///
 /// - `root`: the test's own privileges (root in CI).
 /// - `container`: root with Docker's default capability set and nothing else (no NET_ADMIN,
@@ -22,7 +23,7 @@ enum LaunchProfile: String, Sendable {
     static let current: LaunchProfile = {
         let raw = ProcessInfo.processInfo.environment["RUNNERD_TEST_PROFILE"] ?? "root"
         guard let profile = LaunchProfile(rawValue: raw) else {
-            fatalError("RUNNERD_TEST_PROFILE must be root or container, got \(raw)")
+            fatalError("RUNNERD_TEST_PROFILE must be root, container or user, got \(raw)")
         }
         return profile
     }()

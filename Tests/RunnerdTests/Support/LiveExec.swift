@@ -3,6 +3,7 @@ import RunnerProtocol
 import RunnerdClient
 import Synchronization
 import Testing
+import TestSupport
 
 /// An exec whose events are collected in the background, for tests that talk to it while it
 /// runs (a terminal, a process that traps signals).
@@ -22,6 +23,9 @@ final class LiveExec: Sendable {
             }
         }
     }
+
+    /// The events received until now.
+    var eventsSoFar: [ExecEvent] { events.read { $0 } }
 
     var stdoutText: String {
         String(decoding: events.read { ExecResult(events: $0).stdout }, as: UTF8.self)

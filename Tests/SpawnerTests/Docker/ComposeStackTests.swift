@@ -1,6 +1,7 @@
 import Foundation
 import RunnerProtocol
 import Testing
+import TestSupport
 
 /// The dev stack of `compose.yml`, as a user runs it: `up` with every compose command this
 /// machine has (`docker compose`, Debian's `docker-compose` 1.29), then the host's `spawner`

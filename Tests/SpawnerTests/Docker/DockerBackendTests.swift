@@ -2,6 +2,7 @@ import Foundation
 import RunnerProtocol
 import SpawnerClient
 import Testing
+import TestSupport
 
 /// The docker backend against the real engine: a real `spawner serve` (SPAWNER_BACKEND=docker)
 /// makes real sandbox containers from `runnerd-sandbox:local` and reaches their runnerd over
@@ -66,8 +67,8 @@ extension DockerSuites {
         @Test func sandboxIsHardenedAndTheTokenIsNowhereToSee() async throws {
             try await withDockerSpawner("hard") { spawner, scope in
                 let client = spawner.client
-                _ = try await client.createSandbox("hard")
-                let token = HMACSigner(secret: Array(spawner.secret.utf8)).runnerdToken(sessionId: "hard")
+                let created = try await client.createSandbox("hard")
+                let token = HMACSigner(secret: Array(spawner.secret.utf8)).runnerdToken(sessionId: "hard", nonce: try #require(created.nonce))
 
                 // An agent: uid 10001, no capabilities, no_new_privs, the seccomp filter.
                 let status = try await client.runShell("hard", "status", "id -u; id -g; grep -E '^(NoNewPrivs|Seccomp|CapEff|CapPrm|CapBnd):' /proc/self/status")
@@ -163,6 +164,114 @@ extension DockerSuites {
                 try await client.deleteSession("kept")
                 DockerCLI.removeAll(scope: scope)
             }
+        }
+
+        /// Contract §4: a kept workspace records whose it is; the same id created by another
+        /// owner or org is `409` and nothing is made, and the owner's next session gets a new
+        /// nonce, so a new token.
+        @Test func keptWorkspaceGoesBackOnlyToItsOwnerAndOrg() async throws {
+            try await withDockerSpawner("keepown", environment: ["SPAWNER_DOCKER_KEEP_WORKSPACES": "true"]) { spawner, scope in
+                let client = spawner.client
+                let first = try await client.create("owned", owner: "alice", orgId: "org-a")
+                #expect(try await client.runShell("owned", "w", "echo alice was here > notes.txt").exit?.exitCode == 0)
+                try await client.deleteSession("owned")
+                #expect(await DockerCLI.leftovers(scope: scope) == ["volume sandbox-owned-workspace"])
+
+                for (owner, org) in [("mallory", "org-a"), ("alice", "org-b")] {
+                    let request = CreateSessionRequest(sessionId: "owned", owner: SessionOwner(kind: "user", id: owner), orgId: org)
+                    let (status, body) = try await client.status(.POST, "/v1/sessions", body: try WireJSON.encode(request))
+                    #expect(status == 409, "\(owner)/\(org): \(String(describing: body))")
+                    #expect(body?.message?.contains("belongs to another owner or org") == true)
+                    // Nothing was made: the volume alone, no container, no runnerd volume.
+                    #expect(await DockerCLI.leftovers(scope: scope) == ["volume sandbox-owned-workspace"])
+                    #expect(try await client.status(.GET, "/v1/sessions/owned").0 == 404)
+                }
+
+                let again = try await client.create("owned", owner: "alice", orgId: "org-a")
+                #expect(try await client.runShell("owned", "r", "cat notes.txt").stdoutText == "alice was here\n")
+                let (firstNonce, againNonce) = (try #require(first.nonce), try #require(again.nonce))
+                #expect(firstNonce != againNonce)
+                let signer = HMACSigner(secret: Array(spawner.secret.utf8))
+                #expect(signer.runnerdToken(sessionId: "owned", nonce: firstNonce) != signer.runnerdToken(sessionId: "owned", nonce: againNonce))
+                #expect(await DockerCLI.format("sandbox-owned", "{{index .Config.Labels \"spawner.nonce\"}}") == againNonce)
+                try await client.deleteSession("owned")
+                DockerCLI.removeAll(scope: scope)
+            }
+        }
+
+        /// Contract §4: at boot the spawner challenges every labelled sandbox without sending the
+        /// token. A container planted with copied labels (a listener that records what it is
+        /// sent, answering `/readyz` without a proof) is listed as foreign, left running, and
+        /// never sees a token; the real sandbox is adopted.
+        @Test func plantedSandboxWithCopiedLabelsIsForeignAndNeverSeesTheToken() async throws {
+            try DockerTestEnvironment.require()
+            let scope = DockerSpawner.newScope("plant")
+            defer { DockerCLI.removeAll(scope: scope) }
+            let first = try await SpawnerProcess.start(environment: DockerSpawner.environment(scope: scope))
+            var current = first
+            do {
+                let real = try await first.client.createSandbox("real")
+                #expect(await DockerCLI.inspect("sandbox-real") != nil)
+                let plantedId = "planted-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
+                first.kill9()
+
+                // The planted sandbox: real's labels, another session id, no token.
+                let recorder = """
+                    import http.server
+                    class H(http.server.BaseHTTPRequestHandler):
+                        def do_GET(self):
+                            print("REQUEST", self.command, self.path, repr(dict(self.headers)), flush=True)
+                            body = b'{"ok":true}'
+                            self.send_response(200)
+                            self.send_header("content-type", "application/json")
+                            self.send_header("content-length", str(len(body)))
+                            self.end_headers()
+                            self.wfile.write(body)
+                        do_POST = do_GET
+                    http.server.ThreadingHTTPServer(("0.0.0.0", 8200), H).serve_forever()
+                    """
+                var labels: [String] = []
+                for (key, value) in [
+                    ("spawner.scope", scope), ("spawner.session", plantedId), ("spawner.role", "sandbox"),
+                    ("spawner.network", DockerTestEnvironment.network), ("spawner.owner-kind", real.owner.kind),
+                    ("spawner.owner-id", real.owner.id), ("spawner.org", real.orgId), ("spawner.profile", real.profile),
+                    ("spawner.created-at-ms", String(real.createdAtMs)), ("spawner.ttl-ms", String(real.expiresAtMs - real.createdAtMs)),
+                    ("spawner.idle-timeout-ms", String(real.idleTimeoutMs ?? 0)), ("spawner.nonce", try #require(real.nonce)),
+                ] {
+                    labels += ["--label", "\(key)=\(value)"]
+                }
+                let run = await DockerCLI.run(
+                    ["run", "-d", "--name", "sandbox-\(plantedId)", "--network", DockerTestEnvironment.network] + labels
+                        + ["--entrypoint", "python3", "runnerd-base:agent", "-u", "-c", recorder])
+                #expect(run.status == 0, "\(run.stderr)")
+                #expect(await eventually { await DockerCLI.format("sandbox-\(plantedId)", "{{.State.Running}}") == "true" })
+
+                current = try await first.restart()
+                #expect(try await current.client.listSessions().map(\.sessionId) == ["real"])
+                #expect(try await current.client.runShell("real", "r", "echo adopted").stdoutText == "adopted\n")
+                let foreign = try await current.client.json(.GET, "/v1/foreign-sandboxes", as: ForeignSandboxList.self)
+                #expect(foreign.sandboxes.map(\.sessionId) == [plantedId])
+                #expect(foreign.sandboxes.first?.reason.contains("no proof") == true)
+                #expect(try await current.client.status(.GET, "/v1/sessions/\(plantedId)").0 == 404)
+                #expect(try await current.openGET("/metrics").body.contains("spawner_foreign_sandboxes{backend=\"docker\"} 1"))
+
+                // Left alone, challenged, never handed a token.
+                #expect(await DockerCLI.format("sandbox-\(plantedId)", "{{.State.Running}}") == "true")
+                let logs = await DockerCLI.run(["logs", "sandbox-\(plantedId)"])
+                #expect(logs.stdout.contains("REQUEST GET /readyz?challenge="), "\(logs.stdout)")
+                #expect(!logs.stdout.lowercased().contains("authorization"), "\(logs.stdout)")
+                #expect(!logs.stdout.lowercased().contains("x-runnerd-token"), "\(logs.stdout)")
+                let token = HMACSigner(secret: Array(current.secret.utf8)).runnerdToken(sessionId: "real", nonce: try #require(real.nonce))
+                #expect(!logs.stdout.contains(token))
+
+                try await current.client.deleteSession("real")
+                #expect(await DockerCLI.leftovers(scope: scope) == ["container sandbox-\(plantedId)"])
+            } catch {
+                Issue.record("spawner log:\n\(current.log.suffix(4000))")
+                await current.tearDown()
+                throw error
+            }
+            await current.tearDown()
         }
 
         @Test func restartedSpawnerReadoptsTheSandboxes() async throws {

@@ -1,6 +1,9 @@
 import Foundation
 import RunnerProtocol
 @testable import SpawnerCore
+import SpawnerBackends
+import SpawnerLocal
+@testable import SpawnerDocker
 import Testing
 
 /// The docker backend's pure parts, with no engine: configuration, profiles, labels, the
@@ -70,10 +73,10 @@ import Testing
                 environment: environment.merging(["SPAWNER_SECRET": String(decoding: Self.secret, as: UTF8.self)]) { a, _ in a },
                 flags: .init(), defaults: .init(dataDir: "/tmp/x", runnerdPath: "/tmp/runnerd"), readFile: { _ in [] })
         }
-        #expect(try resolve([:]).backend == .local)
-        #expect(try resolve([:]).docker == nil)
+        #expect(try resolve([:]).backendName == "local")
+        #expect(try resolve([:]).backend is LocalSettings)
         let docker = try resolve(["SPAWNER_BACKEND": "docker", "SPAWNER_DOCKER_NETWORK": "n"])
-        #expect(docker.backend == .docker && docker.docker?.network == "n")
+        #expect(docker.backendName == "docker" && (docker.backend as? DockerSettings)?.network == "n")
         #expect(throws: SpawnerConfig.Invalid.self) { try resolve(["SPAWNER_BACKEND": "podman"]) }
         #expect(throws: SpawnerConfig.Invalid.self) { try resolve(["SPAWNER_BACKEND": "docker", "DOCKER_HOST": "tcp://x:1"]) }
     }
@@ -119,7 +122,7 @@ import Testing
     }
 
     @Test func containerConfigurationIsHardenedAndCarriesNoToken() throws {
-        let token = HMACSigner(secret: Self.secret).runnerdToken(sessionId: "demo")
+        let token = Self.labels.runnerdToken(HMACSigner(secret: Self.secret))
         let sandbox = SandboxContainer(
             labels: Self.labels, profile: DockerProfile(memoryMiB: 512, cpus: 1.5, pids: 256, tmpMiB: 64, egress: false, readOnlyRootfs: true),
             image: "runnerd-sandbox:local", network: "net", scope: "s1", runnerdPort: 8200, killGraceMs: 2_000, logLevel: "info")

@@ -4,7 +4,9 @@ import NIOHTTP1
 import RunnerProtocol
 import RunnerdClient
 @testable import SpawnerCore
+@testable import SpawnerDocker
 import Testing
+import TestSupport
 
 /// runnerd end to end inside the built image (`runnerd-sandbox:local`), started by the engine as
 /// PID 1 with the capabilities it really gets: Docker's default set, and the backend's minimum

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Logging
 import RunnerProtocol
 @testable import SpawnerCore
+@testable import SpawnerKubernetes
 import Testing
 
 /// The REST client against the API double: lists come in pages, a create whose success was

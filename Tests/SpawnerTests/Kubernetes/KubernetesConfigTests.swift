@@ -1,6 +1,8 @@
 import Foundation
 import RunnerProtocol
 @testable import SpawnerCore
+import SpawnerBackends
+@testable import SpawnerKubernetes
 import Testing
 
 /// Configuration of the kubernetes backend: kubeconfig files (current context, server, CA as
@@ -142,8 +144,8 @@ import Testing
                 environment: ["SPAWNER_SECRET": secret].merging(extra) { $1 }, flags: .init(),
                 defaults: .init(dataDir: "/d", runnerdPath: "/r"), readFile: Self.reader(files))
         }
-        #expect(try resolve([:]).kubernetes == nil)
-        let fromContext = try #require(try resolve(["SPAWNER_BACKEND": "kubernetes", "KUBECONFIG": "/k"]).kubernetes)
+        #expect(!(try resolve([:]).backend is KubernetesSettings))
+        let fromContext = try #require(try resolve(["SPAWNER_BACKEND": "kubernetes", "KUBECONFIG": "/k"]).backend as? KubernetesSettings)
         #expect(fromContext.namespace == "ctx-ns")
         #expect(fromContext.image == "runnerd-sandbox:local")
         #expect(fromContext.runnerdPort == 8200)
@@ -152,10 +154,10 @@ import Testing
             try resolve([
                 "SPAWNER_BACKEND": "kubernetes", "KUBECONFIG": "/k", "SPAWNER_K8S_NAMESPACE": "sandboxes", "SPAWNER_K8S_IMAGE": "registry/sandbox:1",
                 "SPAWNER_K8S_PROFILES": "/p.yaml", "SPAWNER_K8S_RUNNERD_PORT": "9200",
-            ]).kubernetes)
+            ]).backend as? KubernetesSettings)
         #expect(explicit.namespace == "sandboxes" && explicit.image == "registry/sandbox:1" && explicit.runnerdPort == 9200)
         #expect(explicit.profiles.profiles["default"]?.egress == true)
-        #expect(try resolve(["SPAWNER_BACKEND": "kubernetes", "KUBECONFIG": "/k", "SPAWNER_K8S_USER_NAMESPACES": "true"]).kubernetes?.userNamespaces == true)
+        #expect((try resolve(["SPAWNER_BACKEND": "kubernetes", "KUBECONFIG": "/k", "SPAWNER_K8S_USER_NAMESPACES": "true"]).backend as? KubernetesSettings)?.userNamespaces == true)
         #expect(throws: SpawnerConfig.Invalid.self) { try resolve(["SPAWNER_BACKEND": "kubernetes", "KUBECONFIG": "/k", "SPAWNER_K8S_USER_NAMESPACES": "maybe"]) }
         #expect(throws: SpawnerConfig.Invalid.self) { try resolve(["SPAWNER_BACKEND": "cloud"]) }
         #expect(throws: SpawnerConfig.Invalid.self) { try resolve(["SPAWNER_BACKEND": "kubernetes"]) }  // neither KUBECONFIG nor a cluster

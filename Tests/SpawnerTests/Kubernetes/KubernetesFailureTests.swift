@@ -2,6 +2,7 @@ import Foundation
 import RunnerProtocol
 import SpawnerClient
 @testable import SpawnerCore
+@testable import SpawnerKubernetes
 import Testing
 
 /// Creates that fail — at each step, on each class of API error, on timeouts — answer with a
@@ -18,7 +19,7 @@ import Testing
         // The images the loopback kubelet fails in its several ways.
         settings.otherImages.listed = ["unschedulable/sandbox", "unpullable/sandbox:1", "crashing/sandbox"]
         let spawner = try await InProcessSpawner { config in
-            config.kubernetes = settings
+            config.backend = settings
             config.readyTimeoutMs = readyTimeoutMs
             configure(&config)
         }

@@ -1,6 +1,7 @@
 import Foundation
 import RunnerProtocol
 @testable import SpawnerCore
+@testable import SpawnerKubernetes
 import Testing
 
 /// The objects the backend builds for a session: the Pod's confinement, where the token goes

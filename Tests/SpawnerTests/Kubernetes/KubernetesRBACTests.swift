@@ -2,6 +2,7 @@ import Foundation
 import RunnerProtocol
 import SpawnerClient
 import Testing
+import TestSupport
 
 /// The Role in `deploy/kubernetes/10-rbac.yaml` grants exactly what the backend uses. The API
 /// double enforces the Role in every Kubernetes test (so nothing the backend does needs more),

@@ -2,6 +2,7 @@ import Foundation
 import RunnerProtocol
 import SpawnerClient
 import Testing
+import TestSupport
 
 /// The whole path on the kubernetes backend, with the real `spawner` binary configured by a
 /// kubeconfig (TLS to the API double, a bearer token): create → Pod → Pod IP → runnerd (real,
@@ -117,6 +118,61 @@ import Testing
         }
     }
 
+    /// Contract §4: a Pod planted in the sandbox namespace with copied labels and annotations
+    /// (and its own token Secret) is challenged at boot, proves another token, and is listed as
+    /// foreign and left alone; the real session is adopted.
+    @Test func plantedPodWithCopiedLabelsIsForeignAndLeftAlone() async throws {
+        try await withTestCluster { (cluster: TestCluster) async throws in
+            let environment = try cluster.spawnerEnvironment()
+            let first = try await SpawnerProcess.start(environment: environment)
+            var current = first
+            do {
+                _ = try await first.client.create("real", owner: "alice", orgId: "org-a")
+                first.kill9()
+
+                // A copy of real's Pod under another name, with a Secret of the planter's token.
+                var pod = try #require(await cluster.pod("real"))
+                for path in [["metadata", "uid"], ["metadata", "resourceVersion"], ["metadata", "creationTimestamp"], ["status"]] { pod.set(path, nil) }
+                pod.set(["metadata", "name"], .string("planted"))
+                pod.set(["metadata", "labels", "spawner.runnerd.dev/session"], .string("planted"))
+                var labels = try #require(pod["metadata"]?["annotations"]?["spawner.runnerd.dev/labels"]?.string)
+                labels = labels.replacingOccurrences(of: "\"sessionId\":\"real\"", with: "\"sessionId\":\"planted\"")
+                pod.set(["metadata", "annotations", "spawner.runnerd.dev/labels"], .string(labels))
+                var volumes = try #require(pod["spec"]?["volumes"]?.array)
+                for index in volumes.indices where volumes[index]["secret"] != nil {
+                    volumes[index].set(["secret", "secretName"], .string("planted-runnerd-token"))
+                }
+                pod.set(["spec", "volumes"], .array(volumes))
+                let secret = JSONValue.object([
+                    "apiVersion": "v1", "kind": "Secret",
+                    "metadata": .object(["name": "planted-runnerd-token"]),
+                    "data": .object(["token": .string(Base64.encode(Array("the-planters-own-token".utf8)))]),
+                ])
+                #expect(await cluster.cluster.create("secrets", namespace: cluster.namespace, body: secret).status == 201)
+                #expect(await cluster.cluster.create("pods", namespace: cluster.namespace, body: pod).status == 201)
+                #expect(await eventually { await cluster.pod("planted")?["status"]?["phase"]?.string == "Running" })
+
+                current = try await first.restart()
+                #expect(try await current.client.listSessions().map(\.sessionId) == ["real"])
+                #expect(try await current.client.runShell("real", "r", "echo adopted").stdoutText == "adopted\n")
+                let foreign = try await current.client.json(.GET, "/v1/foreign-sandboxes", as: ForeignSandboxList.self)
+                #expect(foreign.sandboxes.map(\.sessionId) == ["planted"])
+                #expect(foreign.sandboxes.first?.reason.contains("another token") == true)
+                #expect(await cluster.pod("planted")?["status"]?["phase"]?.string == "Running")
+
+                try await current.client.deleteSession("real")
+                #expect(await cluster.pod("planted") != nil)
+                _ = await cluster.cluster.delete("pods", namespace: cluster.namespace, name: "planted", options: nil)
+                _ = await cluster.cluster.delete("secrets", namespace: cluster.namespace, name: "planted-runnerd-token", options: nil)
+            } catch {
+                Issue.record("spawner log:\n\(current.log.suffix(4000))")
+                await current.tearDown()
+                throw error
+            }
+            await current.tearDown()
+        }
+    }
+
     @Test func podDeletedFromOutsideMakesTheSessionGone() async throws {
         try await withTestCluster { (cluster: TestCluster) async throws in
             try await withSpawner(environment: try cluster.spawnerEnvironment(extra: ["SPAWNER_SWEEP_INTERVAL_MS": "200"])) { (spawner: SpawnerProcess) async throws in
@@ -187,6 +243,17 @@ import Testing
                 #expect(await cluster.pods().isEmpty)
                 #expect(await cluster.secrets().isEmpty)
                 #expect(await cluster.claims().count == 1)
+
+                // Contract §4: the kept claim goes back only to its owner and org; anyone else
+                // gets 409 and nothing is made.
+                for (owner, org) in [("b", "o"), ("a", "p")] {
+                    let other = CreateSessionRequest(sessionId: "notebook", owner: SessionOwner(kind: "user", id: owner), orgId: org, profile: "kept")
+                    let (status, body) = try await client.status(.POST, "/v1/sessions", body: try WireJSON.encode(other))
+                    #expect(status == 409, "\(owner)/\(org): \(String(describing: body))")
+                    #expect(await cluster.pods().isEmpty)
+                    #expect(await cluster.secrets().isEmpty)
+                    #expect(await cluster.claims().count == 1)
+                }
 
                 _ = try await client.createSession(request)
                 #expect(try await client.runShell("notebook", "r", "cat kept.txt").stdoutText == "kept\n")

@@ -4,6 +4,7 @@ import NIOHTTP1
 import NIOSSL
 import RunnerProtocol
 @testable import SpawnerCore
+@testable import SpawnerKubernetes
 import Testing
 
 /// One test's cluster: the API double (TLS, a CA of its own, the Role from

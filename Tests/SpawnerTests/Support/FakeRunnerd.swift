@@ -12,6 +12,8 @@ final class FakeRunnerd: @unchecked Sendable {
     let port: Int
     private let listener: Int32
     private let state = Mutex((endlessBytes: 0, hangUps: 0, connections: 0))
+    /// The accepted connections still open (shut down by `stop`, as a runnerd that dies would).
+    private let accepted = Mutex(Set<Int32>())
 
     var endlessBytesSent: Int { state.withLock { $0.endlessBytes } }
     /// Endless streams whose reader closed the connection.
@@ -35,21 +37,30 @@ final class FakeRunnerd: @unchecked Sendable {
         thread.start()
     }
 
+    /// Stops listening and hangs up every open connection: runnerd is gone.
     func stop() {
         shutdown(listener, Int32(SHUT_RDWR))
         Glibc.close(listener)
+        accepted.withLock { open in
+            for fd in open { shutdown(fd, Int32(SHUT_RDWR)) }
+        }
     }
 
     private func acceptLoop() {
         while true {
             let fd = accept(listener, nil, nil)
             guard fd >= 0 else { return }
+            accepted.withLock { _ = $0.insert(fd) }
             Thread { [self] in serve(fd) }.start()
         }
     }
 
     private func serve(_ fd: Int32) {
-        defer { Glibc.close(fd) }
+        defer {
+            // Forgotten before it is closed, so `stop` never shuts down a reused descriptor.
+            accepted.withLock { _ = $0.remove(fd) }
+            Glibc.close(fd)
+        }
         var buffer: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {

@@ -4,6 +4,7 @@ import RunnerProtocol
 import ServiceLifecycle
 import SpawnerClient
 import SpawnerCore
+import SpawnerBackends
 
 /// The real application built by `buildApplication` and run in this process, for what only
 /// code can configure (the failure-injection hook). Its runnerd children are real.

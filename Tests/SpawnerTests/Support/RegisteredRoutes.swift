@@ -1,5 +1,6 @@
 import Logging
 import SpawnerCore
+import SpawnerBackends
 
 /// The routes the spawner's router registers, as `METHOD /pattern` (`/v1/sessions/{sid}`),
 /// read off the real router built from a default configuration.

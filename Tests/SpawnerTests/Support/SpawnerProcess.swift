@@ -194,4 +194,18 @@ extension SpawnerProcess {
         let body = try await response.body.collect(upTo: 16 << 20)
         return (Int(response.status.code), String(buffer: body))
     }
+
+    /// Passes of the sweeper completed since this spawner started (`spawner_sweeps_total`).
+    func sweeps() async throws -> Int {
+        let metrics = try await openGET("/metrics").body
+        let line = metrics.split(separator: "\n").first { $0.hasPrefix("spawner_sweeps_total ") }
+        return line.flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0
+    }
+
+    /// Waits until `count` more passes of the sweeper have completed: with two, a whole pass
+    /// started after this call.
+    func sweepsComplete(_ count: Int = 2) async throws {
+        let start = try await sweeps()
+        #expect(try await eventually(timeout: .seconds(60)) { try await sweeps() >= start + count }, "the sweeper stopped sweeping")
+    }
 }

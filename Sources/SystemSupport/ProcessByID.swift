@@ -30,14 +30,7 @@ extension Syscall {
         }
     }
 
-    /// Whether this process runs with effective uid 0.
-    public static var isRoot: Bool { geteuid() == 0 }
-
     /// This process's pid.
     public static var currentPID: pid_t { getpid() }
 }
 
-extension SystemError {
-    /// The C library's text for an errno value ("Connection refused").
-    public static func text(errno: Int32) -> String { String(cString: strerror(errno)) }
-}

@@ -42,6 +42,8 @@ public actor SessionRegistry {
         public var defaultIdleTimeoutMs: Int64
         public var defaultProfile = "default"
         public var faults: CreateFaults
+        /// Where sessions' agent uids come from (`SPAWNER_AGENT_UIDS`); nil: no uid per session.
+        public var agentUIDs: AgentUIDRange? = .standard
         /// How runnerds are probed at boot.
         public var adoptionProbe = AdoptionProbe()
 
@@ -124,6 +126,8 @@ public actor SessionRegistry {
         if let image = request.image, let problem = backend.imageProblem(image) { throw SpawnerError.badRequest(problem) }
         let sessionId = request.sessionId ?? Self.newSessionId()
         if let problem = backend.sessionIdProblem(sessionId) { throw SpawnerError.badRequest(problem) }
+        // A kept workspace's agent uid (docker), asked before the reservation below.
+        let keptUID = backend.assignsAgentUIDs && settings.agentUIDs != nil ? await backend.keptAgentUID(sessionId) : nil
         // Everything up to the insertion is synchronous: the reservation is atomic.
         guard sessions[sessionId] == nil else { throw SpawnerError.sessionTaken(sessionId) }
         if let exceeded = settings.caps.exceeded(by: request.owner, orgId: request.orgId, among: sessions.values.map(\.labels)) {
@@ -131,10 +135,19 @@ public actor SessionRegistry {
             throw exceeded
         }
         let now = Syscall.nowMs()
-        let labels = SessionLabels(
+        var labels = SessionLabels(
             sessionId: sessionId, owner: request.owner, orgId: request.orgId, profile: profile,
             image: request.image, createdAtMs: now, ttlMs: request.ttlMs ?? settings.defaultTTLMs,
             idleTimeoutMs: request.idleTimeoutMs ?? settings.defaultIdleTimeoutMs, nonce: HMACSigner.makeNonce())
+        if backend.assignsAgentUIDs, let range = settings.agentUIDs {
+            // A uid no live session has, chosen in the same synchronous reservation: no two
+            // sessions share per-uid kernel resources (RLIMIT_NPROC, inotify, signals).
+            guard let uid = range.allocate(for: sessionId, inUse: Set(sessions.values.compactMap(\.labels.agentUID)), preferred: keptUID) else {
+                metrics.capRejected()
+                throw SpawnerError(.totalCapReached, "every agent uid of SPAWNER_AGENT_UIDS (\(range)) is taken")
+            }
+            labels.agentUID = uid
+        }
         sessions[sessionId] = Entry(labels: labels, state: .creating, lastActivityAtMs: now)
         publishGauges()
 

@@ -31,6 +31,15 @@ int cshim_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
 int cshim_o_path(void) { return O_PATH; }
 
+#ifndef SYS_landlock_create_ruleset
+#define SYS_landlock_create_ruleset 444
+#endif
+
+int cshim_landlock_abi_version(void) {
+    // LANDLOCK_CREATE_RULESET_VERSION is 1 << 0.
+    return (int)syscall(SYS_landlock_create_ruleset, NULL, 0, 1U << 0);
+}
+
 int cshim_syncfs(int fd) { return syncfs(fd); }
 
 int cshim_memfd_create(const char *name) { return memfd_create(name, MFD_CLOEXEC); }

@@ -18,7 +18,7 @@ public struct HealthResponse: Codable, Equatable, Sendable {
     public var version: String
     /// Addition: true once a SIGTERM/SIGINT started the graceful shutdown.
     public var draining: Bool?
-    /// Addition: the confinement in effect (`Confinement`).
+    /// Addition (issue 15): the confinement in effect: network, Landlock, the agents' identity (`Confinement`).
     public var confinement: Confinement?
 
     public init(

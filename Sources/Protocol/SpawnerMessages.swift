@@ -41,10 +41,14 @@ public struct SessionInfo: Codable, Equatable, Sendable {
     /// spawner's secret it derives the session's runnerd token. Absent for a session made
     /// before nonces.
     public var nonce: String?
+    /// Addition (issue 15): what confines the session's agents, as its runnerd's `/healthz`
+    /// said when the session became ready or was adopted (nil when runnerd did not say).
+    public var confinement: Confinement?
 
     public init(
         sessionId: String, owner: SessionOwner, orgId: String, profile: String, backend: String, state: SessionState,
-        createdAtMs: Int64, lastActivityAtMs: Int64, expiresAtMs: Int64, idleTimeoutMs: Int64? = nil, nonce: String? = nil
+        createdAtMs: Int64, lastActivityAtMs: Int64, expiresAtMs: Int64, idleTimeoutMs: Int64? = nil, nonce: String? = nil,
+        confinement: Confinement? = nil
     ) {
         self.nonce = nonce
         self.sessionId = sessionId
@@ -57,6 +61,7 @@ public struct SessionInfo: Codable, Equatable, Sendable {
         self.lastActivityAtMs = lastActivityAtMs
         self.expiresAtMs = expiresAtMs
         self.idleTimeoutMs = idleTimeoutMs
+        self.confinement = confinement
     }
 }
 

@@ -136,12 +136,24 @@ try await Task.sleep(for: .milliseconds(300))
 let afterRSS = runnerd.rssKB
 runnerd.stop()
 
-// 4. The same round trip with exec hardening (shim, seccomp, capability drop, agent uid when root).
+// 4. The same round trip with exec hardening (shim, seccomp, capability drop, agent uid when
+// root, Landlock where the kernel has it), interleaved with the same without Landlock
+// (RUNNERD_LANDLOCK=off): what Landlock costs, under the same conditions.
 let hardenedWorkspace = workspace + "-hardened"
 mkdir(hardenedWorkspace, 0o755)
 let hardened = try await RunnerdUnderTest(binary: runnerdBinary, workspace: hardenedWorkspace, token: "bench-token", probeGroup: clientGroup)
-let hardenedRoundTrip = try await roundTrips(hardened, prefix: "hrt")
+let unlandlockedWorkspace = workspace + "-hardened-without-landlock"
+mkdir(unlandlockedWorkspace, 0o755)
+let unlandlocked = try await RunnerdUnderTest(
+    binary: runnerdBinary, workspace: unlandlockedWorkspace, token: "bench-token", environment: ["RUNNERD_LANDLOCK=off"], probeGroup: clientGroup)
+var hardenedRoundTrip = Sample()
+var unlandlockedRoundTrip = Sample()
+for round in 0..<rounds {
+    hardenedRoundTrip.add(contentsOf: try await roundTrips(hardened, prefix: "hrt\(round)", count: iterations / rounds, warmUp: round == 0 ? 20 : 5))
+    unlandlockedRoundTrip.add(contentsOf: try await roundTrips(unlandlocked, prefix: "nrt\(round)", count: iterations / rounds, warmUp: round == 0 ? 20 : 5))
+}
 hardened.stop()
+unlandlocked.stop()
 
 report("spawn_baseline_p50_ms", spawn.percentile(50), "ms")
 report("http_get_p50_ms", httpGet.percentile(50), "ms")
@@ -151,6 +163,8 @@ report("exec_roundtrip_over_spawn_ratio", roundTrip.percentile(50) / spawn.perce
 report("exec_roundtrip_runnerd_client_p50_ms", clientRoundTrip.percentile(50), "ms")
 report("exec_roundtrip_hardened_p50_ms", hardenedRoundTrip.percentile(50), "ms")
 report("exec_roundtrip_hardened_p99_ms", hardenedRoundTrip.percentile(99), "ms")
+report("exec_roundtrip_hardened_without_landlock_p50_ms", unlandlockedRoundTrip.percentile(50), "ms")
+report("landlock_overhead_ratio", hardenedRoundTrip.percentile(50) / unlandlockedRoundTrip.percentile(50), "x")
 report("stream_mb_per_s", Double(streamBytes) / 1_000_000 / streamSeconds, "MB/s")
 report("idle_rss_kb", Double(bootRSS), "KiB")
 report("idle_rss_after_runs_kb", Double(afterRSS), "KiB")

@@ -5,15 +5,17 @@
 // root: LD_*, GLIBC_TUNABLES and friends must never reach it). The shim applies, in order:
 //   the agent's environment read from --env-fd -> rlimits -> capability bounding set and
 //   ambient set cleared (needs CAP_SETPCAP, so before the uid change) -> supplementary groups
-//   cleared, gid, uid -> every remaining capability cleared -> no_new_privs -> seccomp filter
-//   (unless runnerd carries it already) -> execvp(argv) with the agent's environment (its PATH
-//   is the one searched).
+//   cleared, gid, uid -> every remaining capability cleared -> no_new_privs -> Landlock (the
+//   ruleset is built before the uid change, so root opens its paths; enforced after) -> seccomp
+//   filter (unless runnerd carries it already) -> execvp(argv) with the agent's environment (its
+//   PATH is the one searched).
 // A failing stage is reported as "<stage> <errno>\n" on --status-fd (close-on-exec, so a
 // successful exec reports nothing) and the shim exits 126.
 //
 // usage: runnerd-exec-shim [--status-fd N] [--env-fd N] [--uid N --gid N] [--rlimit NAME=SOFT:HARD]...
 //                          [--drop-caps | --drop-caps-if-permitted] [--no-new-privs] [--seccomp]
-//                          -- COMMAND [ARG]...
+//                          [--landlock ro|rw|dev:PATH]... -- COMMAND [ARG]...
+//        runnerd-exec-shim --landlock-abi          (the kernel's Landlock ABI, or 0, on stdout)
 //        runnerd-exec-shim --export-seccomp-bpf    (the filter as raw BPF on stdout)
 // The filter is compiled in (seccomp_program.c); `runnerd-seccomp-policy --pfc`, built next to
 // the shim by scripts/build-shim, prints it as readable pseudo-code.
@@ -34,6 +36,9 @@
 extern char **environ;
 
 static int status_fd = -1;
+
+// The most Landlock rules one exec takes (runnerd gives ~20).
+#define RD_MAX_LANDLOCK_RULES 64
 
 void rd_fail(const char *stage, int error) {
     if (status_fd >= 0) {
@@ -96,10 +101,17 @@ static void apply_rlimit(const char *spec) {
 int main(int argc, char **argv) {
     unsigned long long uid = 0, gid = 0;
     int has_uid = 0, has_gid = 0, drop_caps = 0, no_new_privs = 0, seccomp = 0, env_fd = -1;
+    struct rd_landlock_rule landlock_rules[RD_MAX_LANDLOCK_RULES];
+    int landlock_count = 0;
     int index = 1;
     // The filter as raw BPF, for runnerd to install on itself once at boot, so that every agent
     // inherits it instead of attaching (and JIT-compiling) its own at each exec.
     if (argc == 2 && strcmp(argv[1], "--export-seccomp-bpf") == 0) return rd_export_seccomp();
+    if (argc == 2 && strcmp(argv[1], "--landlock-abi") == 0) {
+        int abi = rd_landlock_abi();
+        printf("%d\n", abi > 0 ? abi : 0);
+        return 0;
+    }
     // First pass: the status fd, so that every later failure can be reported.
     for (int i = 1; i + 1 < argc && strcmp(argv[i], "--") != 0; i++) {
         if (strcmp(argv[i], "--status-fd") == 0) {
@@ -132,6 +144,11 @@ int main(int argc, char **argv) {
             no_new_privs = 1;
         } else if (strcmp(option, "--seccomp") == 0) {
             seccomp = 1;
+        } else if (strcmp(option, "--landlock") == 0 && next) {
+            if (landlock_count == RD_MAX_LANDLOCK_RULES) rd_fail("landlock-spec", E2BIG);
+            if (rd_landlock_parse_rule(next, &landlock_rules[landlock_count]) != 0) rd_fail("landlock-spec", EINVAL);
+            landlock_count++;
+            index++;
         } else {
             rd_fail("usage", EINVAL);
         }
@@ -141,6 +158,9 @@ int main(int argc, char **argv) {
     // Read now, used only by the final exec: nothing of it affects the shim itself.
     char **agent_environment = env_fd >= 0 ? rd_read_environment(env_fd) : environ;
 
+    // Built while the shim is still root, so that every path opens; enforced once the shim is
+    // the agent.
+    int landlock_ruleset = landlock_count > 0 ? rd_landlock_prepare(landlock_rules, landlock_count) : -1;
     if (drop_caps) rd_drop_bounding_and_ambient(drop_caps == 1);
     if (has_gid) {
         if (setgroups(0, NULL) != 0) rd_fail("setgroups", errno);
@@ -149,6 +169,10 @@ int main(int argc, char **argv) {
     if (has_uid && setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) != 0) rd_fail("setuid", errno);
     if (drop_caps) rd_clear_capabilities();
     if (no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) rd_fail("no-new-privs", errno);
+    if (landlock_ruleset >= 0) {
+        if (!no_new_privs) rd_fail("landlock-needs-no-new-privs", EINVAL);
+        rd_landlock_enforce(landlock_ruleset);
+    }
     if (seccomp) rd_install_seccomp();
     // execvp searches the PATH of `environ` and passes `environ` on: the agent's, from here on.
     environ = agent_environment;

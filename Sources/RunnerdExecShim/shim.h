@@ -26,4 +26,20 @@ void rd_install_seccomp(void);
 // Writes it to stdout as raw BPF (struct sock_filter[]); returns the exit status.
 int rd_export_seccomp(void);
 
+// landlock.c
+struct rd_landlock_rule {
+    const char *path;
+    unsigned long long access;
+};
+// The Landlock ABI of the running kernel, or -errno (ENOSYS: not built in; EOPNOTSUPP: off).
+int rd_landlock_abi(void);
+// Parses CLASS:PATH (CLASS: ro = read and execute, rw = everything but making device nodes,
+// dev = read and write a device node or a directory of them); -1 when malformed.
+int rd_landlock_parse_rule(const char *spec, struct rd_landlock_rule *rule);
+// Builds the ruleset of `rules` for this kernel's ABI (paths that do not exist are skipped);
+// returns its descriptor. Before the drop to the agent: root opens every path.
+int rd_landlock_prepare(const struct rd_landlock_rule *rules, int count);
+// Restricts this process (after no_new_privs) and closes the ruleset.
+void rd_landlock_enforce(int ruleset);
+
 #endif

@@ -16,6 +16,7 @@ import SystemSupport
 /// only containers and volumes carrying this spawner's scope are ever touched.
 public actor DockerBackend: SessionBackend {
     public nonisolated let name = "docker"
+    public nonisolated let assignsAgentUIDs = true
     public nonisolated let services: [any Service] = []
 
     public nonisolated let profileNames: Set<String>?
@@ -202,6 +203,14 @@ public actor DockerBackend: SessionBackend {
     /// The volumes, the container and the token file; everything made stays for `destroy`.
     /// A kept workspace of this id goes only to a session of the owner and org that made it
     /// (`WorkspaceOwnedElsewhere`, checked before anything is made).
+    public func keptAgentUID(_ sessionId: String) async -> UInt32? {
+        guard settings.keepWorkspaces, let engine = try? await prepared(),
+            let volume = try? await engine.inspectVolume(SandboxNames(sessionId: sessionId).workspaceVolume, timeout: .seconds(5)),
+            SandboxLabels.belongs(volume.labels, to: sessionId, scope: settings.scope)
+        else { return nil }
+        return volume.labels?[SandboxLabels.agentUID].flatMap(UInt32.init)
+    }
+
     private func checkKeptWorkspace(_ labels: SessionLabels, deadline: ContinuousClock.Instant) async throws {
         let name = SandboxNames(sessionId: labels.sessionId).workspaceVolume
         let engine = try await CreateFailure.during(.allocate) { try await prepared() }

@@ -58,7 +58,7 @@ struct SandboxContainer {
                 "RUNNERD_TOKEN_FILE=\(Self.tokenFile)",
                 "RUNNERD_KILL_GRACE_MS=\(killGraceMs)",
                 "RUNNERD_LOG_LEVEL=\(logLevel)",
-            ] + (networkPolicy?.environment ?? []),
+            ] + (networkPolicy?.environment ?? []) + (labels.runnerdAgentUIDVariable.map { [$0] } ?? []),
             labels: SandboxLabels.encode(labels, scope: scope, role: .sandbox, network: network),
             // The spawner probes runnerd itself; an image health check would be a process the
             // engine execs into the sandbox, outside runnerd's control.

@@ -19,6 +19,9 @@ enum SandboxLabels {
     static let idleTimeout = "spawner.idle-timeout-ms"
     /// The session's nonce (contract §4): with the id it derives the runnerd token.
     static let nonce = "spawner.nonce"
+    /// The uid (and gid) of the session's agents (`SessionLabels.agentUID`), on the container
+    /// and its workspace volume.
+    static let agentUID = "spawner.agent-uid"
 
     /// What a labelled object is to its session.
     enum Role: String {
@@ -37,6 +40,7 @@ enum SandboxLabels {
             result[ownerKind] = labels.owner.kind
             result[ownerId] = labels.owner.id
             result[org] = labels.orgId
+            if let uid = labels.agentUID { result[agentUID] = String(uid) }
         }
         guard role == .sandbox else { return result }
         result[profile] = labels.profile
@@ -57,9 +61,11 @@ enum SandboxLabels {
             let created = labels[createdAt].flatMap(Int64.init), let ttl = labels[ttl].flatMap(Int64.init),
             let idle = labels[idleTimeout].flatMap(Int64.init)
         else { return nil }
-        return SessionLabels(
+        var session = SessionLabels(
             sessionId: sessionId, owner: SessionOwner(kind: kind, id: id), orgId: orgId, profile: profile, image: labels[image],
             createdAtMs: created, ttlMs: ttl, idleTimeoutMs: idle, nonce: labels[nonce])
+        session.agentUID = labels[agentUID].flatMap(UInt32.init)
+        return session
     }
 
     /// The owner and org a workspace volume's labels record; nil when they do not.

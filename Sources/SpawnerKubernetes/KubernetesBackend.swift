@@ -18,6 +18,7 @@ import SpawnerCore
 /// One spawner per namespace: a managed Pod is assumed to be this spawner's.
 public actor KubernetesBackend: SessionBackend {
     public nonisolated let name = "kubernetes"
+    public nonisolated let assignsAgentUIDs = true
     public nonisolated let services: [any Service]
     public nonisolated let profileNames: Set<String>?
 

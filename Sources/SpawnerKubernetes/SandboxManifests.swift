@@ -48,6 +48,9 @@ struct SandboxManifests: Sendable {
             EnvVar("RUNNERD_KILL_GRACE_MS", String(runnerdKillGraceMs)),
             EnvVar("RUNNERD_LOG_LEVEL", runnerdLogLevel),
         ]
+        // The session's own agent uid and gid (runnerd switches agents to it; runnerd itself
+        // stays uid 0, which the switch needs: see docs/kubernetes.md).
+        if let uid = session.agentUID { container.env?.append(EnvVar("RUNNERD_AGENT_UID", "\(uid):\(uid)")) }
         container.ports = [ContainerPort(name: "runnerd", containerPort: settings.runnerdPort)]
         container.resources = profile.resources
         container.volumeMounts = [

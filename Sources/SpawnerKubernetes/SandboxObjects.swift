@@ -35,6 +35,9 @@ enum SandboxMetadata {
     /// Set (to `allowed`) on Pods whose profile opts into egress; the NetworkPolicy
     /// `sandbox-egress` selects it.
     static let egressKey = prefix + "egress"
+    /// The uid (and gid) of the session's agents (`SessionLabels.agentUID`, also in the
+    /// labels annotation, which re-adoption reads).
+    static let agentUIDKey = "spawner.runnerd.dev/agent-uid"
 
     /// The session's `SessionLabels` as JSON.
     static let labelsAnnotation = prefix + "labels"
@@ -61,6 +64,7 @@ enum SandboxMetadata {
             labels[key] = value
         }
         if egress { labels[egressKey] = "allowed" }
+        if let uid = session.agentUID { labels[agentUIDKey] = String(uid) }
         return labels
     }
 

@@ -22,6 +22,9 @@ import Foundation
 /// The local backend is not a security boundary: commands run as the spawner's user.
 public actor LocalBackend: SessionBackend {
     public nonisolated let name = "local"
+    /// As root, runnerd switches each session's agents to the session's own uid; as an
+    /// ordinary user it cannot (Landlock is what confines the agents then).
+    public nonisolated var assignsAgentUIDs: Bool { Syscall.isRoot }
     public nonisolated let services: [any Service]
 
     private let store: LocalSessionStore
@@ -62,7 +65,7 @@ public actor LocalBackend: SessionBackend {
         }
         try faults.check(.allocate)
 
-        let pid = try await CreateFailure.during(.start) { try launcher.launch(paths, token: spec.runnerdToken) }
+        let pid = try await CreateFailure.during(.start) { try launcher.launch(paths, token: spec.runnerdToken, agentUID: spec.labels.runnerdAgentUIDVariable) }
         let sessionId = spec.labels.sessionId
         reaper.register(pid, sessionId: sessionId)
         record.pid = pid

@@ -43,8 +43,9 @@ struct RunnerdLauncher: Sendable {
         return value(of: "--workspace") == paths.workspace && value(of: "--ready-file") == paths.readyFile
     }
 
-    func environment(_ paths: LocalSessionPaths) -> [String] {
+    func environment(_ paths: LocalSessionPaths, agentUID: String? = nil) -> [String] {
         var environment = baseEnvironment
+        if let agentUID { environment.append(agentUID) }
         if !environment.contains(where: { $0.hasPrefix("PATH=") }) { environment.append("PATH=/usr/local/bin:/usr/bin:/bin") }
         environment.append("HOME=\(paths.workspace)")
         environment.append("RUNNERD_TOKEN_FILE=\(paths.token)")
@@ -52,7 +53,7 @@ struct RunnerdLauncher: Sendable {
     }
 
     /// Writes the token file and spawns runnerd; returns its pid.
-    func launch(_ paths: LocalSessionPaths, token: String) throws -> pid_t {
+    func launch(_ paths: LocalSessionPaths, token: String, agentUID: String? = nil) throws -> pid_t {
         try Syscall.writeFileAtomically(paths.token, Array(token.utf8), mode: 0o600)
         let log = try Syscall.openat(AT_FDCWD, paths.log, O_WRONLY | O_CREAT | O_APPEND, 0o600)
         defer { Syscall.close(log) }
@@ -61,7 +62,7 @@ struct RunnerdLauncher: Sendable {
         let workspace = try Syscall.openat(AT_FDCWD, paths.workspace, O_RDONLY | O_DIRECTORY)
         defer { Syscall.close(workspace) }
         var spec = SpawnSpec(
-            argv: argv(paths), environment: environment(paths), cwdFD: workspace, stdin: devNull, stdout: log, stderr: log,
+            argv: argv(paths), environment: environment(paths, agentUID: agentUID), cwdFD: workspace, stdin: devNull, stdout: log, stderr: log,
             newSession: true)
         // Not one of the spawner's descriptors reaches runnerd (and so a sandbox): NIO's
         // listening and accepted sockets are not close-on-exec.

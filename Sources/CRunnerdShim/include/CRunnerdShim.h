@@ -40,6 +40,10 @@ int cshim_memfd_create(const char *name);
 int cshim_setfsuid(unsigned int uid);
 int cshim_setfsgid(unsigned int gid);
 
+/// landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION): the kernel's Landlock ABI
+/// version, or -1/errno (ENOSYS: not built in; EOPNOTSUPP: built in but off at boot).
+int cshim_landlock_abi_version(void);
+
 /// O_PATH (a GNU flag Swift's Glibc module does not expose).
 int cshim_o_path(void);
 

@@ -25,6 +25,17 @@ public struct RunnerdConfig: Sendable {
     public var execShim: String?
     /// HOME of agent processes when they run under the agent uid (default: the workspace).
     public var agentHome: String?
+    /// Where runnerd writes the agent's `passwd` and `group` at boot (`RUNNERD_IDENTITY_DIR`;
+    /// the image's `/etc/passwd` and `/etc/group` link there), from the files in
+    /// `RUNNERD_IDENTITY_BASE` (`AgentAccount`). nil: runnerd writes none.
+    public var identityDir: String?
+    public var identityBase = "/usr/share/runnerd/identity"
+    /// Landlock on every agent where the kernel has it (`RUNNERD_LANDLOCK=off` turns it off).
+    public var landlock = true
+    /// Paths agents may also read and execute (`RUNNERD_LANDLOCK_READ`), or read and write
+    /// (`RUNNERD_LANDLOCK_WRITE`), beside the built-in ones (`LandlockRules`); `:`-separated.
+    public var landlockRead: [String] = []
+    public var landlockWrite: [String] = []
     /// Open HTTP connections at most (`RUNNERD_MAX_CONNECTIONS`; see `ConnectionLimiter`).
     public var maxConnections = 1024
     /// A connection with nothing in flight on which nothing arrives for this long is closed
@@ -174,6 +185,18 @@ public struct RunnerdConfig: Sendable {
         config.rlimitNofile = try limit("RUNNERD_RLIMIT_NOFILE", config.rlimitNofile)
         config.rlimitNproc = try limit("RUNNERD_RLIMIT_NPROC", config.rlimitNproc)
         config.rlimitFsize = try limit("RUNNERD_RLIMIT_FSIZE", config.rlimitFsize)
+        switch environment["RUNNERD_LANDLOCK"]?.lowercased() {
+        case nil, "", "on", "1", "true": config.landlock = true
+        case "off", "0", "false": config.landlock = false
+        case let other?: throw Invalid("RUNNERD_LANDLOCK must be on or off, got \(other)")
+        }
+        config.landlockRead = LandlockRules.pathList(environment["RUNNERD_LANDLOCK_READ"])
+        config.landlockWrite = LandlockRules.pathList(environment["RUNNERD_LANDLOCK_WRITE"])
+        if let relative = (config.landlockRead + config.landlockWrite).first(where: { !$0.hasPrefix("/") }) {
+            throw Invalid("RUNNERD_LANDLOCK_READ and RUNNERD_LANDLOCK_WRITE take absolute paths, got \(relative)")
+        }
+        config.identityDir = environment["RUNNERD_IDENTITY_DIR"]
+        if let base = environment["RUNNERD_IDENTITY_BASE"] { config.identityBase = base }
         config.execShim = environment["RUNNERD_EXEC_SHIM"]
         config.agentHome = environment["RUNNERD_AGENT_HOME"]
     }

@@ -43,9 +43,9 @@ public final class RunnerdEngine: Sendable {
         self.logger = logger
     }
 
-    /// `confinement`: what `/healthz` reports (the network policy installed at boot, if any).
+    /// `network`: the network policy installed at boot, if any, for `/healthz`.
     public static func make(
-        host: RunnerdHost, config: RunnerdConfig, confinement: Confinement = Confinement(), logger: Logger
+        host: RunnerdHost, config: RunnerdConfig, network: Confinement.Network? = nil, logger: Logger
     ) throws -> RunnerdEngine {
         let hardening = host.hardening
         let settings = ExecSupervisor.Settings(
@@ -97,7 +97,7 @@ public final class RunnerdEngine: Sendable {
                     metrics: metrics, logger: logger)
                 let router = RunnerdRouter(
                     supervisor: supervisor, version: version, metrics: metrics, files: files, threadPool: threadPool, authenticator: authenticator,
-                    confinement: confinement)
+                    network: network)
                 let connections = ConnectionLimiter(settings: connectionSettings, loop: loop, metrics: metrics)
                 connections.start()
                 return NIOLoopBound(Confined(supervisor: supervisor, router: router, connections: connections), eventLoop: loop)

@@ -27,7 +27,7 @@ public struct RunnerdHost: Sendable {
         let stateFD = try StateDirectory.open(stateDir, logger: logger)
         do {
             let workspace = try Workspace(path: config.workspace, reserving: stateFD)
-            let hardening = try hardeningPolicy(config)
+            var hardening = try hardeningPolicy(config)
             var baseEnvironment = Syscall.environment().filter { entry in
                 !RunnerdConfig.secretVariables.contains { entry.hasPrefix($0 + "=") }
             }
@@ -37,6 +37,9 @@ public struct RunnerdHost: Sendable {
                 let home = config.agentHome ?? workspace.realPath
                 baseEnvironment = baseEnvironment.filter { !$0.hasPrefix("HOME=") } + ["HOME=\(home)"]
             }
+            // The agent's passwd entry first: Landlock's rules include where /etc/passwd links.
+            try hardening.setUpAgentAccount(config: config, home: config.agentHome ?? workspace.realPath)
+            hardening.setUpLandlock(config: config, workspace: workspace.realPath, environment: baseEnvironment, logger: logger)
             var envStore = EnvStore()
             let denied = try envStore.apply(EnvPatch(set: config.sessionEnv))
             if !denied.isEmpty { logger.warning("RUNNERD_SESSION_ENV names denied", metadata: ["names": "\(denied)"]) }

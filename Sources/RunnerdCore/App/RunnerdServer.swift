@@ -25,7 +25,7 @@ public final class RunnerdServer: Sendable {
         var host = try RunnerdHost.prepare(config, logger: logger)
         defer { host.close() }
         try host.adoptProcess(logger: logger)
-        let engine = try RunnerdEngine.make(host: host, config: config, confinement: Confinement(network: network), logger: logger)
+        let engine = try RunnerdEngine.make(host: host, config: config, network: network, logger: logger)
         do {
             try engine.startReaping()
             let server = try engine.bind(host: config.listenHost, port: config.listenPort)

@@ -44,6 +44,8 @@ public final class ExecSupervisor {
     /// runnerd's environment overlaid by the store, rebuilt after a store change.
     private var envTemplate: EnvironmentTemplate?
     private let settings: Settings
+    /// What confines the agents this supervisor starts (`/healthz`).
+    var confinement: Confinement { settings.hardening.confinement }
     private let launcher: ExecLauncher
     private let logger: Logger
     private let journal: ExecJournal?

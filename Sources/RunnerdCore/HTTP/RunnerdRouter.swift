@@ -17,16 +17,23 @@ final class RunnerdRouter {
     private let threadPool: NIOThreadPool
     private let authenticator: Authenticator
     let watches: FsWatchHub
+    /// The network policy installed at boot, if any (the agents' Landlock and identity come
+    /// from the supervisor's hardening).
+    private let network: Confinement.Network?
     /// What `/healthz` reports as the sandbox's confinement.
-    private let confinement: Confinement
+    private var confinement: Confinement {
+        var confinement = supervisor.confinement
+        confinement.network = network
+        return confinement
+    }
 
     init(
         supervisor: ExecSupervisor, version: String, metrics: RunnerdMetrics, files: WorkspaceFiles,
         processes: AgentProcesses = AgentProcesses(), threadPool: NIOThreadPool, authenticator: Authenticator = Authenticator(token: nil),
-        confinement: Confinement = Confinement()
+        network: Confinement.Network? = nil
     ) {
         self.authenticator = authenticator
-        self.confinement = confinement
+        self.network = network
         self.processes = processes
         self.threadPool = threadPool
         self.watches = FsWatchHub(loop: supervisor.loop, workspace: supervisor.workspace, threadPool: threadPool, metrics: metrics)

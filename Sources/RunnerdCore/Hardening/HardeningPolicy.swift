@@ -1,4 +1,5 @@
 import Glibc
+import RunnerProtocol
 import SystemSupport
 
 /// What every agent process is confined with, and how runnerd asks the exec shim to apply it.
@@ -32,6 +33,13 @@ public struct HardeningPolicy: Sendable, Equatable {
     /// runnerd carries the seccomp filter itself (`InheritedSeccomp`): agents inherit it and
     /// the shim does not attach its own.
     public var seccompInherited = false
+    /// The Landlock rules the shim enforces on every agent; nil when Landlock is off or the
+    /// kernel lacks it (`landlockState` says which). See `AgentConfinement`.
+    public var landlock: LandlockRules?
+    /// What `/healthz` reports about Landlock.
+    public var landlockState = LandlockConfinement(enforced: false, missing: "not set up")
+    /// The agent's user name in the sandbox's `/etc/passwd`, when runnerd wrote it (`AgentAccount`).
+    public var agentUserName: String?
 
     /// The fd number the shim reports failures on.
     public static let statusFD: CInt = 3
@@ -73,6 +81,7 @@ public struct HardeningPolicy: Sendable, Equatable {
         } else {
             argv += ["--drop-caps-if-permitted"]
         }
+        argv += landlock?.shimArguments ?? []
         argv += seccompInherited ? ["--no-new-privs", "--"] : ["--no-new-privs", "--seccomp", "--"]
         return argv + command
     }

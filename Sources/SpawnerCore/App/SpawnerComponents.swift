@@ -57,6 +57,7 @@ public struct SpawnerComponents: Sendable {
             caps: config.caps, readyTimeout: .milliseconds(config.readyTimeoutMs), defaultTTLMs: config.defaultTTLMs,
             defaultIdleTimeoutMs: config.defaultIdleTimeoutMs, faults: config.faults)
         settings.adoptionProbe.adoptUnprovenLegacy = config.adoptUnprovenLegacy
+        settings.agentUIDs = config.agentUIDs
         self.registry = SessionRegistry(
             backend: backend,
             settings: settings,

@@ -17,6 +17,12 @@ public struct SessionLabels: Codable, Equatable, Sendable {
     /// Drawn at create (contract §4, `spawner.nonce`): with the id it derives the session's
     /// runnerd token. Nil for a session made before nonces, whose token is the §2 one.
     public var nonce: String?
+    /// The uid (and gid, the same number) of the session's agents, chosen by the registry from
+    /// `SPAWNER_AGENT_UIDS` (`AgentUIDRange`); nil: the image's or runnerd's default.
+    public var agentUID: UInt32?
+
+    /// `RUNNERD_AGENT_UID=uid:gid` for the session's runnerd; nil without a uid of its own.
+    public var runnerdAgentUIDVariable: String? { agentUID.map { "RUNNERD_AGENT_UID=\($0):\($0)" } }
 
     /// The session's runnerd token.
     public func runnerdToken(_ signer: HMACSigner) -> String {
@@ -34,6 +40,7 @@ public struct SessionLabels: Codable, Equatable, Sendable {
         if !Bounds.ttlMs.contains(ttlMs) { return "ttlMs \(ttlMs) is out of range" }
         if !Bounds.idleTimeoutMs.contains(idleTimeoutMs) { return "idleTimeoutMs \(idleTimeoutMs) is out of range" }
         if let nonce, !HMACSigner.isWellFormedNonce(nonce) { return "nonce \(nonce) is not a nonce" }
+        if let agentUID, agentUID == 0 || agentUID == UInt32.max { return "agentUID \(agentUID) is not an agent uid" }
         return nil
     }
 
@@ -124,12 +131,22 @@ public protocol SessionBackend: Sendable {
     /// Why a create may not name `image`, checked before anything is made (`400`); nil when it
     /// may. (The local backend runs no image: it ignores the field.)
     func imageProblem(_ image: String) -> String?
+
+    /// Whether its runnerds switch agents to the uid the registry gives each session
+    /// (`SessionLabels.agentUID`): container backends, and the local backend as root.
+    var assignsAgentUIDs: Bool { get }
+
+    /// The agent uid a kept workspace of `sessionId` was made with, if there is one: the
+    /// registry gives it back when no live session has it, so the files stay the agent's.
+    func keptAgentUID(_ sessionId: String) async -> UInt32?
 }
 
 extension SessionBackend {
     public var profileNames: Set<String>? { nil }
     public func sessionIdProblem(_ sessionId: String) -> String? { nil }
     public func imageProblem(_ image: String) -> String? { nil }
+    public var assignsAgentUIDs: Bool { false }
+    public func keptAgentUID(_ sessionId: String) async -> UInt32? { nil }
 }
 
 /// A create whose id names a kept workspace (volume or claim) made by another owner or org

@@ -40,6 +40,8 @@ public struct SpawnerConfig: Sendable {
     /// Adopt sessions made before nonces whose runnerd predates the adoption challenge by
     /// sending them the token (`SPAWNER_ADOPT_UNPROVEN_LEGACY=true`; see `AdoptionProbe`).
     public var adoptUnprovenLegacy = false
+    /// Where each session's agent uid comes from (`SPAWNER_AGENT_UIDS`; nil: `off`).
+    public var agentUIDs: AgentUIDRange? = .standard
     /// Test-only: make a create fail at a chosen step. Only settable in code (the tests build
     /// the app in-process); no flag, variable or request reaches it.
     public var faults = CreateFaults()
@@ -144,6 +146,11 @@ public struct SpawnerConfig: Sendable {
         if let level = value(flags.logLevel, "SPAWNER_LOG_LEVEL") { config.logLevel = level }
         if let level = environment["SPAWNER_RUNNERD_LOG_LEVEL"] { config.runnerdLogLevel = level }
         if let directory = environment["SPAWNER_XTERM_DIR"] { config.xtermDirectory = directory }
+        do {
+            config.agentUIDs = try AgentUIDSetting.parse(environment["SPAWNER_AGENT_UIDS"]).range
+        } catch {
+            throw Invalid(error.description)
+        }
         switch environment["SPAWNER_ADOPT_UNPROVEN_LEGACY"] {
         case nil, "", "false": config.adoptUnprovenLegacy = false
         case "true": config.adoptUnprovenLegacy = true

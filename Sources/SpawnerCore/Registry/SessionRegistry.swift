@@ -20,6 +20,8 @@ public actor SessionRegistry {
         var lastActivityAtMs: Int64
         var creation: Task<Void, any Error>?
         var destruction: Task<Void, Never>?
+        /// What runnerd's `/healthz` said confines the agents (issue 15).
+        var confinement: Confinement?
         /// The runnerd at `endpoint` proved it holds the session's token (it made it, or it
         /// answered the adoption challenge). Until then it is sent nothing with the token.
         var proven = true
@@ -28,7 +30,7 @@ public actor SessionRegistry {
             SessionInfo(
                 sessionId: labels.sessionId, owner: labels.owner, orgId: labels.orgId, profile: labels.profile, backend: "",
                 state: state, createdAtMs: labels.createdAtMs, lastActivityAtMs: lastActivityAtMs, expiresAtMs: labels.expiresAtMs,
-                idleTimeoutMs: labels.idleTimeoutMs, nonce: labels.nonce)
+                idleTimeoutMs: labels.idleTimeoutMs, nonce: labels.nonce, confinement: confinement)
         }
     }
 
@@ -40,6 +42,8 @@ public actor SessionRegistry {
         public var defaultIdleTimeoutMs: Int64
         public var defaultProfile = "default"
         public var faults: CreateFaults
+        /// Where sessions' agent uids come from (`SPAWNER_AGENT_UIDS`); nil: no uid per session.
+        public var agentUIDs: AgentUIDRange? = .standard
         /// How runnerds are probed at boot.
         public var adoptionProbe = AdoptionProbe()
 
@@ -122,6 +126,8 @@ public actor SessionRegistry {
         if let image = request.image, let problem = backend.imageProblem(image) { throw SpawnerError.badRequest(problem) }
         let sessionId = request.sessionId ?? Self.newSessionId()
         if let problem = backend.sessionIdProblem(sessionId) { throw SpawnerError.badRequest(problem) }
+        // A kept workspace's agent uid (docker), asked before the reservation below.
+        let keptUID = backend.assignsAgentUIDs && settings.agentUIDs != nil ? await backend.keptAgentUID(sessionId) : nil
         // Everything up to the insertion is synchronous: the reservation is atomic.
         guard sessions[sessionId] == nil else { throw SpawnerError.sessionTaken(sessionId) }
         if let exceeded = settings.caps.exceeded(by: request.owner, orgId: request.orgId, among: sessions.values.map(\.labels)) {
@@ -129,10 +135,19 @@ public actor SessionRegistry {
             throw exceeded
         }
         let now = Syscall.nowMs()
-        let labels = SessionLabels(
+        var labels = SessionLabels(
             sessionId: sessionId, owner: request.owner, orgId: request.orgId, profile: profile,
             image: request.image, createdAtMs: now, ttlMs: request.ttlMs ?? settings.defaultTTLMs,
             idleTimeoutMs: request.idleTimeoutMs ?? settings.defaultIdleTimeoutMs, nonce: HMACSigner.makeNonce())
+        if backend.assignsAgentUIDs, let range = settings.agentUIDs {
+            // A uid no live session has, chosen in the same synchronous reservation: no two
+            // sessions share per-uid kernel resources (RLIMIT_NPROC, inotify, signals).
+            guard let uid = range.allocate(for: sessionId, inUse: Set(sessions.values.compactMap(\.labels.agentUID)), preferred: keptUID) else {
+                metrics.capRejected()
+                throw SpawnerError(.totalCapReached, "every agent uid of SPAWNER_AGENT_UIDS (\(range)) is taken")
+            }
+            labels.agentUID = uid
+        }
         sessions[sessionId] = Entry(labels: labels, state: .creating, lastActivityAtMs: now)
         publishGauges()
 
@@ -166,6 +181,8 @@ public actor SessionRegistry {
                 guard answer.denied.isEmpty else { throw CreateFailure(.seedEnv, "runnerd denied \(answer.denied.sorted())") }
             }
             try settings.faults.check(.seedEnv)
+            // For SessionInfo; a runnerd that does not say is no reason to fail the create.
+            sessions[sessionId]?.confinement = try? await withDeadline(deadline) { try await runnerd.health() }.confinement
         } catch let owned as WorkspaceOwnedElsewhere {
             // Refused before the backend made anything: nothing to remove.
             log.warning("create refused", metadata: ["error": "\(owned)"])
@@ -307,7 +324,8 @@ public actor SessionRegistry {
         case .healthy(let health):
             // runnerd's clock, kept between the session's creation and now.
             let activity = max(session.labels.createdAtMs, min(health.lastActivityAtMs, now))
-            sessions[sessionId] = Entry(labels: session.labels, state: .ready, endpoint: session.endpoint, lastActivityAtMs: activity)
+            sessions[sessionId] = Entry(
+                labels: session.labels, state: .ready, endpoint: session.endpoint, lastActivityAtMs: activity, confinement: health.confinement)
             log.info("session adopted", metadata: ["endpoint": "\(session.endpoint.baseURL)"])
         case .provenSilent(let reason):
             sessions[sessionId] = Entry(labels: session.labels, state: .ready, endpoint: session.endpoint, lastActivityAtMs: now)

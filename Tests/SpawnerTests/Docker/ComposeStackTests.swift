@@ -71,7 +71,10 @@ extension DockerSuites {
             #expect(created.status == 0 && created.stdout == session + "\n", "\(created.stderr)")
             let id = try await cli.run(["exec", session, "--", "id"])
             #expect(id.status == 0)
-            #expect(id.stdout == "uid=10001(agent) gid=10001(agent) groups=10001(agent)\n")
+            // The session's own uid (SPAWNER_AGENT_UIDS), named agent by the sandbox's passwd.
+            let uid = id.stdout.split(separator: "=").dropFirst().first?.split(separator: "(").first.map(String.init) ?? ""
+            #expect((UInt32(uid).map { (200_000...299_999).contains($0) } ?? false), "\(id.stdout)")
+            #expect(id.stdout == "uid=\(uid)(agent) gid=\(uid)(agent) groups=\(uid)(agent)\n")
             let listed = try await cli.run(["ls", "--json"])
             #expect(listed.stdout.contains(#""backend":"docker""#))
 
@@ -155,7 +158,8 @@ extension DockerSuites {
             }
             let cli = HostCLI(baseURL: "http://127.0.0.1:\(port)", secretFile: directory + "/secret")
             #expect(try await cli.run(["create", "hostnet"]).status == 0)
-            #expect(try await cli.run(["exec", "hostnet", "--", "id", "-u"]).stdout == "10001\n")
+            let hostnetUID = try await cli.run(["exec", "hostnet", "--", "id", "-u"]).stdout
+            #expect(UInt32(hostnetUID.trimmingCharacters(in: .newlines)).map { (200_000...299_999).contains($0) } == true, "\(hostnetUID)")
             let icc = await DockerCLI.run(["network", "inspect", "-f", "{{index .Options \"com.docker.network.bridge.enable_icc\"}}", network])
             #expect(icc.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "false")
             #expect(try await cli.run(["rm", "hostnet"]).status == 0)

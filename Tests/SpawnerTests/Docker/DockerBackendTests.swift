@@ -55,7 +55,10 @@ extension DockerSuites {
                 #expect(staged.staged.map(\.path) == ["src/hello.txt"])
                 #expect(try await client.listDirectory("life", path: "src").entries.map(\.name) == ["hello.txt"])
                 #expect(try await client.readFile("life", path: "src/hello.txt") == Array("hi from the host\n".utf8))
-                #expect(try await client.runShell("life", "stat", "stat -c '%u:%g' src/hello.txt; cat src/hello.txt").stdoutText == "10001:10001\nhi from the host\n")
+                // Staged files are the session's agent's (its own uid, SPAWNER_AGENT_UIDS).
+                let agent = try #require(created.confinement?.agent?.uid, "\(String(describing: created.confinement))")
+                #expect((200_000...299_999).contains(agent))
+                #expect(try await client.runShell("life", "stat", "stat -c '%u:%g' src/hello.txt; cat src/hello.txt").stdoutText == "\(agent):\(agent)\nhi from the host\n")
 
                 // Destroy: the container and both volumes are gone.
                 try await client.deleteSession("life")
@@ -70,10 +73,11 @@ extension DockerSuites {
                 let created = try await client.createSandbox("hard")
                 let token = HMACSigner(secret: Array(spawner.secret.utf8)).runnerdToken(sessionId: "hard", nonce: try #require(created.nonce))
 
-                // An agent: uid 10001, no capabilities, no_new_privs, the seccomp filter.
+                // An agent: the session's own uid, no capabilities, no_new_privs, the seccomp filter.
                 let status = try await client.runShell("hard", "status", "id -u; id -g; grep -E '^(NoNewPrivs|Seccomp|CapEff|CapPrm|CapBnd):' /proc/self/status")
                 let fields = DockerSuites.fields(status.stdoutText)
-                #expect(status.stdoutText.hasPrefix("10001\n10001\n"))
+                let ids = status.stdoutText.split(separator: "\n").prefix(2).compactMap { UInt32($0) }
+                #expect(ids.count == 2 && ids[0] == ids[1] && (200_000...299_999).contains(ids[0]), "\(status.stdoutText)")
                 #expect(fields["NoNewPrivs"] == "1")
                 #expect(fields["Seccomp"] == "2")
                 #expect(fields["CapEff"] == "0000000000000000")
@@ -155,12 +159,14 @@ extension DockerSuites {
         @Test func keptWorkspaceOutlivesItsSessionAndComesBackWithTheId() async throws {
             try await withDockerSpawner("keep", environment: ["SPAWNER_DOCKER_KEEP_WORKSPACES": "true"]) { spawner, scope in
                 let client = spawner.client
-                _ = try await client.createSandbox("kept")
+                let first = try await client.createSandbox("kept")
                 #expect(try await client.runShell("kept", "w", "echo still here > notes.txt").exit?.exitCode == 0)
                 try await client.deleteSession("kept")
                 #expect(await DockerCLI.leftovers(scope: scope) == ["volume sandbox-kept-workspace"])
                 _ = try await client.createSandbox("kept")
-                #expect(try await client.runShell("kept", "r", "cat notes.txt; stat -c %u notes.txt").stdoutText == "still here\n10001\n")
+                // The kept workspace brings its agent uid back (the volume's spawner.agent-uid).
+                let uid = try #require(first.confinement?.agent?.uid)
+                #expect(try await client.runShell("kept", "r", "cat notes.txt; stat -c %u notes.txt; id -u").stdoutText == "still here\n\(uid)\n\(uid)\n")
                 try await client.deleteSession("kept")
                 DockerCLI.removeAll(scope: scope)
             }

@@ -28,8 +28,11 @@ import TestSupport
                 #expect(await cluster.claims().isEmpty)
 
                 // runnerd in the Pod: the seeded env, the agent uid, its workspace.
+                // The agent uid is the session's own (SPAWNER_AGENT_UIDS), labelled on the Pod.
+                let agentUID = try #require(pod["metadata"]?["labels"]?["spawner.runnerd.dev/agent-uid"]?.string)
+                #expect(UInt32(agentUID).map { (200_000...299_999).contains($0) } == true)
                 let events = try await client.runShell("k8s-one", "first", "echo $GREETING; id -u; pwd; echo err >&2")
-                #expect(events.stdoutText == "hello from a pod\n10001\n\(try #require(cluster.kubelet.workspace(ofPod: "k8s-one")))\n")
+                #expect(events.stdoutText == "hello from a pod\n\(agentUID)\n\(try #require(cluster.kubelet.workspace(ofPod: "k8s-one")))\n")
                 #expect(String(decoding: events.stderr, as: UTF8.self) == "err\n")
                 #expect(events.exit?.exitCode == 0)
 

@@ -132,10 +132,10 @@ final class SpawnerProcess: @unchecked Sendable {
 /// outlived the teardown.
 @discardableResult
 func withSpawner<T>(
-    environment: [String: String] = [:], user: TestUser? = .current, sourceLocation: SourceLocation = #_sourceLocation,
+    dataDir: String? = nil, environment: [String: String] = [:], user: TestUser? = .current, sourceLocation: SourceLocation = #_sourceLocation,
     _ body: (SpawnerProcess) async throws -> T
 ) async throws -> T {
-    let spawner = try await SpawnerProcess.start(environment: environment, user: user)
+    let spawner = try await SpawnerProcess.start(dataDir: dataDir, environment: environment, user: user)
     do {
         let result = try await body(spawner)
         let leaked = await spawner.tearDown()

@@ -9,7 +9,9 @@ import Testing
 /// reason printed; in CI (`CI=true`) they run anyway and fail on the first thing missing,
 /// because a test of the container isolation that cannot run must not pass silently.
 enum DockerTestEnvironment {
-    static let sandboxImage = "runnerd-sandbox:local"
+    /// `SPAWNER_TEST_SANDBOX_IMAGE` tests another build of the sandbox image (a worktree's own
+    /// tag) without replacing the shared one.
+    static let sandboxImage = ProcessInfo.processInfo.environment["SPAWNER_TEST_SANDBOX_IMAGE"] ?? "runnerd-sandbox:local"
     static let spawnerImage = "spawner:local"
     /// The sandbox network the tests' host spawners use (compose uses its own).
     static let network = "spawner-test-sandboxes"

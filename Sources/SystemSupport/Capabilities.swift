@@ -20,12 +20,12 @@ extension Syscall {
     /// so ambient) sets: neither this process nor anything it starts can hold it again.
     /// Capabilities are per thread: call it while the process has a single thread.
     public static func dropCapability(_ capability: CInt) throws(SystemError) {
-        try retrying("drop capability \(capability)") { rd_drop_capability(capability) }
+        try retrying("drop capability \(capability)") { cshim_drop_capability(capability) }
     }
 
     /// The sets of this thread that hold `capability`.
     public static func capabilitySets(_ capability: CInt) throws(SystemError) -> CapabilitySets {
-        CapabilitySets(rawValue: try retrying("capget") { rd_capability_sets(capability) })
+        CapabilitySets(rawValue: try retrying("capget") { cshim_capability_sets(capability) })
     }
 
     /// The number of threads of this process (`Threads:` of /proc/self/status); nil without /proc.

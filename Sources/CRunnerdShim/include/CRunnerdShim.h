@@ -10,7 +10,7 @@
 #include <sys/inotify.h>
 #include <sys/types.h>
 
-#include "rd_capabilities.h"
+#include "cshim_capabilities.h"
 
 /// POSIX_SPAWN_SETSID, hidden behind __USE_GNU in glibc's headers.
 short cshim_posix_spawn_setsid_flag(void);

@@ -53,7 +53,7 @@ import Testing
         let governor = ConnectionGovernor(limit: 1)
         let terminal = try Self.channel(governor)
         try terminal.writeInbound(ByteBuffer(string: "GET /v1/sessions/s/terminal HTTP/1.1\r\nUpgrade: websocket\r\n\r\n"))
-        try terminal.writeOutbound(ByteBuffer(string: "HTTP/1.1 101 Switching Protocols\r\n\r\n"))
+        try terminal.writeOutbound(IOData.byteBuffer(ByteBuffer(string: "HTTP/1.1 101 Switching Protocols\r\n\r\n")))
         let newcomer = try Self.channel(governor)
         #expect(!newcomer.isActive, "a newcomer took the terminal's place")
         #expect(terminal.isActive)
@@ -61,7 +61,7 @@ import Testing
 
         let idle = try Self.channel(governor)
         try idle.writeInbound(ByteBuffer(string: "GET / HTTP/1.1\r\n\r\n"))
-        try idle.writeOutbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"))
+        try idle.writeOutbound(IOData.byteBuffer(ByteBuffer(string: "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")))
         let next = try Self.channel(governor)
         #expect(next.isActive)
         #expect(!idle.isActive, "the idle connection was evicted for the newcomer")

@@ -2,6 +2,7 @@ import Foundation
 import RunnerProtocol
 import SpawnerClient
 import Testing
+import TestSupport
 
 /// Offline validation against the Kubernetes schemas (`kubernetes-validate --strict`, installed
 /// by scripts/test-prereqs/kubernetes.sh): the manifests in deploy/kubernetes/, and the Pod,
@@ -9,16 +10,15 @@ import Testing
 /// field must fail, so the validator is known to run.
 @Suite(.serialized, .timeLimit(.minutes(5))) struct KubernetesSchemaTests {
     /// Runs the validator on `files`; its exit status and output.
+    /// (Started through TestSupport's `ChildProcess`, SystemSupport's posix_spawn: Foundation's
+    /// `Process.run()` crashed the test process under concurrent launches.)
     static func validate(_ files: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-m", "kubernetes_validate", "--strict", "--no-warn"] + files
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let outputPath = TestPaths.makeTempDir("k8s-validate") + "/output"
+        let process = try ChildProcess(
+            ["/usr/bin/env", "python3", "-m", "kubernetes_validate", "--strict", "--no-warn"] + files,
+            environment: ProcessInfo.processInfo.environment, stdout: .file(outputPath), stderr: .file(outputPath))
         process.waitUntilExit()
+        let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
         return (process.terminationStatus, output)
     }
 

@@ -59,7 +59,16 @@ struct NetworkPolicyTests {
         // A new namespace's loopback starts down; the shell brings it up and execs runnerd.
         let wrapper = ["/usr/bin/unshare", "--net", "/bin/sh", "-c", "ip link set lo up && exec \"$0\" \"$@\""]
         let runnerd = try await RunnerdProcess.start(environment: environment, wrapper: wrapper, profile: .root)
-        defer { Task { await runnerd.stop() } }
+        do {
+            try await confinesAndLetsGoOfTheCapability(runnerd)
+        } catch {
+            _ = await runnerd.stop()
+            throw error
+        }
+        #expect(await runnerd.stop() == 0, "runnerd log:\n\(runnerd.log)")
+    }
+
+    private func confinesAndLetsGoOfTheCapability(_ runnerd: RunnerdProcess) async throws {
         let token = try #require(runnerd.token)
 
         let own = try #require(ProcStatus.fields(pid: runnerd.pid))
@@ -97,7 +106,6 @@ struct NetworkPolicyTests {
         let after = try HostCommand.succeed(["nsenter", "--net=/proc/\(runnerd.pid)/ns/net", "nft", "list", "table", "inet", "runnerd"])
         #expect(after.contains("tcp dport 8200 accept"), "the table is still there: \(after)")
         #expect(!(try HostCommand.succeed(["nsenter", "--net=/proc/\(runnerd.pid)/ns/net", "nft", "list", "tables"])).contains("mine"))
-        #expect(await runnerd.stop() == 0, "runnerd log:\n\(runnerd.log)")
     }
 
     /// curl run in runnerd's network namespace (the test's own uid and privileges).

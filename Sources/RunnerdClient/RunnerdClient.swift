@@ -74,6 +74,33 @@ public struct RunnerdClient: Sendable {
         (try await call(.GET, "/readyz")).status == 200
     }
 
+    /// What a runnerd answered to an adoption challenge (contract §4).
+    public enum ChallengeAnswer: Sendable, Equatable {
+        /// `200` with a proof that checks against this client's token.
+        case proven
+        /// `200` without a proof (a runnerd older than the challenge answers so too).
+        case noProof
+        /// `200` with a proof of another token, or something else than readiness: `why`.
+        case refuted(String)
+        /// Any other status: not ready (yet), or not a runnerd.
+        case status(Int)
+    }
+
+    /// `GET /readyz?challenge=C` with a fresh challenge and without the token (contract §4):
+    /// whether the runnerd there holds this client's token, learned without sending it.
+    public func challenge() async throws -> ChallengeAnswer {
+        let challenge = ReadinessChallenge.make()
+        let anonymous = RunnerdClient(baseURL: baseURL, token: nil, httpClient: httpClient)
+        let (status, body) = try await anonymous.call(.GET, "/readyz?challenge=\(challenge)", limit: 64 << 10)
+        guard status == 200 else { return .status(status) }
+        guard let ready = try? WireJSON.decode(ReadyResponse.self, from: body) else { return .refuted("/readyz answered something else than readiness") }
+        guard let proof = ready.proof else { return .noProof }
+        guard ReadinessChallenge.verify(proof: proof, token: Array((token ?? "").utf8), challenge: challenge) else {
+            return .refuted("/readyz proved another token")
+        }
+        return .proven
+    }
+
     public func health() async throws -> HealthResponse {
         try await json(.GET, "/healthz")
     }

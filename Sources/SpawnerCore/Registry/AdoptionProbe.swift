@@ -37,29 +37,22 @@ public struct AdoptionProbe: Sendable {
     /// Probes the runnerd of `labels` through `runnerd` (a client holding the session's token,
     /// which is only sent after the proof checked).
     func verdict(_ runnerd: RunnerdClient, labels: SessionLabels) async -> Verdict {
-        guard let token = runnerd.token else { return .foreign("no token to check a proof against") }
-        let anonymous = RunnerdClient(baseURL: runnerd.baseURL, token: nil, httpClient: runnerd.httpClient)
+        guard runnerd.token != nil else { return .foreign("no token to check a proof against") }
         var reason = "no attempt"
         for attempt in 1...max(1, attempts) {
             do {
-                let challenge = ReadinessChallenge.make()
-                let (status, body) = try await withDeadline(ContinuousClock.now + attemptTimeout) {
-                    try await anonymous.call(.GET, "/readyz?challenge=\(challenge)", limit: 64 << 10)
-                }
-                if status == 200 {
-                    guard let ready = try? WireJSON.decode(ReadyResponse.self, from: body) else {
-                        return .foreign("/readyz answered something else than readiness")
-                    }
-                    guard let proof = ready.proof else {
-                        if labels.nonce == nil && adoptUnprovenLegacy { return await health(runnerd) }
-                        return .foreign("/readyz gave no proof of the session's token")
-                    }
-                    guard ReadinessChallenge.verify(proof: proof, token: Array(token.utf8), challenge: challenge) else {
-                        return .foreign("/readyz proved another token")
-                    }
+                switch try await withDeadline(ContinuousClock.now + attemptTimeout, { try await runnerd.challenge() }) {
+                case .proven:
                     return await health(runnerd)
+                case .noProof:
+                    // A runnerd older than the challenge answers `/readyz` without a proof.
+                    if labels.nonce == nil && adoptUnprovenLegacy { return await health(runnerd) }
+                    return .foreign("/readyz gave no proof of the session's token")
+                case .refuted(let why):
+                    return .foreign(why)
+                case .status(let status):
+                    reason = "/readyz answered HTTP \(status)"
                 }
-                reason = "/readyz answered HTTP \(status)"
             } catch {
                 reason = "\(error)"
             }

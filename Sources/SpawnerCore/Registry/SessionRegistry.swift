@@ -213,18 +213,17 @@ public actor SessionRegistry {
     /// session's token (contract §4): whatever answers at the endpoint without the proof is not
     /// this session's runnerd and the create fails.
     private func waitUntilReady(_ runnerd: RunnerdClient, deadline: ContinuousClock.Instant) async throws {
-        let anonymous = RunnerdClient(baseURL: runnerd.baseURL, token: nil, httpClient: runnerd.httpClient)
-        let token = Array((runnerd.token ?? "").utf8)
         var pause = Duration.milliseconds(1)
         while true {
-            let challenge = ReadinessChallenge.make()
-            if let (status, body) = try? await withDeadline(deadline, { try await anonymous.call(.GET, "/readyz?challenge=\(challenge)", limit: 64 << 10) }),
-                status == 200
-            {
-                guard let proof = (try? WireJSON.decode(ReadyResponse.self, from: body))?.proof,
-                    ReadinessChallenge.verify(proof: proof, token: token, challenge: challenge)
-                else { throw CreateFailure(.ready, "the runnerd at \(runnerd.baseURL) does not prove the session's token") }
+            switch try? await withDeadline(deadline, { try await runnerd.challenge() }) {
+            case .proven?:
                 return
+            case .noProof?:
+                throw CreateFailure(.ready, "the runnerd at \(runnerd.baseURL) does not prove the session's token: no proof")
+            case .refuted(let why)?:
+                throw CreateFailure(.ready, "the runnerd at \(runnerd.baseURL) does not prove the session's token: \(why)")
+            case .status?, nil:
+                break
             }
             guard ContinuousClock.now < deadline else { throw CreateFailure(.ready, "runnerd /readyz did not answer before the deadline", timedOut: true) }
             try await Task.sleep(for: pause)
